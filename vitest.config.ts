@@ -5,5 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 600_000,
+    reporters: ["default", "json"],
+    outputFile: { json: "build/test-results.json" },
   },
 });

@@ -1,0 +1,13 @@
+/**
+ * A problem with what the user asked for. `field` is the dotted path in the build file (or the flag that
+ * set it), so every message can name what to fix.
+ */
+export class InputError extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(field ? `${field}: ${problem}` : problem);
+    this.name = "InputError";
+  }
+}

@@ -1,0 +1,14 @@
+// buildpod's public entry: adapters and programs import from here only.
+export { InputError } from "./errors.js";
+export { parseDuration, formatDuration } from "./duration.js";
+export { parseReference, type ImageReference } from "./reference.js";
+export {
+  parseRequest, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
+  type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
+} from "./request.js";
+export { parseBuildFile, mergeInput } from "./buildfile.js";
+export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
+export { s2iDockerfile } from "./strategy/source.js";
+export { BUILDER_IMAGES, SOURCE_IMAGE } from "./images.js";
+export { PATHS } from "./scripts.js";
+export { VERSION } from "./version.js";

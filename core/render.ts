@@ -1,0 +1,182 @@
+// request -> the Job (or bare Pod) that runs the build. Pure: no cluster, no clock, no randomness; the
+// run id comes in from the caller.
+import type { V1Container, V1Job, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import { SOURCE_IMAGE } from "./images.js";
+import type { BuildRequest } from "./request.js";
+import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
+import { customStrategy } from "./strategy/custom.js";
+import { dockerStrategy } from "./strategy/docker.js";
+import { env, type StrategyPlan } from "./strategy/plan.js";
+import { sourceStrategy } from "./strategy/source.js";
+
+export const LABELS = {
+  managedBy: "app.kubernetes.io/managed-by",
+  build: "buildpod.dev/build",
+  run: "buildpod.dev/run",
+  strategy: "buildpod.dev/strategy",
+} as const;
+
+export const ANNOTATIONS = {
+  image: "buildpod.dev/image",
+  source: "buildpod.dev/source",
+  ref: "buildpod.dev/ref",
+  startTimeout: "buildpod.dev/start-timeout",
+} as const;
+
+/** User id of the source container: any non-root id works; 1000 matches rootless BuildKit's. */
+const SOURCE_UID = 1000;
+
+export interface RenderOptions {
+  /** Distinguishes this run from other runs of the same build: the object is named "<name>-<id>". */
+  id: string;
+}
+
+/** A short run id: lower-case letters and digits, as Kubernetes' generateName uses. */
+export function newRunId(random: () => number = Math.random): string {
+  const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+  return Array.from({ length: 5 }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+}
+
+export function runName(req: BuildRequest, id: string): string {
+  return `${req.name}-${id}`;
+}
+
+export function strategyPlan(req: BuildRequest): StrategyPlan {
+  switch (req.strategy.type) {
+    case "docker":
+      return dockerStrategy(req, req.strategy);
+    case "source":
+      return sourceStrategy(req, req.strategy);
+    case "custom":
+      return customStrategy(req, req.strategy);
+  }
+}
+
+function resources(req: BuildRequest): V1ResourceRequirements | undefined {
+  const pick = (list: { cpu?: string; memory?: string }) => {
+    const out = Object.fromEntries(Object.entries(list).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    return Object.keys(out).length ? out : undefined;
+  };
+  const requests = pick(req.resources.requests);
+  const limits = pick(req.resources.limits);
+  if (!requests && !limits) return undefined;
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}
+
+function sourceContainer(req: BuildRequest, plan: StrategyPlan, res: V1ResourceRequirements | undefined): V1Container {
+  const { git, binary } = req.source;
+  const mounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }];
+  if (git?.secret) mounts.push({ name: "source-secret", mountPath: PATHS.sourceSecret, readOnly: true });
+  return {
+    name: "source",
+    image: req.sourceImage ?? SOURCE_IMAGE,
+    command: ["/bin/sh", "-c", SOURCE_SCRIPT, "buildpod-source"],
+    env: [
+      ...env({
+        BUILDPOD_SOURCE_MODE: git ? "git" : binary ? "upload" : "none",
+        BUILDPOD_GIT_URL: git?.url,
+        BUILDPOD_GIT_REF: git?.ref,
+        BUILDPOD_UPLOAD_TIMEOUT: binary ? String(req.startTimeout) : undefined,
+        BUILDPOD_SOURCE_DATE_EPOCH: req.source.sourceDateEpoch?.toString(),
+        BUILDPOD_CONTEXT_DIR: req.source.contextDir,
+      }),
+      ...plan.sourceEnv,
+    ],
+    securityContext: {
+      runAsUser: SOURCE_UID, runAsGroup: SOURCE_UID, runAsNonRoot: true,
+      allowPrivilegeEscalation: false, privileged: false,
+      capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+    },
+    volumeMounts: mounts,
+    ...(res ? { resources: res } : {}),
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+}
+
+export function renderPodSpec(req: BuildRequest): V1PodSpec {
+  const plan = strategyPlan(req);
+  const res = resources(req);
+  const volumes: V1Volume[] = [{ name: "workspace", emptyDir: {} }, ...plan.volumes];
+  const buildMounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }, ...(plan.container.volumeMounts ?? [])];
+  if (req.output.pushSecret) {
+    // A kubernetes.io/dockerconfigjson Secret, projected to the config.json every builder reads.
+    volumes.push({
+      name: "push-secret",
+      secret: { secretName: req.output.pushSecret, items: [{ key: ".dockerconfigjson", path: "config.json" }], defaultMode: 0o440 },
+    });
+    buildMounts.push({ name: "push-secret", mountPath: PATHS.pushConfig, readOnly: true });
+  }
+  if (req.source.git?.secret) {
+    volumes.push({ name: "source-secret", secret: { secretName: req.source.git.secret, defaultMode: 0o440 } });
+  }
+  const build: V1Container = {
+    ...plan.container,
+    volumeMounts: buildMounts,
+    ...(res ? { resources: res } : {}),
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+  const s = req.scheduling;
+  const spec: V1PodSpec = {
+    restartPolicy: "Never",
+    // A build talks to registries, not to the cluster API.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: 10,
+    securityContext: { fsGroup: SOURCE_UID },
+    initContainers: [sourceContainer(req, plan, res)],
+    containers: [build],
+    volumes,
+  };
+  if (Object.keys(s.nodeSelector).length) spec.nodeSelector = s.nodeSelector;
+  if (s.tolerations.length) spec.tolerations = s.tolerations;
+  if (s.affinity) spec.affinity = s.affinity as V1PodSpec["affinity"];
+  if (s.serviceAccountName) spec.serviceAccountName = s.serviceAccountName;
+  if (s.priorityClassName) spec.priorityClassName = s.priorityClassName;
+  if (s.runtimeClassName) spec.runtimeClassName = s.runtimeClassName;
+  return spec;
+}
+
+function metadata(req: BuildRequest, name: string): V1ObjectMeta {
+  const { git, binary } = req.source;
+  const annotations: Record<string, string> = {
+    [ANNOTATIONS.image]: req.output.image,
+    [ANNOTATIONS.source]: git ? git.url : binary ? `${binary.format}:upload` : "inline",
+    [ANNOTATIONS.startTimeout]: String(req.startTimeout),
+  };
+  if (git?.ref) annotations[ANNOTATIONS.ref] = git.ref;
+  return {
+    name,
+    namespace: req.namespace,
+    labels: {
+      ...req.labels,
+      [LABELS.managedBy]: "buildpod",
+      [LABELS.build]: req.name,
+      [LABELS.run]: name,
+      [LABELS.strategy]: req.strategy.type,
+    },
+    annotations,
+  };
+}
+
+/** The object to create: a batch/v1 Job wrapping the build pod, or the bare Pod. */
+export function render(req: BuildRequest, opts: RenderOptions): V1Job | V1Pod {
+  const name = runName(req, opts.id);
+  const meta = metadata(req, name);
+  const podSpec = renderPodSpec(req);
+  if (req.workload === "pod") {
+    return { apiVersion: "v1", kind: "Pod", metadata: meta, spec: { ...podSpec, activeDeadlineSeconds: req.timeout } };
+  }
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: meta,
+    spec: {
+      backoffLimit: 0,
+      completions: 1,
+      parallelism: 1,
+      activeDeadlineSeconds: req.timeout,
+      ttlSecondsAfterFinished: req.deleteAfter,
+      template: { metadata: { labels: { ...meta.labels }, annotations: { ...meta.annotations } }, spec: podSpec },
+    },
+  };
+}

@@ -1,0 +1,555 @@
+// The build request: one model, validated here and nowhere else. Adapters (build file, flags, action
+// inputs) produce a plain object of the build-file shape; parseRequest turns it into a BuildRequest or
+// throws an InputError naming the field.
+import { parseDuration } from "./duration.js";
+import { InputError } from "./errors.js";
+import { dnsLabelProblem, dnsSubdomainProblem, envNameProblem, labelKeyProblem, labelValueProblem } from "./names.js";
+import { parseQuantity } from "./quantity.js";
+import { isTag, parseReference, repositoryOf, type ImageReference } from "./reference.js";
+
+export const STRATEGIES = ["docker", "source", "custom"] as const;
+export const BUILDERS = ["buildah", "buildkit", "kaniko", "docker"] as const;
+export type StrategyType = (typeof STRATEGIES)[number];
+export type BuilderName = (typeof BUILDERS)[number];
+
+export interface GitSource {
+  url: string;
+  /** Branch, tag or commit SHA; the remote's default branch when absent. */
+  ref?: string;
+  /** A Secret with basic-auth (username/password) or ssh-auth (ssh-privatekey) keys. */
+  secret?: string;
+}
+
+export interface BinarySource {
+  /** Local path on the machine that runs buildpod; uploaded to the pod as a gzipped tar. */
+  path: string;
+  format: "directory" | "archive";
+}
+
+export interface Source {
+  git?: GitSource;
+  binary?: BinarySource;
+  /** Inline Dockerfile content, used instead of a Dockerfile from the source. */
+  dockerfile?: string;
+  /** Directory inside the source to build, relative to its root. */
+  contextDir: string;
+  /** Fixed SOURCE_DATE_EPOCH; the commit time is used for Git sources when absent, 0 for others. */
+  sourceDateEpoch?: number;
+}
+
+export interface DockerStrategy {
+  type: "docker";
+  builder: BuilderName;
+  /** Dockerfile path relative to the source root. */
+  dockerfile: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  builderImage?: string;
+  allowDockerSocket: boolean;
+}
+
+export interface SourceStrategy {
+  type: "source";
+  builderImage: string;
+  incremental: boolean;
+  scriptsUrl?: string;
+  env: Record<string, string>;
+}
+
+export interface CustomStrategy {
+  type: "custom";
+  builderImage: string;
+  env: Record<string, string>;
+  exposeDockerSocket: boolean;
+  allowDockerSocket: boolean;
+}
+
+export type Strategy = DockerStrategy | SourceStrategy | CustomStrategy;
+
+export interface Output {
+  image: string;
+  ref: ImageReference;
+  /** Every additional full reference the image is pushed to. */
+  tags: string[];
+  pushSecret?: string;
+  /** The registry is plain HTTP or has a certificate the builder cannot verify. */
+  insecure: boolean;
+  labels: Record<string, string>;
+}
+
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  tolerationSeconds?: number;
+}
+
+export interface Scheduling {
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  affinity?: Record<string, unknown>;
+  serviceAccountName?: string;
+  priorityClassName?: string;
+  runtimeClassName?: string;
+}
+
+export interface BuildRequest {
+  /** The build's name: groups runs of the same build (labels, prune). */
+  name: string;
+  namespace: string;
+  workload: "job" | "pod";
+  source: Source;
+  strategy: Strategy;
+  output: Output;
+  resources: { requests: ResourceList; limits: ResourceList };
+  /** Seconds the build may run (activeDeadlineSeconds). */
+  timeout: number;
+  /** Seconds the pod may take to start before the build fails with the pending cause. */
+  startTimeout: number;
+  /** Seconds a finished build is kept before the cluster deletes it (ttlSecondsAfterFinished). */
+  deleteAfter: number;
+  scheduling: Scheduling;
+  /** Kubernetes labels added to the build's Job and Pod. */
+  labels: Record<string, string>;
+  /** Image for the source container (git clone, upload receiver); pinned default when absent. */
+  sourceImage?: string;
+}
+
+export const DEFAULTS = {
+  namespace: "default",
+  timeout: 3600,
+  startTimeout: 300,
+  deleteAfter: 3600,
+  contextDir: ".",
+};
+
+/** Label prefix that buildpod owns; users may not set labels under it. */
+export const LABEL_PREFIX = "buildpod.dev/";
+
+type Raw = Record<string, unknown>;
+
+const KNOWN: Record<string, readonly string[]> = {
+  "": ["name", "namespace", "workload", "source", "strategy", "output", "resources", "timeout", "startTimeout", "deleteAfter", "scheduling", "labels", "sourceImage"],
+  source: ["git", "binary", "dockerfile", "contextDir", "sourceDateEpoch"],
+  "source.git": ["url", "ref", "secret"],
+  "source.binary": ["dir", "archive"],
+  strategy: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket", "incremental", "scriptsUrl", "env", "exposeDockerSocket"],
+  output: ["image", "tags", "pushSecret", "insecure", "labels"],
+  resources: ["requests", "limits"],
+  "resources.requests": ["cpu", "memory"],
+  "resources.limits": ["cpu", "memory"],
+  scheduling: ["nodeSelector", "tolerations", "affinity", "serviceAccountName", "priorityClassName", "runtimeClassName"],
+};
+
+const STRATEGY_FIELDS: Record<StrategyType, readonly string[]> = {
+  docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket"],
+  source: ["type", "builderImage", "incremental", "scriptsUrl", "env"],
+  custom: ["type", "builderImage", "env", "exposeDockerSocket", "allowDockerSocket"],
+};
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestScore) [best, bestScore] = [c, d];
+  }
+  return bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+function object(value: unknown, path: string): Raw | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) throw new InputError(path, "must be a mapping of fields");
+  const known = KNOWN[path];
+  if (known) {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) {
+        const hint = closest(key, known);
+        throw new InputError(join(path, key), `unknown field${hint ? ` (did you mean ${join(path, hint)}?)` : `; known fields: ${known.join(", ")}`}`);
+      }
+    }
+  }
+  return value as Raw;
+}
+
+function string(value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string") throw new InputError(path, "must be a string");
+  return value;
+}
+
+function required(value: string | undefined, path: string, hint: string): string {
+  if (value === undefined || value === "") throw new InputError(path, `is required: ${hint}`);
+  return value;
+}
+
+function boolean(value: unknown, path: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "boolean") return value;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new InputError(path, `must be true or false, not ${JSON.stringify(value)}`);
+}
+
+function oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T | undefined {
+  const s = string(value, path);
+  if (s === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(s)) {
+    throw new InputError(path, `unknown value "${s}"; choose one of ${allowed.join(", ")}`);
+  }
+  return s as T;
+}
+
+function stringMap(value: unknown, path: string, checkKey?: (key: string) => string | undefined): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  let entries: [string, unknown][];
+  if (Array.isArray(value)) {
+    // Lists of KEY=VALUE, as CI inputs and flags give them.
+    entries = value.map((item, i) => {
+      const s = string(item, `${path}[${i}]`) ?? "";
+      const eq = s.indexOf("=");
+      if (eq <= 0) throw new InputError(path, `"${s}" is not KEY=VALUE`);
+      return [s.slice(0, eq), s.slice(eq + 1)];
+    });
+  } else if (typeof value === "object") {
+    entries = Object.entries(value);
+  } else {
+    throw new InputError(path, "must be a mapping of KEY: value");
+  }
+  const out: Record<string, string> = {};
+  for (const [key, v] of entries) {
+    const problem = checkKey?.(key);
+    if (problem) throw new InputError(join(path, key), problem);
+    const s = string(v, join(path, key));
+    out[key] = s ?? "";
+  }
+  return out;
+}
+
+function duration(value: unknown, path: string, fallback: number, min = 1): number {
+  if (value === undefined || value === null || value === "") return fallback;
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    throw new InputError(path, `${JSON.stringify(value)} is not a duration; write it like 90s, 15m, 1h30m or 2d`);
+  }
+  if (seconds < min) throw new InputError(path, `must be at least ${min}s`);
+  return seconds;
+}
+
+function quantity(value: unknown, path: string, kind: "cpu" | "memory"): string | undefined {
+  const s = string(value, path);
+  if (s === undefined || s === "") return undefined;
+  const n = parseQuantity(s);
+  if (n === undefined) {
+    const example = kind === "cpu" ? "500m or 2" : "512Mi or 4Gi";
+    throw new InputError(path, `"${s}" is not a Kubernetes quantity; write it like ${example}`);
+  }
+  if (n <= 0) throw new InputError(path, "must be greater than zero");
+  if (kind === "memory" && n < 4 * 2 ** 20) {
+    throw new InputError(path, `"${s}" is ${n} bytes: too little for a build (did you mean ${s}Mi?)`);
+  }
+  return s;
+}
+
+function image(value: string, path: string, opts: { allowDigest: boolean }): ImageReference {
+  const ref = parseReference(value);
+  if (typeof ref === "string") throw new InputError(path, `"${value}" is not a valid image reference: it ${ref}`);
+  if (!opts.allowDigest && ref.digest) {
+    throw new InputError(path, `"${value}" names a digest; the output must be a tag the build can push to`);
+  }
+  return ref;
+}
+
+function relativePath(value: string, path: string): string {
+  if (value.startsWith("/")) throw new InputError(path, `"${value}" must be relative to the source root, not absolute`);
+  const parts: string[] = [];
+  for (const part of value.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (parts.length === 0) throw new InputError(path, `"${value}" points outside the source`);
+      parts.pop();
+    } else parts.push(part);
+  }
+  return parts.length ? parts.join("/") : ".";
+}
+
+function secretName(value: unknown, path: string): string | undefined {
+  const s = string(value, path);
+  if (s === undefined || s === "") return undefined;
+  const problem = dnsSubdomainProblem(s);
+  if (problem) throw new InputError(path, problem);
+  return s;
+}
+
+function userEnv(value: unknown, path: string): Record<string, string> {
+  return stringMap(value, path, (key) =>
+    envNameProblem(key) ?? (key.startsWith("BUILDPOD_") ? `"${key}": names starting with BUILDPOD_ are reserved` : undefined),
+  );
+}
+
+function parseSource(raw: Raw | undefined): Source {
+  const src = object(raw ?? {}, "source")!;
+  const gitRaw = object(src.git, "source.git");
+  const binRaw = object(src.binary, "source.binary");
+  const dockerfile = string(src.dockerfile, "source.dockerfile");
+  const contextDir = relativePath(string(src.contextDir, "source.contextDir") ?? DEFAULTS.contextDir, "source.contextDir");
+  let git: GitSource | undefined;
+  let binary: BinarySource | undefined;
+  if (gitRaw) {
+    const url = required(string(gitRaw.url, "source.git.url"), "source.git.url", "the repository to clone");
+    if (!/^(https?:\/\/|git:\/\/|ssh:\/\/|file:\/\/)\S+$/.test(url) && !/^[\w.-]+@[\w.-]+:\S+$/.test(url)) {
+      throw new InputError("source.git.url", `"${url}" is not a Git URL (https://, ssh://, git:// or user@host:path)`);
+    }
+    if (/^https?:\/\/[^/@]*:[^/@]*@/.test(url)) {
+      throw new InputError("source.git.url", "must not carry a password; put credentials in a Secret and name it in source.git.secret");
+    }
+    const ref = string(gitRaw.ref, "source.git.ref") || undefined;
+    if (ref !== undefined && (/\s/.test(ref) || ref.startsWith("-") || ref.includes(".."))) {
+      throw new InputError("source.git.ref", `"${ref}" is not a valid branch, tag or commit`);
+    }
+    git = { url, ref, secret: secretName(gitRaw.secret, "source.git.secret") };
+  }
+  if (binRaw) {
+    const dir = string(binRaw.dir, "source.binary.dir");
+    const archive = string(binRaw.archive, "source.binary.archive");
+    if (dir && archive) throw new InputError("source.binary", "give either dir or archive, not both");
+    if (!dir && !archive) throw new InputError("source.binary", "give dir (a local directory) or archive (a .tar or .tar.gz file)");
+    binary = dir ? { path: dir, format: "directory" } : { path: archive!, format: "archive" };
+  }
+  if (git && binary) throw new InputError("source", "give either a Git repository or a binary input, not both");
+  if (!git && !binary && dockerfile === undefined) {
+    throw new InputError("source", "is required: a Git repository (source.git.url, --git), a local directory or archive (--from-dir, --from-archive), or an inline Dockerfile");
+  }
+  let sourceDateEpoch: number | undefined;
+  if (src.sourceDateEpoch !== undefined && src.sourceDateEpoch !== null && src.sourceDateEpoch !== "") {
+    const n = Number(src.sourceDateEpoch);
+    if (!Number.isInteger(n) || n < 0) throw new InputError("source.sourceDateEpoch", "must be a whole number of seconds since 1970");
+    sourceDateEpoch = n;
+  }
+  return { git, binary, dockerfile, contextDir, sourceDateEpoch };
+}
+
+function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
+  const s = object(raw ?? {}, "strategy")!;
+  const type = oneOf(s.type, "strategy.type", STRATEGIES) ?? "docker";
+  for (const key of Object.keys(s)) {
+    if (s[key] !== undefined && !STRATEGY_FIELDS[type].includes(key)) {
+      const owners = STRATEGIES.filter((t) => STRATEGY_FIELDS[t].includes(key));
+      throw new InputError(`strategy.${key}`, `does not apply to the ${type} strategy (it is for ${owners.join(" and ")})`);
+    }
+  }
+  const builderImage = string(s.builderImage, "strategy.builderImage") || undefined;
+  if (builderImage) image(builderImage, "strategy.builderImage", { allowDigest: true });
+  if (type === "docker") {
+    const builder = oneOf(s.builder, "strategy.builder", BUILDERS) ?? "buildah";
+    const allowDockerSocket = boolean(s.allowDockerSocket, "strategy.allowDockerSocket") ?? false;
+    if (builder === "docker" && !allowDockerSocket) {
+      throw new InputError("strategy.builder", "the docker builder uses the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that, or use buildah");
+    }
+    const dockerfileDefault = source.contextDir === "." ? "Dockerfile" : `${source.contextDir}/Dockerfile`;
+    const dockerfile = relativePath(string(s.dockerfile, "strategy.dockerfile") || dockerfileDefault, "strategy.dockerfile");
+    const target = string(s.target, "strategy.target") || undefined;
+    if (target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target)) {
+      throw new InputError("strategy.target", `"${target}" is not a build stage name`);
+    }
+    const buildArgs = stringMap(s.buildArgs, "strategy.buildArgs", (k) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? undefined : `"${k}" is not a valid build argument name`));
+    return { type, builder, dockerfile, target, buildArgs, builderImage, allowDockerSocket };
+  }
+  if (type === "source") {
+    const img = required(builderImage, "strategy.builderImage", "the S2I builder image (--builder-image)");
+    const scriptsUrl = string(s.scriptsUrl, "strategy.scriptsUrl") || undefined;
+    if (scriptsUrl !== undefined && !/^image:\/\/\/\S+$/.test(scriptsUrl)) {
+      throw new InputError("strategy.scriptsUrl", `"${scriptsUrl}" is not supported: give the scripts' directory inside the builder image as image:///path`);
+    }
+    for (const [k, v] of Object.entries(s.env && typeof s.env === "object" && !Array.isArray(s.env) ? s.env : {})) {
+      if (typeof v === "string" && /[\r\n]/.test(v)) throw new InputError(`strategy.env.${k}`, "must be a single line");
+    }
+    return {
+      type, builderImage: img, scriptsUrl, env: userEnv(s.env, "strategy.env"),
+      incremental: boolean(s.incremental, "strategy.incremental") ?? false,
+    };
+  }
+  const img = required(builderImage, "strategy.builderImage", "the custom builder image (--builder-image)");
+  const exposeDockerSocket = boolean(s.exposeDockerSocket, "strategy.exposeDockerSocket") ?? false;
+  const allowDockerSocket = boolean(s.allowDockerSocket, "strategy.allowDockerSocket") ?? false;
+  if (exposeDockerSocket && !allowDockerSocket) {
+    throw new InputError("strategy.exposeDockerSocket", "exposes the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that");
+  }
+  return { type, builderImage: img, env: userEnv(s.env, "strategy.env"), exposeDockerSocket, allowDockerSocket };
+}
+
+function parseOutput(raw: Raw | undefined): Output {
+  const o = object(raw ?? {}, "output")!;
+  const img = required(string(o.image, "output.image"), "output.image", "the image to push, e.g. registry.example.com/team/app:1.0 (--image)");
+  const ref = image(img, "output.image", { allowDigest: false });
+  const withTag = ref.tag ? img : `${img}:latest`;
+  const tagList = o.tags === undefined || o.tags === null ? [] : Array.isArray(o.tags) ? o.tags : String(o.tags).split(/[\s,]+/).filter(Boolean);
+  const tags: string[] = [];
+  tagList.forEach((t, i) => {
+    const path = `output.tags[${i}]`;
+    const text = string(t, path) ?? "";
+    const full = isTag(text) ? `${repositoryOf(img)}:${text}` : text;
+    image(full, path, { allowDigest: false });
+    if (full !== withTag && !tags.includes(full)) tags.push(full);
+  });
+  const labels = stringMap(o.labels, "output.labels", (k) => (k.length === 0 || /[\s=]/.test(k) ? `"${k}" is not a valid image label key` : undefined));
+  return {
+    image: withTag, ref: { ...ref, tag: ref.tag ?? "latest" }, tags, labels,
+    pushSecret: secretName(o.pushSecret, "output.pushSecret"),
+    insecure: boolean(o.insecure, "output.insecure") ?? false,
+  };
+}
+
+function parseResources(raw: Raw | undefined): BuildRequest["resources"] {
+  const r = object(raw ?? {}, "resources")!;
+  const requests = object(r.requests ?? {}, "resources.requests")!;
+  const limits = object(r.limits ?? {}, "resources.limits")!;
+  const out = {
+    requests: { cpu: quantity(requests.cpu, "resources.requests.cpu", "cpu"), memory: quantity(requests.memory, "resources.requests.memory", "memory") },
+    limits: { cpu: quantity(limits.cpu, "resources.limits.cpu", "cpu"), memory: quantity(limits.memory, "resources.limits.memory", "memory") },
+  };
+  for (const kind of ["cpu", "memory"] as const) {
+    const req = out.requests[kind];
+    const lim = out.limits[kind];
+    if (req && lim && parseQuantity(req)! > parseQuantity(lim)!) {
+      throw new InputError(`resources.requests.${kind}`, `${req} is more than the limit ${lim}`);
+    }
+  }
+  return out;
+}
+
+function parseTolerations(value: unknown): Toleration[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new InputError("scheduling.tolerations", "must be a list");
+  return value.map((item, i) => {
+    const path = `scheduling.tolerations[${i}]`;
+    if (typeof item === "string") return parseTolerationText(item, path);
+    if (!item || typeof item !== "object") throw new InputError(path, "must be a mapping or KEY[=VALUE]:EFFECT");
+    const t = item as Raw;
+    for (const key of Object.keys(t)) {
+      if (!["key", "operator", "value", "effect", "tolerationSeconds"].includes(key)) throw new InputError(`${path}.${key}`, "unknown field");
+    }
+    const tol: Toleration = {
+      key: string(t.key, `${path}.key`),
+      operator: oneOf(t.operator, `${path}.operator`, ["Exists", "Equal"] as const),
+      value: string(t.value, `${path}.value`),
+      effect: oneOf(t.effect, `${path}.effect`, ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const),
+    };
+    if (t.tolerationSeconds !== undefined) {
+      const n = Number(t.tolerationSeconds);
+      if (!Number.isInteger(n)) throw new InputError(`${path}.tolerationSeconds`, "must be a whole number");
+      tol.tolerationSeconds = n;
+    }
+    if (tol.key) {
+      const problem = labelKeyProblem(tol.key);
+      if (problem) throw new InputError(`${path}.key`, problem);
+    }
+    return Object.fromEntries(Object.entries(tol).filter(([, v]) => v !== undefined)) as Toleration;
+  });
+}
+
+/** "key=value:NoSchedule", "key:NoExecute", "key" (Exists, any effect). */
+function parseTolerationText(text: string, path: string): Toleration {
+  const m = /^([^=:]+)(?:=([^:]*))?(?::(NoSchedule|PreferNoSchedule|NoExecute))?$/.exec(text);
+  if (!m) throw new InputError(path, `"${text}" is not a toleration; write KEY[=VALUE][:EFFECT], e.g. dedicated=builds:NoSchedule`);
+  const problem = labelKeyProblem(m[1]);
+  if (problem) throw new InputError(path, problem);
+  const tol: Toleration = { key: m[1], operator: m[2] === undefined ? "Exists" : "Equal" };
+  if (m[2] !== undefined) tol.value = m[2];
+  if (m[3]) tol.effect = m[3] as Toleration["effect"];
+  return tol;
+}
+
+function labels(value: unknown, path: string): Record<string, string> {
+  const out = stringMap(value, path, (k) =>
+    labelKeyProblem(k) ?? (k.startsWith(LABEL_PREFIX) ? `"${k}": labels under ${LABEL_PREFIX} are set by buildpod` : undefined),
+  );
+  for (const [k, v] of Object.entries(out)) {
+    const problem = labelValueProblem(v);
+    if (problem) throw new InputError(join(path, k), problem);
+  }
+  return out;
+}
+
+function parseScheduling(raw: Raw | undefined): Scheduling {
+  const s = object(raw ?? {}, "scheduling")!;
+  const nodeSelector = labels(s.nodeSelector, "scheduling.nodeSelector");
+  let affinity: Record<string, unknown> | undefined;
+  if (s.affinity !== undefined && s.affinity !== null) {
+    if (typeof s.affinity !== "object" || Array.isArray(s.affinity)) throw new InputError("scheduling.affinity", "must be a Kubernetes Affinity object");
+    for (const key of Object.keys(s.affinity)) {
+      if (!["nodeAffinity", "podAffinity", "podAntiAffinity"].includes(key)) {
+        throw new InputError(`scheduling.affinity.${key}`, "unknown field; an Affinity has nodeAffinity, podAffinity and podAntiAffinity");
+      }
+    }
+    affinity = s.affinity as Record<string, unknown>;
+  }
+  return {
+    nodeSelector, affinity, tolerations: parseTolerations(s.tolerations),
+    serviceAccountName: secretName(s.serviceAccountName, "scheduling.serviceAccountName"),
+    priorityClassName: secretName(s.priorityClassName, "scheduling.priorityClassName"),
+    runtimeClassName: secretName(s.runtimeClassName, "scheduling.runtimeClassName"),
+  };
+}
+
+/** The default build name: the output repository's last path component, made a valid name. */
+function defaultName(ref: ImageReference): string {
+  const last = ref.repository.split("/").pop() ?? "build";
+  const cleaned = last.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40);
+  return cleaned || "build";
+}
+
+/** Builds the one validated request from a build-file-shaped object. Throws InputError. */
+export function parseRequest(input: unknown): BuildRequest {
+  const raw = object(input ?? {}, "")!;
+  const source = parseSource(object(raw.source, "source"));
+  const strategy = parseStrategy(object(raw.strategy, "strategy"), source);
+  const output = parseOutput(object(raw.output, "output"));
+  const name = string(raw.name, "name") || defaultName(output.ref);
+  // Room for the "-xxxxx" run suffix inside a 63-character pod name label.
+  const nameProblem = dnsLabelProblem(name, 50);
+  if (nameProblem) throw new InputError("name", nameProblem);
+  const namespace = string(raw.namespace, "namespace") || DEFAULTS.namespace;
+  const nsProblem = dnsLabelProblem(namespace);
+  if (nsProblem) throw new InputError("namespace", nsProblem);
+  const sourceImage = string(raw.sourceImage, "sourceImage") || undefined;
+  if (sourceImage) image(sourceImage, "sourceImage", { allowDigest: true });
+  if (strategy.type === "source" && !source.git && !source.binary) {
+    throw new InputError("source", "the source strategy needs source code: a Git repository or a binary input");
+  }
+  return {
+    name, namespace, source, strategy, output, sourceImage,
+    workload: oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job",
+    resources: parseResources(object(raw.resources, "resources")),
+    timeout: duration(raw.timeout, "timeout", DEFAULTS.timeout),
+    startTimeout: duration(raw.startTimeout, "startTimeout", DEFAULTS.startTimeout),
+    deleteAfter: duration(raw.deleteAfter, "deleteAfter", DEFAULTS.deleteAfter, 0),
+    scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
+    labels: labels(raw.labels, "labels"),
+  };
+}

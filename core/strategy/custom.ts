@@ -1,0 +1,60 @@
+// custom strategy: the user's builder image does the work and receives the build the way OpenShift's
+// custom strategy hands it over: the build as JSON in BUILD, the output in OUTPUT_REGISTRY/OUTPUT_IMAGE,
+// the source coordinates, and the push credentials' directory. It reports the pushed digest through its
+// termination message.
+import type { BuildRequest, CustomStrategy } from "../request.js";
+import { PATHS } from "../scripts.js";
+import { contextPath, env, type StrategyPlan } from "./plan.js";
+
+/** The build as the custom builder sees it in BUILD: what was asked, with no credentials. */
+export function buildDescription(req: BuildRequest): Record<string, unknown> {
+  const { ref, ...output } = req.output;
+  return {
+    name: req.name,
+    namespace: req.namespace,
+    source: {
+      git: req.source.git ? { url: req.source.git.url, ref: req.source.git.ref } : undefined,
+      binary: req.source.binary ? { format: req.source.binary.format } : undefined,
+      contextDir: req.source.contextDir,
+      path: PATHS.source,
+    },
+    strategy: { type: "custom", builderImage: req.strategy.builderImage, exposeDockerSocket: (req.strategy as CustomStrategy).exposeDockerSocket },
+    output: { ...output, registry: ref.registry, repository: ref.repository, tag: ref.tag },
+  };
+}
+
+export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPlan {
+  const mounts = [];
+  const volumes = [];
+  if (s.exposeDockerSocket) {
+    mounts.push({ name: "docker-socket", mountPath: PATHS.dockerSocket });
+    volumes.push({ name: "docker-socket", hostPath: { path: PATHS.dockerSocket, type: "Socket" } });
+  }
+  const { ref } = req.output;
+  return {
+    container: {
+      name: "build",
+      image: s.builderImage,
+      env: env({
+        ...s.env,
+        BUILD: JSON.stringify(buildDescription(req)),
+        OUTPUT_REGISTRY: ref.registry,
+        OUTPUT_IMAGE: `${ref.repository}:${ref.tag}`,
+        BUILDPOD_OUTPUT_TAGS: req.output.tags.length ? req.output.tags.join("\n") : undefined,
+        SOURCE_REPOSITORY: req.source.git?.url,
+        SOURCE_URI: req.source.git?.url,
+        SOURCE_REF: req.source.git?.ref,
+        SOURCE_CONTEXT_DIR: req.source.contextDir,
+        BUILDPOD_SOURCE_DIR: contextPath(req),
+        BUILDPOD_SOURCE_DATE_EPOCH_FILE: PATHS.sourceDateEpoch,
+        PUSH_DOCKERCFG_PATH: req.output.pushSecret ? PATHS.pushConfig : undefined,
+        DOCKER_CONFIG: req.output.pushSecret ? PATHS.pushConfig : undefined,
+        DOCKER_SOCKET: s.exposeDockerSocket ? PATHS.dockerSocket : undefined,
+      }),
+      securityContext: { allowPrivilegeEscalation: false, privileged: false, seccompProfile: { type: "RuntimeDefault" } },
+      volumeMounts: mounts,
+    },
+    volumes,
+    sourceEnv: env({ BUILDPOD_DOCKERFILE_CONTENT: req.source.dockerfile }),
+  };
+}

@@ -1,0 +1,286 @@
+import { describe, expect, it } from "vitest";
+import { BUILDER_IMAGES, parseRequest, PATHS, render, s2iDockerfile, SOURCE_IMAGE } from "../../core/index.js";
+import { expectValidObject } from "./schema.js";
+
+const IMAGE = "registry.example.com/team/app:1.0";
+const sources = {
+  git: { git: { url: "https://git.example.com/team/app.git", ref: "main" } },
+  dir: { binary: { dir: "./app" } },
+  archive: { binary: { archive: "app.tar.gz" } },
+};
+const strategies: Record<string, Record<string, unknown>> = {
+  "docker/buildah": { type: "docker" },
+  "docker/buildkit": { type: "docker", builder: "buildkit" },
+  "docker/kaniko": { type: "docker", builder: "kaniko" },
+  "docker/docker-socket": { type: "docker", builder: "docker", allowDockerSocket: true },
+  "source": { type: "source", builderImage: "registry.example.com/s2i/python:3.12" },
+  "source/incremental": { type: "source", builderImage: "registry.example.com/s2i/python:3.12", incremental: true },
+  "custom": { type: "custom", builderImage: "registry.example.com/tools/builder:2", env: { MODE: "release" } },
+};
+
+function build(strategy: Record<string, unknown>, source: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return parseRequest({ name: "app", source, strategy, output: { image: IMAGE, pushSecret: "regcred" }, ...extra });
+}
+
+const byName = (list: any[] | undefined, name: string) => list?.find((x) => x.name === name);
+const envOf = (c: any) => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
+
+describe("every strategy and source renders a schema-valid Job and Pod", () => {
+  for (const [sName, strategy] of Object.entries(strategies)) {
+    for (const [srcName, source] of Object.entries(sources)) {
+      it(`${sName} from ${srcName}`, () => {
+        const job: any = render(build(strategy, source), { id: "abcde" });
+        expectValidObject(job);
+        expect(job.kind).toBe("Job");
+        const pod: any = render(build(strategy, source, { workload: "pod" }), { id: "abcde" });
+        expectValidObject(pod);
+        expect(pod.kind).toBe("Pod");
+        expect(pod.spec.activeDeadlineSeconds).toBe(3600);
+      });
+    }
+  }
+});
+
+describe("Job", () => {
+  const job: any = render(build(strategies["docker/buildah"], sources.git, { timeout: "45m", deleteAfter: "2h", labels: { team: "web" } }), { id: "x7k2p" });
+  const spec = job.spec.template.spec;
+
+  it("never retries, has a deadline and a time to live", () => {
+    expect(job.spec.backoffLimit).toBe(0);
+    expect(job.spec.activeDeadlineSeconds).toBe(45 * 60);
+    expect(job.spec.ttlSecondsAfterFinished).toBe(2 * 3600);
+    expect(spec.restartPolicy).toBe("Never");
+  });
+
+  it("is named for the build and run, and labelled so builds can be found", () => {
+    expect(job.metadata.name).toBe("app-x7k2p");
+    expect(job.metadata.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "buildpod", "buildpod.dev/build": "app", "buildpod.dev/run": "app-x7k2p", team: "web",
+    });
+    expect(job.spec.template.metadata.labels).toEqual(job.metadata.labels);
+    expect(job.metadata.annotations["buildpod.dev/image"]).toBe(IMAGE);
+  });
+
+  it("keeps the build pod away from the cluster API", () => {
+    expect(spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it("lets failing containers report their log tail", () => {
+    for (const c of [...spec.initContainers, ...spec.containers]) expect(c.terminationMessagePolicy).toBe("FallbackToLogsOnError");
+  });
+});
+
+describe("docker strategy builders", () => {
+  const containerFor = (strategy: Record<string, unknown>, source: Record<string, unknown> = sources.git, extra = {}) => {
+    const job: any = render(build(strategy, source, extra), { id: "abcde" });
+    return { job, spec: job.spec.template.spec, c: job.spec.template.spec.containers[0] };
+  };
+
+  it("buildah: not privileged, root with SETFCAP, vfs storage on emptyDirs, pushes with the digest file", () => {
+    const { spec, c } = containerFor(strategies["docker/buildah"]);
+    expect(c.image).toBe(BUILDER_IMAGES.buildah);
+    expect(c.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, runAsUser: 0, capabilities: { add: ["SETFCAP"] } });
+    expect(c.command.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
+    expect(c.command[2]).toContain("bud --isolation=chroot --timestamp \"$epoch\"");
+    expect(c.command[2]).toContain("--digestfile");
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
+    expect(mounts).toMatchObject({ workspace: "/workspace", "buildah-storage": "/var/lib/containers", "push-secret": PATHS.pushConfig });
+    expect(byName(spec.volumes, "buildah-storage").emptyDir).toEqual({});
+    expect(envOf(c)).toMatchObject({ BUILDPOD_IMAGE: IMAGE, BUILDPOD_DOCKERFILE: "/workspace/source/Dockerfile", REGISTRY_AUTH_FILE: `${PATHS.pushConfig}/config.json`, DOCKER_CONFIG: PATHS.pushConfig });
+  });
+
+  it("mounts the push secret as config.json, never as environment", () => {
+    const { spec, c } = containerFor(strategies["docker/buildah"]);
+    expect(byName(spec.volumes, "push-secret").secret).toEqual({ secretName: "regcred", items: [{ key: ".dockerconfigjson", path: "config.json" }], defaultMode: 0o440 });
+    expect(c.env.some((e: any) => e.valueFrom)).toBe(false);
+    expect(c.envFrom).toBeUndefined();
+  });
+
+  it("buildkit: rootless, unconfined seccomp and AppArmor, no process sandbox, metadata file", () => {
+    const { c } = containerFor(strategies["docker/buildkit"], sources.git, { output: { image: IMAGE, tags: ["latest"], insecure: true } });
+    expect(c.image).toBe(BUILDER_IMAGES.buildkit);
+    expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true, seccompProfile: { type: "Unconfined" }, appArmorProfile: { type: "Unconfined" } });
+    const e = envOf(c);
+    expect(e.BUILDKITD_FLAGS).toBe("--oci-worker-no-process-sandbox");
+    expect(e.BUILDPOD_OUTPUT).toBe('type=image,"name=registry.example.com/team/app:1.0,registry.example.com/team/app:latest",push=true,rewrite-timestamp=true,registry.insecure=true');
+    expect(c.command[2]).toContain("--metadata-file");
+    expect(c.volumeMounts.map((m: any) => m.mountPath)).toContain("/home/user/.local/share/buildkit");
+  });
+
+  it("kaniko: no shell, digest file to the termination log, reproducible, every destination", () => {
+    const { c } = containerFor({ ...strategies["docker/kaniko"], buildArgs: { VERSION: "1.2" }, target: "runtime" }, sources.git, { output: { image: IMAGE, tags: ["latest", "other.example.com/app:1"] } });
+    expect(c.command).toEqual(["/kaniko/executor"]);
+    expect(c.args).toEqual(expect.arrayContaining([
+      "--context=dir:///workspace/source", "--dockerfile=/workspace/source/Dockerfile", `--destination=${IMAGE}`,
+      "--destination=registry.example.com/team/app:latest", "--destination=other.example.com/app:1",
+      "--digest-file=/dev/termination-log", "--reproducible", "--build-arg=VERSION=1.2", "--target=runtime",
+    ]));
+    expect(c.securityContext.capabilities.add).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "SETFCAP", "KILL"]);
+    expect(c.securityContext.privileged).toBe(false);
+  });
+
+  it("docker socket: mounts the node's socket only when allowed", () => {
+    const { spec, c } = containerFor(strategies["docker/docker-socket"]);
+    expect(byName(spec.volumes, "docker-socket").hostPath).toEqual({ path: "/var/run/docker.sock", type: "Socket" });
+    expect(envOf(c).DOCKER_HOST).toBe("unix:///var/run/docker.sock");
+    expect(() => build({ type: "docker", builder: "docker" }, sources.git)).toThrow(/strategy.builder.*allowDockerSocket/);
+  });
+
+  it("passes build args, labels and target as arguments, context and Dockerfile from the request", () => {
+    const req = parseRequest({
+      source: { git: { url: "https://git.example.com/a.git" }, contextDir: "services/api" },
+      strategy: { dockerfile: "build/api.Dockerfile", target: "prod", buildArgs: { B: "2", A: "1 2" } },
+      output: { image: IMAGE, labels: { "org.opencontainers.image.source": "https://git.example.com/a" } },
+    });
+    const c: any = (render(req, { id: "abcde" }) as any).spec.template.spec.containers[0];
+    expect(c.args).toEqual(["--build-arg", "A=1 2", "--build-arg", "B=2", "--label", "org.opencontainers.image.source=https://git.example.com/a", "--target", "prod"]);
+    expect(envOf(c)).toMatchObject({ BUILDPOD_CONTEXT: "/workspace/source/services/api", BUILDPOD_DOCKERFILE: "/workspace/source/build/api.Dockerfile" });
+  });
+
+  it("no builder runs privileged", () => {
+    for (const s of Object.values(strategies)) {
+      const spec: any = (render(build(s, sources.git), { id: "abcde" }) as any).spec.template.spec;
+      for (const c of [...spec.initContainers, ...spec.containers]) expect(c.securityContext?.privileged ?? false).toBe(false);
+    }
+  });
+});
+
+describe("sources", () => {
+  const specFor = (source: Record<string, unknown>, strategy = strategies["docker/buildah"]) =>
+    (render(build(strategy, source), { id: "abcde" }) as any).spec.template.spec;
+
+  it("git: the source init container clones the URL at the ref, unprivileged", () => {
+    const spec = specFor({ git: { url: "https://git.example.com/a.git", ref: "v1.2.0", secret: "git-creds" } });
+    const src = spec.initContainers[0];
+    expect(src.name).toBe("source");
+    expect(src.image).toBe(SOURCE_IMAGE);
+    expect(envOf(src)).toMatchObject({ BUILDPOD_SOURCE_MODE: "git", BUILDPOD_GIT_URL: "https://git.example.com/a.git", BUILDPOD_GIT_REF: "v1.2.0" });
+    expect(src.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect(src.command[2]).toContain('"commit":"%s"');
+    expect(byName(src.volumeMounts, "source-secret")).toEqual({ name: "source-secret", mountPath: PATHS.sourceSecret, readOnly: true });
+    expect(byName(spec.volumes, "source-secret").secret.secretName).toBe("git-creds");
+  });
+
+  it("binary input: the source container waits for the upload, with a deadline", () => {
+    const spec = specFor(sources.dir);
+    const e = envOf(spec.initContainers[0]);
+    expect(e.BUILDPOD_SOURCE_MODE).toBe("upload");
+    expect(e.BUILDPOD_UPLOAD_TIMEOUT).toBe("300");
+    expect(spec.initContainers[0].command[2]).toContain("no upload arrived within");
+  });
+
+  it("inline Dockerfile: written by the source container and used by the builder", () => {
+    const spec = specFor({ dockerfile: "FROM busybox\nRUN echo hi\n" });
+    expect(envOf(spec.initContainers[0])).toMatchObject({ BUILDPOD_SOURCE_MODE: "none", BUILDPOD_DOCKERFILE_CONTENT: "FROM busybox\nRUN echo hi\n" });
+    expect(envOf(spec.containers[0]).BUILDPOD_DOCKERFILE).toBe(PATHS.inlineDockerfile);
+  });
+
+  it("a fixed SOURCE_DATE_EPOCH reaches the source container", () => {
+    const spec = specFor({ ...sources.dir, sourceDateEpoch: 1700000000 });
+    expect(envOf(spec.initContainers[0]).BUILDPOD_SOURCE_DATE_EPOCH).toBe("1700000000");
+  });
+});
+
+describe("source strategy (S2I)", () => {
+  const s = { type: "source" as const, builderImage: "x", incremental: false, env: { APP_MODE: "prod", DEBUG: "0" } };
+
+  it("generates a Dockerfile that copies the source to /tmp/src, runs assemble and sets run", () => {
+    const df = s2iDockerfile(s, false);
+    expect(df).toContain("FROM ${BUILDPOD_S2I_BUILDER}");
+    expect(df).toContain("COPY . /tmp/src");
+    expect(df).toContain('RUN "$BUILDPOD_S2I_SCRIPTS/assemble"');
+    expect(df).toContain("USER ${BUILDPOD_S2I_USER}");
+    expect(df).toContain('ENV APP_MODE="${APP_MODE}"');
+    expect(df).toMatch(/CMD .*\$STI_SCRIPTS_PATH\/run/);
+    expect(df).not.toContain("save-artifacts");
+  });
+
+  it("incremental: save-artifacts in the previous image, restored to /tmp/artifacts before assemble", () => {
+    const df = s2iDockerfile({ ...s, incremental: true }, true);
+    const lines = df.split("\n");
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/^FROM \$\{BUILDPOD_S2I_PREVIOUS\} AS previous$/)).toBeGreaterThanOrEqual(0);
+    expect(at(/save-artifacts/)).toBeLessThan(at(/^FROM \$\{BUILDPOD_S2I_BUILDER\}$/));
+    expect(at(/COPY --from=previous \/tmp\/artifacts.tar/)).toBeLessThan(at(/assemble/));
+    expect(df).toContain("tar -xf /tmp/artifacts.tar -C /tmp/artifacts");
+  });
+
+  it("renders both Dockerfiles into the source container and env values as build arguments", () => {
+    const req = parseRequest({ source: sources.git, strategy: { type: "source", builderImage: "registry.example.com/s2i/node:20", incremental: true, env: { NPM_MIRROR: "https://npm.example.com" } }, output: { image: IMAGE } });
+    const spec: any = (render(req, { id: "abcde" }) as any).spec.template.spec;
+    const src = envOf(spec.initContainers[0]);
+    expect(src.BUILDPOD_DOCKERFILE_CONTENT).toBe(s2iDockerfile(req.strategy as any, false));
+    expect(src.BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT).toBe(s2iDockerfile(req.strategy as any, true));
+    const build = spec.containers[0];
+    expect(build.args).toEqual(["--build-arg", "NPM_MIRROR=https://npm.example.com"]);
+    expect(envOf(build)).toMatchObject({ BUILDPOD_S2I_BUILDER: "registry.example.com/s2i/node:20", BUILDPOD_S2I_INCREMENTAL: "true" });
+    expect(build.command[2]).toContain("building from scratch");
+  });
+});
+
+describe("custom strategy", () => {
+  it("hands over the OpenShift custom-builder environment plus the user's", () => {
+    const req = parseRequest({
+      source: { git: { url: "https://git.example.com/a.git", ref: "main" }, contextDir: "app" },
+      strategy: { type: "custom", builderImage: "registry.example.com/tools/builder:2", env: { MODE: "release" }, exposeDockerSocket: true, allowDockerSocket: true },
+      output: { image: "registry.example.com:5000/team/app:2.0", pushSecret: "regcred" },
+    });
+    const spec: any = (render(req, { id: "abcde" }) as any).spec.template.spec;
+    const c = spec.containers[0];
+    expect(c.image).toBe("registry.example.com/tools/builder:2");
+    const e = envOf(c);
+    expect(e).toMatchObject({
+      OUTPUT_REGISTRY: "registry.example.com:5000", OUTPUT_IMAGE: "team/app:2.0",
+      SOURCE_URI: "https://git.example.com/a.git", SOURCE_REPOSITORY: "https://git.example.com/a.git", SOURCE_REF: "main", SOURCE_CONTEXT_DIR: "app",
+      PUSH_DOCKERCFG_PATH: PATHS.pushConfig, DOCKER_SOCKET: "/var/run/docker.sock", MODE: "release",
+    });
+    const described = JSON.parse(e.BUILD);
+    expect(described.output.image).toBe("registry.example.com:5000/team/app:2.0");
+    expect(described.source.git).toEqual({ url: "https://git.example.com/a.git", ref: "main" });
+    expect(byName(spec.volumes, "docker-socket")).toBeDefined();
+  });
+
+  it("has no Docker socket unless exposed", () => {
+    const req = parseRequest({ source: sources.git, strategy: { type: "custom", builderImage: "b:1" }, output: { image: IMAGE } });
+    const spec: any = (render(req, { id: "abcde" }) as any).spec.template.spec;
+    expect(byName(spec.volumes, "docker-socket")).toBeUndefined();
+    expect(envOf(spec.containers[0]).DOCKER_SOCKET).toBeUndefined();
+  });
+});
+
+describe("scheduling and resources", () => {
+  it("carries resources, node selection and classes onto the pod", () => {
+    const req = parseRequest({
+      source: sources.git, output: { image: IMAGE },
+      resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } },
+      scheduling: {
+        nodeSelector: { "kubernetes.io/arch": "amd64" }, tolerations: ["dedicated=builds:NoSchedule", { key: "spot", operator: "Exists" }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In", values: ["build"] }] }] } } },
+        serviceAccountName: "builder", priorityClassName: "ci-low", runtimeClassName: "gvisor",
+      },
+    });
+    const job: any = render(req, { id: "abcde" });
+    expectValidObject(job);
+    const spec = job.spec.template.spec;
+    expect(spec.containers[0].resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } });
+    expect(spec.initContainers[0].resources).toEqual(spec.containers[0].resources);
+    expect(spec.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64" });
+    expect(spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "builds", effect: "NoSchedule" }, { key: "spot", operator: "Exists" }]);
+    expect(spec.affinity.nodeAffinity).toBeDefined();
+    expect([spec.serviceAccountName, spec.priorityClassName, spec.runtimeClassName]).toEqual(["builder", "ci-low", "gvisor"]);
+  });
+});
+
+describe("the schema check itself", () => {
+  const good: any = render(build(strategies["docker/buildah"], sources.git), { id: "abcde" });
+  it("rejects a field Kubernetes does not know", () => {
+    const bad = structuredClone(good);
+    bad.spec.template.spec.containers[0].privilegedMode = true;
+    expect(() => expectValidObject(bad)).toThrow();
+  });
+  it("rejects a value outside an enumeration", () => {
+    const bad = structuredClone(good);
+    bad.spec.template.spec.restartPolicy = "Sometimes";
+    expect(() => expectValidObject(bad)).toThrow();
+  });
+});
