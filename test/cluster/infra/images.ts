@@ -1,0 +1,144 @@
+// Images for the test cluster, all assembled locally (no registry on the internet is reachable):
+//  - busybox: a minimal root file system around Debian's static busybox, for test pods and as a FROM for builds;
+//  - builder: Debian minbase with buildah, git, tar, gzip, coreutils and bash, made with debootstrap.
+// Each image is tagged with a hash of its recipe, so it is built once, cached in the registry's storage dir,
+// and rebuilt only when the recipe (or the busybox package version) changes.
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { withLock } from "./lock.js";
+import type { PodmanEnv } from "./podman-env.js";
+import { run } from "./proc.js";
+import { hasImage, type Registry } from "./registry.js";
+
+export interface ClusterImages {
+  /** Fully qualified references in the loopback registry. */
+  busybox: string;
+  builder: string;
+}
+
+export const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const DEBIAN_SUITE = "bookworm";
+const BUILDER_PACKAGES = [
+  "buildah", "git", "ca-certificates", "containernetworking-plugins", "tar", "gzip", "coreutils", "bash",
+  "openssh-client",
+];
+// Inside a build pod buildah uses vfs (overlay on overlay does not work) and chroot isolation.
+const BUILDER_STORAGE_CONF = '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n';
+const BUILDER_REGISTRIES_CONF = 'unqualified-search-registries = []\nshort-name-mode = "permissive"\n';
+const BUILDER_CONTAINERS_CONF = '[containers]\nnetns = "host"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n';
+const BUILDER_ENV = [`PATH=${IMAGE_PATH}`, "BUILDAH_ISOLATION=chroot", "STORAGE_DRIVER=vfs"];
+
+const BUSYBOX_PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const BUSYBOX_GROUP = "root:x:0:\nnogroup:x:65534:\n";
+const RECIPE_VERSION = "1";
+
+function hash(parts: unknown[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
+}
+
+async function packageVersion(pkg: string): Promise<string> {
+  const r = await run("dpkg-query", ["-W", "-f=${Version}", pkg]);
+  return r.stdout.trim();
+}
+
+export function debianMirror(): string {
+  return process.env.BUILDPOD_DEBIAN_MIRROR || "http://deb.debian.org/debian";
+}
+
+export async function busyboxTag(): Promise<string> {
+  return hash([RECIPE_VERSION, "busybox", await packageVersion("busybox-static"), BUSYBOX_PASSWD, BUSYBOX_GROUP, IMAGE_PATH]);
+}
+
+export function builderTag(): string {
+  return hash([RECIPE_VERSION, "builder", DEBIAN_SUITE, BUILDER_PACKAGES, BUILDER_STORAGE_CONF, BUILDER_REGISTRIES_CONF,
+    BUILDER_CONTAINERS_CONF, BUILDER_ENV]);
+}
+
+/** Reproducible tar of a directory piped into `podman import`, then pushed to the registry. */
+async function importAndPush(pm: PodmanEnv, rootfs: string, changes: string[], target: string, log: (s: string) => void) {
+  const local = `localhost/${target.split("/").slice(1).join("/")}`;
+  const tarFile = `${rootfs}.tar`;
+  await run("tar", ["--sort=name", "--mtime=@0", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", tarFile, "."]);
+  const args = ["import"];
+  for (const c of changes) args.push("--change", c);
+  args.push(tarFile, local);
+  log(`importing ${local}`);
+  await pm.podman(args);
+  rmSync(tarFile, { force: true });
+  log(`pushing ${target}`);
+  await pm.podman(["push", "--tls-verify=false", local, `docker://${target}`]);
+}
+
+async function buildBusybox(pm: PodmanEnv, workDir: string, target: string, log: (s: string) => void) {
+  const root = join(workDir, "busybox-rootfs");
+  rmSync(root, { recursive: true, force: true });
+  for (const d of ["bin", "etc", "tmp", "root", "home", "var/tmp", "dev", "proc", "sys", "run", "usr"]) {
+    mkdirSync(join(root, d), { recursive: true });
+  }
+  chmodSync(join(root, "tmp"), 0o1777);
+  chmodSync(join(root, "var/tmp"), 0o1777);
+  await run("cp", ["/bin/busybox", join(root, "bin/busybox")]);
+  const applets = (await run("/bin/busybox", ["--list"])).stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+  for (const a of applets) if (a !== "busybox") symlinkSync("busybox", join(root, "bin", a));
+  symlinkSync("../bin", join(root, "usr/bin"));
+  symlinkSync("bin", join(root, "sbin"));
+  symlinkSync("../bin", join(root, "usr/sbin"));
+  writeFileSync(join(root, "etc/passwd"), BUSYBOX_PASSWD);
+  writeFileSync(join(root, "etc/group"), BUSYBOX_GROUP);
+  await importAndPush(pm, root, [`ENV PATH=${IMAGE_PATH}`, 'CMD ["sh"]'], target, log);
+  rmSync(root, { recursive: true, force: true });
+}
+
+async function buildBuilder(pm: PodmanEnv, workDir: string, target: string, log: (s: string) => void) {
+  const root = join(workDir, "builder-rootfs");
+  rmSync(root, { recursive: true, force: true });
+  log(`debootstrap ${DEBIAN_SUITE} (about a minute)`);
+  const started = Date.now();
+  await run("debootstrap", ["--variant=minbase", `--include=${BUILDER_PACKAGES.join(",")}`, DEBIAN_SUITE, root, debianMirror()],
+    { timeoutMs: 15 * 60_000 });
+  log(`debootstrap took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  rmSync(join(root, "var/cache/apt/archives"), { recursive: true, force: true });
+  mkdirSync(join(root, "var/cache/apt/archives/partial"), { recursive: true });
+  rmSync(join(root, "var/lib/apt/lists"), { recursive: true, force: true });
+  mkdirSync(join(root, "var/lib/apt/lists/partial"), { recursive: true });
+  mkdirSync(join(root, "etc/containers"), { recursive: true });
+  writeFileSync(join(root, "etc/containers/storage.conf"), BUILDER_STORAGE_CONF);
+  writeFileSync(join(root, "etc/containers/registries.conf"), BUILDER_REGISTRIES_CONF);
+  writeFileSync(join(root, "etc/containers/containers.conf"), BUILDER_CONTAINERS_CONF);
+  await importAndPush(pm, root, [...BUILDER_ENV.map((e) => `ENV ${e}`), "WORKDIR /", 'CMD ["/bin/bash"]'], target, log);
+  rmSync(root, { recursive: true, force: true });
+}
+
+/**
+ * Make sure both images are in the registry, building what is missing. Safe to call from parallel workers.
+ * `log` receives progress lines (default: stderr).
+ */
+export async function ensureImages(
+  pm: PodmanEnv,
+  registry: Registry,
+  log: (s: string) => void = (s) => process.stderr.write(`[cluster images] ${s}\n`),
+): Promise<ClusterImages> {
+  const images: ClusterImages = {
+    busybox: registry.ref(`buildpod/busybox:${await busyboxTag()}`),
+    builder: registry.ref(`buildpod/builder:${builderTag()}`),
+  };
+  const workDir = join(pm.stateDir, "images");
+  mkdirSync(workDir, { recursive: true });
+  const tagOf = (ref: string) => ref.slice(ref.lastIndexOf(":") + 1);
+  const todo: Array<[string, (t: string) => Promise<void>]> = [
+    [images.busybox, (t) => buildBusybox(pm, workDir, t, log)],
+    [images.builder, (t) => buildBuilder(pm, workDir, t, log)],
+  ];
+  for (const [ref, build] of todo) {
+    const name = ref.slice(registry.host.length + 1, ref.lastIndexOf(":"));
+    if (await hasImage(registry, name, tagOf(ref))) continue;
+    await withLock(join(workDir, "lock"), async () => {
+      if (await hasImage(registry, name, tagOf(ref))) return;
+      log(`building ${ref}`);
+      await build(ref);
+    });
+  }
+  return images;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test cluster needs (podman node, local registry, image assembly, git daemon).
+# Idempotent: when every package is already installed it returns at once without touching apt.
+# Run as root on a Debian 12 machine. Never edits /etc beyond what the packages themselves install.
+set -euo pipefail
+
+PACKAGES=(
+  podman runc conmon containernetworking-plugins   # the node: real containers
+  docker-registry skopeo                            # the local registry and inspecting it
+  debootstrap busybox-static                        # assembling the builder and busybox images
+  git openssl ca-certificates                       # git daemon for test sources
+  uidmap fuse-overlayfs iptables                    # podman's usual companions
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install.sh: all packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: missing packages (${missing[*]}) and not root" >&2
+  exit 1
+fi
+
+echo "install.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-install-recommends keeps it quick; policy-rc.d stops the docker-registry package from starting
+# its system service (the tests run their own registry with their own config).
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  created_policy=1
+fi
+trap 'if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install.sh: done"

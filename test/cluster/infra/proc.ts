@@ -1,0 +1,78 @@
+// Small process helpers for the test cluster: run a command, capture its output, fail loudly with stderr.
+import { spawn, type SpawnOptions } from "node:child_process";
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Bytes or text written to the child's stdin, which is then closed. */
+  input?: Buffer | string;
+  /** When false, a non-zero exit resolves instead of rejecting. Default true. */
+  check?: boolean;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly argv: string[],
+    readonly code: number,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(`${argv.join(" ")} exited with ${code}: ${(stderr || stdout).trim().slice(-2000)}`);
+  }
+}
+
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const so: SpawnOptions = {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      signal: opts.signal,
+      timeout: opts.timeoutMs,
+    };
+    const child = spawn(cmd, args, so);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on("data", (b: Buffer) => out.push(b));
+    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    if (opts.input !== undefined) {
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(opts.input);
+    }
+    child.on("error", reject);
+    child.on("close", (code, sig) => {
+      const r: RunResult = {
+        code: code ?? (sig ? 128 + signalNumber(sig) : 1),
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      };
+      if (r.code !== 0 && opts.check !== false) reject(new CommandError([cmd, ...args], r.code, r.stdout, r.stderr));
+      else resolve(r);
+    });
+  });
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  const table: Partial<Record<NodeJS.Signals, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1 };
+  return table[sig] ?? 0;
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });

@@ -1,0 +1,111 @@
+// A container registry on loopback: Debian's docker-registry binary with its own config and storage dir
+// (never the system service). Storage survives between runs, so images assembled once stay cached.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { sleep } from "./proc.js";
+
+export interface Registry {
+  /** host:port, e.g. 127.0.0.1:41234 */
+  host: string;
+  port: number;
+  storageDir: string;
+  /** Fully qualified image reference in this registry, e.g. ref("buildpod/busybox:abc") */
+  ref(nameAndTag: string): string;
+  stop(): Promise<void>;
+}
+
+export interface RegistryOptions {
+  stateDir: string;
+  /** Fixed port; 0 or absent picks a free one. */
+  port?: number;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
+  const dir = join(opts.stateDir, "registry");
+  const storageDir = join(dir, "storage");
+  mkdirSync(storageDir, { recursive: true });
+  const port = opts.port || Number(process.env.BUILDPOD_REGISTRY_PORT) || (await freePort());
+  const host = `127.0.0.1:${port}`;
+  const config = [
+    "version: 0.1",
+    "log:",
+    "  level: warn",
+    "  accesslog:",
+    "    disabled: true",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${JSON.stringify(storageDir)}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: ${host}`,
+    "",
+  ].join("\n");
+  const configPath = join(dir, `config-${port}.yml`);
+  writeFileSync(configPath, config);
+  const logFd = openSync(join(dir, "registry.log"), "a");
+  const child: ChildProcess = spawn("docker-registry", ["serve", configPath], {
+    stdio: ["ignore", logFd, logFd],
+    detached: false,
+  });
+  let exited = false;
+  child.on("exit", () => (exited = true));
+
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) throw new Error(`docker-registry exited early; see ${join(dir, "registry.log")}`);
+    try {
+      const res = await fetch(`http://${host}/v2/`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`docker-registry did not answer on ${host}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    host,
+    port,
+    storageDir,
+    ref: (nameAndTag) => `${host}/${nameAndTag}`,
+    stop: async () => {
+      if (exited) return;
+      const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      await Promise.race([gone, sleep(5000)]);
+      if (!exited) child.kill("SIGKILL");
+    },
+  };
+}
+
+/** Whether the registry holds name:tag (a manifest HEAD request). */
+export async function hasImage(registry: Registry, name: string, tag: string): Promise<boolean> {
+  const res = await fetch(`http://${registry.host}/v2/${name}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: {
+      accept: [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+      ].join(", "),
+    },
+  });
+  return res.ok;
+}
