@@ -43,6 +43,12 @@ export interface PodmanNodeOptions {
   extraEnv?: Record<string, string>;
   /** Registries pulled from without TLS; default: any registry on 127.0.0.1, localhost or [::1]. */
   insecureRegistries?: string[];
+  /**
+   * Enforce spec.activeDeadlineSeconds on the node, as kubelet does (Warning DeadlineExceeded, containers
+   * stopped, phase Failed with reason DeadlineExceeded). Off by default: the emulated API server enforces pod
+   * deadlines itself and calls kill(grace, "DeadlineExceeded").
+   */
+  enforceActiveDeadline?: boolean;
 }
 
 export function defaultStateDir(): string {
@@ -531,7 +537,7 @@ class PodRun implements RunningPod {
     mkdirSync(this.logDir, { recursive: true });
     this.emit();
     const deadline = this.pod.spec?.activeDeadlineSeconds;
-    if (deadline !== undefined && deadline !== null) {
+    if (this.node.options.enforceActiveDeadline && deadline !== undefined && deadline !== null) {
       this.deadlineTimer = setTimeout(() => void this.deadlineExceeded(), deadline * 1000);
     }
     await this.setUpVolumes();
@@ -901,17 +907,18 @@ class PodRun implements RunningPod {
     this.event("Warning", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
     this.podReason = "DeadlineExceeded";
     this.podMessage = "Pod was active on the node longer than the specified deadline";
-    await this.stopContainers(this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+    await this.stopContainers(this.pod.spec?.terminationGracePeriodSeconds ?? 30, "DeadlineExceeded");
     this.terminalPhase = "Failed";
     this.setCondition("PodReadyToStartContainers", "False", now());
     this.emit();
   }
 
-  private async stopContainers(grace: number): Promise<void> {
+  private async stopContainers(grace: number, reason?: string): Promise<void> {
     this.killing = true;
     this.abort.abort();
     const running = this.containers.filter((c) => c.created && !c.done);
-    for (const c of running) this.event("Normal", "Killing", `Stopping container ${c.spec.name}`, c);
+    const why = reason && reason !== "Killing" ? ` (${reason})` : "";
+    for (const c of running) this.event("Normal", "Killing", `Stopping container ${c.spec.name}${why}`, c);
     await Promise.all(running.map((c) => this.node.podman(["stop", "-t", String(Math.max(0, Math.ceil(grace))), c.podmanName], { check: false })));
     if (this.flow) await Promise.race([this.flow, sleep(10_000)]);
     // Containers that never ran end as waiting; the ones stopped now have their terminated state from waitFor.
@@ -968,8 +975,9 @@ class PodRun implements RunningPod {
   async kill(gracePeriodSeconds: number, reason?: string): Promise<void> {
     if (this.closed) return;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    if (reason && !this.terminalPhase) this.podReason = reason;
-    await this.stopContainers(gracePeriodSeconds);
+    // `reason` says why (Killing for a deletion, DeadlineExceeded, ...); the API server owns the pod's
+    // status reason, so it only goes into the Killing events here.
+    await this.stopContainers(gracePeriodSeconds, reason);
     if (!this.terminalPhase) {
       const mains = this.mains;
       const ran = mains.filter((c) => c.status.state?.terminated);

@@ -196,4 +196,63 @@ describe("PodmanNode", () => {
     const exists = await infra.podman.podman(["container", "exists", id], { check: false });
     expect(exists.code).toBe(1);
   });
+
+  it("applies securityContext, cpu limits, workingDir and Kubernetes command/args semantics", async () => {
+    const bb = infra.images.busybox;
+    const w = watchPod(node, pod("secctx", {
+      restartPolicy: "Never",
+      containers: [
+        { name: "user", image: bb, workingDir: "/tmp", command: ["sh", "-c", "id -u; id -g; pwd; touch /ro 2>/dev/null || echo read-only; grep CapEff /proc/self/status; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
+          securityContext: { runAsUser: 1234, runAsGroup: 5678, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          resources: { limits: { cpu: "500m" } } },
+        // args without command keep the image's ENTRYPOINT (none for busybox) and replace its CMD.
+        { name: "args", image: bb, args: ["echo", "args-only"] },
+        { name: "nonroot", image: bb, command: ["true"], securityContext: { runAsNonRoot: true } },
+      ],
+    }));
+    await w.until((s) => w.container("nonroot", s)?.state?.waiting?.reason === "CreateContainerConfigError", 30_000, "runAsNonRoot refusal");
+    expect(w.container("nonroot")!.state!.waiting!.message).toBe("container has runAsNonRoot and image will run as root");
+    await w.until((s) => !!w.container("user", s)?.state?.terminated && !!w.container("args", s)?.state?.terminated, 30_000, "containers to end");
+    const log = readFileSync(w.running.logPath("user")!, "utf8").split("\n").map((l) => l.split(" ").slice(3).join(" "));
+    expect(log.slice(0, 4)).toEqual(["1234", "5678", "/tmp", "read-only"]);
+    expect(log[4]).toMatch(/CapEff:\s+0+$/);
+    expect(log[5]).toBe("50000");
+    expect(readFileSync(w.running.logPath("args")!, "utf8")).toMatch(/stdout F args-only\n/);
+    await w.running.kill(0);
+  });
+
+  it("attaches to a container's stdin and stdout", async () => {
+    const w = watchPod(node, pod("attach", {
+      restartPolicy: "Never",
+      containers: [{ name: "a", image: infra.images.busybox, stdin: true, command: ["sh", "-c", "read line; echo got $line"] }],
+    }));
+    await w.until((s) => !!s.containerStatuses?.[0]?.state?.running, 30_000, "running");
+    const stdin = new PassThrough();
+    const out: Buffer[] = [];
+    const stdout = new PassThrough().on("data", (b: Buffer) => out.push(b));
+    const attached = w.running.attach!("a", { stdin, stdout });
+    stdin.write("hello\n");
+    const done = await w.until(terminal, 30_000, "pod to finish");
+    stdin.end();
+    await attached;
+    expect(done.phase).toBe("Succeeded");
+    expect(Buffer.concat(out).toString()).toContain("got hello");
+    await w.running.kill(0);
+  });
+
+  it("can enforce activeDeadlineSeconds itself, as kubelet does", async () => {
+    const strict = new PodmanNode({ stateDir: infra.stateDir, podman: infra.podman, enforceActiveDeadline: true });
+    try {
+      const w = watchPod(strict, pod("deadline", {
+        restartPolicy: "Never", activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 1,
+        containers: [{ name: "s", image: infra.images.busybox, command: ["sleep", "600"] }],
+      }));
+      const done = await w.until(terminal, 30_000, "deadline");
+      expect(done).toMatchObject({ phase: "Failed", reason: "DeadlineExceeded" });
+      expect(w.events.some((e) => e.reason === "DeadlineExceeded" && e.type === "Warning")).toBe(true);
+      await w.running.kill(0);
+    } finally {
+      await strict.shutdown();
+    }
+  });
 });
