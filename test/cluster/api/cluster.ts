@@ -27,6 +27,8 @@ interface PodRuntime {
 }
 
 interface JobRuntime {
+  /** When the controller started the job, in ms (status.startTime has whole seconds only). */
+  startMs?: number;
   succeeded: Set<string>;
   failed: Set<string>;
   deadlineTimer?: NodeJS.Timeout;
@@ -357,7 +359,8 @@ export class Cluster {
       for (const r of resources.filter((x) => x.namespaced)) for (const o of this.store.list(r.resource, name)) this.store.remove(r.resource, name, o.metadata.name);
       this.store.remove("namespaces", undefined, name);
     };
-    this.later(10, finish);
+    // The namespace controller takes a moment, as a real one does: clients see the Terminating phase.
+    this.later(200, finish);
     return this.withKind(nsDef, updated);
   }
 
@@ -585,9 +588,11 @@ export class Cluster {
     const status: Obj = structuredClone(job.status);
     if (!status.startTime) {
       status.startTime = now();
+      rt.startMs = Date.now();
     }
+    rt.startMs ??= Date.parse(status.startTime);
     if (job.spec.activeDeadlineSeconds !== undefined && !rt.deadlineTimer) {
-      const at = Date.parse(status.startTime) + job.spec.activeDeadlineSeconds * 1000;
+      const at = rt.startMs + job.spec.activeDeadlineSeconds * 1000;
       rt.deadlineTimer = this.later(Math.max(0, at - Date.now()), () => this.enqueueJob(job));
     }
     const pods = this.store.list("pods", ns).filter((p) => (p.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === uid));
@@ -603,7 +608,7 @@ export class Cluster {
     const addCond = (c: Obj) => {
       if (!conds.some((x) => x.type === c.type)) conds.push(c);
     };
-    const deadlinePassed = job.spec.activeDeadlineSeconds !== undefined && Date.now() >= Date.parse(status.startTime) + job.spec.activeDeadlineSeconds * 1000;
+    const deadlinePassed = job.spec.activeDeadlineSeconds !== undefined && Date.now() >= rt.startMs + job.spec.activeDeadlineSeconds * 1000;
     let events: [string, string, string][] = [];
     const failureTarget = conds.find((c) => c.type === "FailureTarget");
     if (rt.succeeded.size >= job.spec.completions) {

@@ -1,6 +1,6 @@
 // Objects, selectors, watch semantics and Status bodies, through the real @kubernetes/client-node.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { k8s, podSpec, startKit, statusOf, waitFor, waitPhase, type Kit } from "./testkit.js";
+import { codeOf, k8s, podSpec, startKit, statusOf, waitFor, waitPhase, type Kit } from "./testkit.js";
 
 let kit: Kit;
 beforeAll(async () => {
@@ -19,7 +19,7 @@ describe("namespaces", () => {
     expect((await kit.core.readNamespace({ name: "ns-a" })).metadata?.uid).toBe(created.metadata?.uid);
     await kit.core.deleteNamespace({ name: "ns-a" });
     expect((await kit.core.readNamespace({ name: "ns-a" })).status?.phase).toBe("Terminating");
-    await waitFor(async () => (await statusOf(kit.core.readNamespace({ name: "ns-a" }))).code === 404, "namespace gone");
+    await waitFor(async () => (await codeOf(kit.core.readNamespace({ name: "ns-a" }))) === 404, "namespace gone");
   });
 
   it("refuses objects in a namespace that does not exist", async () => {

@@ -520,7 +520,8 @@ class EmulatedPod implements RunningPod {
     }
     this.killed = true;
     void reason;
-    void gracePeriodSeconds;
+    // Stopping takes a moment (a process handling SIGTERM); a zero grace period kills at once.
+    if (gracePeriodSeconds > 0) await sleep(this.step * 3);
     for (const c of this.ctrs) c.term?.();
     if (!wasKilled) await this.finishedPromise?.catch(() => {});
     if (this.phase === "Pending" || this.phase === "Running") {

@@ -50,6 +50,16 @@ export async function statusOf(p: Promise<unknown>): Promise<{ code: number; rea
   throw new Error("expected the call to fail");
 }
 
+/** The HTTP status of a client-node call: 200 when it succeeds. */
+export async function codeOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (e) {
+    return (e as { code?: number }).code ?? 0;
+  }
+}
+
 export function podSpec(name: string, image: string, extra: Partial<k8s.V1Container> = {}, spec: Partial<k8s.V1PodSpec> = {}): k8s.V1Pod {
   return {
     metadata: { name, labels: { app: "test" } },
