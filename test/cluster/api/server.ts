@@ -474,7 +474,8 @@ export class ApiHandler {
       clearTimeout(timer);
       clearInterval(bookmarkTimer);
       this.openWatches.delete(endFn);
-      if (abrupt) res.socket?.destroy();
+      // Abrupt: close the connection without the final chunk, after what was written has left.
+      if (abrupt) res.socket?.end();
       else res.end();
     };
     const endFn = () => end(true);

@@ -1,5 +1,6 @@
 // Shared setup of the API tests: an emulated API server over the emulated node, and real client-node clients.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -99,3 +100,30 @@ export async function readLog(kit: Kit, name: string, container: string, options
 }
 
 export { k8s };
+
+/** A raw HTTPS request to the server (the kubeconfig's token unless another is given); the whole body as text. */
+export function request(
+  kit: Kit,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${kit.server.url}${path}`,
+      {
+        method,
+        ca: readFileSync(kit.server.caPath),
+        headers: { Authorization: `Bearer ${opts.token ?? kit.server.token}`, "Content-Type": "application/json", ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
+  });
+}
