@@ -47,7 +47,15 @@ export async function startGitDaemon(opts: GitDaemonOptions): Promise<GitDaemon>
   const logFd = openSync(join(dirname(baseDir), `daemon-${port}.log`), "a");
   const child: ChildProcess = spawn("git", args, { stdio: ["ignore", logFd, logFd] });
   let exited = false;
-  child.on("exit", () => (exited = true));
+  // Never outlive the test process, even when it ends without calling stop().
+  const reap = () => {
+    if (!exited) child.kill("SIGKILL");
+  };
+  process.once("exit", reap);
+  child.on("exit", () => {
+    exited = true;
+    process.removeListener("exit", reap);
+  });
   const deadline = Date.now() + 10_000;
   while (!(await canConnect(port))) {
     if (exited) throw new Error("git daemon exited early");

@@ -63,7 +63,15 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     detached: false,
   });
   let exited = false;
-  child.on("exit", () => (exited = true));
+  // Never outlive the test process, even when it ends without calling stop().
+  const reap = () => {
+    if (!exited) child.kill("SIGKILL");
+  };
+  process.once("exit", reap);
+  child.on("exit", () => {
+    exited = true;
+    process.removeListener("exit", reap);
+  });
 
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -15,7 +15,8 @@ import {
   statSync, writeFileSync,
 } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type {
   V1Container, V1ContainerState, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus,
 } from "@kubernetes/client-node";
@@ -51,8 +52,12 @@ export interface PodmanNodeOptions {
   enforceActiveDeadline?: boolean;
 }
 
+/** BUILDPOD_CLUSTER_STATE, else .cluster (gitignored) in the repository holding this file (source or build/). */
 export function defaultStateDir(): string {
-  return process.env.BUILDPOD_CLUSTER_STATE || new URL("../../../.cluster", import.meta.url).pathname;
+  if (process.env.BUILDPOD_CLUSTER_STATE) return process.env.BUILDPOD_CLUSTER_STATE;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, ".cluster");
 }
 
 /** The machine's cpu and memory, as a node would report allocatable. */
