@@ -11,3 +11,15 @@ export class InputError extends Error {
     this.name = "InputError";
   }
 }
+
+/** A call to the cluster failed in a way buildpod cannot fix by retrying. */
+export class ClusterError extends Error {
+  constructor(
+    message: string,
+    readonly code?: number,
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = "ClusterError";
+  }
+}

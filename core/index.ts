@@ -1,14 +1,9 @@
-// buildpod's public entry: adapters and programs import from here only.
-export { InputError } from "./errors.js";
-export { parseDuration, formatDuration } from "./duration.js";
-export { parseReference, type ImageReference } from "./reference.js";
-export {
-  parseRequest, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
-  type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
-} from "./request.js";
-export { parseBuildFile, mergeInput } from "./buildfile.js";
-export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
-export { s2iDockerfile } from "./strategy/source.js";
-export { BUILDER_IMAGES, SOURCE_IMAGE } from "./images.js";
-export { PATHS } from "./scripts.js";
-export { VERSION } from "./version.js";
+// buildpod's public entry: adapters and programs import from here (or, for the pure model alone, from
+// model.js, which loads no cluster client).
+export * from "./model.js";
+export { Cluster, loadKubeConfig, contextNamespace, type ConnectOptions } from "./cluster.js";
+export { preflight, PreflightError, requiredAccess, requiredLevel } from "./preflight.js";
+export { startBuild, followBuild, cancelBuild, runBuild, findBuild, type BuildHandle, type BuildEvents, type StartOptions, type FollowOptions, type RunOptions } from "./build.js";
+export { PodTracker, finalOutcome, pendingCause, type Outcome, type FollowEvent } from "./follower.js";
+export { LogCursor, type LogLine } from "./logs.js";
+export { pack, selectFiles } from "./upload.js";

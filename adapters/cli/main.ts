@@ -1,7 +1,21 @@
 // The `buildpod` command line: what Jenkins stages, Tekton steps and people call.
 import { Command, CommanderError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
-import { InputError, newRunId, parseRequest, render, VERSION } from "../../core/index.js";
+import { InputError, newRunId, parseRequest, render, VERSION } from "../../core/model.js";
+import type { IO } from "./commands.js";
+import type { runClusterCommand } from "./cluster.js";
+import { reportError } from "./errors.js";
+
+/**
+ * The cluster commands live in their own bundle (dist/cli-cluster), loaded on first use: render, help
+ * and --version then start without parsing client-node. Run from compiled sources, they are a sibling.
+ */
+async function clusterCommand(...a: Parameters<typeof runClusterCommand>): Promise<number> {
+  const bundled = import.meta.url.endsWith("/dist/cli/index.js");
+  const url = new URL(bundled ? "../cli-cluster/index.js" : "./cluster.js", import.meta.url).href;
+  const mod = (await import(/* webpackIgnore: true */ url)) as typeof import("./cluster.js");
+  return mod.runClusterCommand(...a);
+}
 import { EXIT } from "./exit.js";
 import { addRequestOptions, nameTheFlag, requestInput } from "./options.js";
 
@@ -11,7 +25,14 @@ Exit codes:
   1  the build failed             4  the build was cancelled
   2  invalid input                5  buildpod or cluster error`;
 
-function program(out: (s: string) => void): Command {
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--kubeconfig <file>", "kubeconfig to use (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)").helpGroup("Cluster:"))
+    .addOption(new Option("--kube-context <name>", "kubeconfig context to use").helpGroup("Cluster:"));
+}
+
+function program(io: IO, setExit: (code: number) => void): Command {
+  const out = io.out;
   const cli = new Command("buildpod")
     .description("Build container images on your Kubernetes cluster, driven from the CI you already use.")
     .version(VERSION, "-V, --version")
@@ -46,27 +67,55 @@ Examples:
       out(opts.output === "json" ? JSON.stringify(obj, null, 2) + "\n" : toYaml(obj, { lineWidth: 0 }));
     });
   addRequestOptions(renderCmd);
+
+  const runCmd = cli
+    .command("run")
+    .description("run a build on the cluster, follow it live, and report the pushed image and digest")
+    .addOption(new Option("-o, --output <format>", "text: logs on stdout; json: the result as JSON on stdout, logs on stderr").choices(["text", "json"]).default("text"))
+    .option("--result-file <file>", "write the result as JSON to this file (also when the build fails)")
+    .option("--env-file <file>", "write the result as KEY=VALUE lines to this file")
+    .option("--no-logs", "do not print the containers' logs")
+    .option("--no-preflight", "skip the checks of access, namespace, secrets and Pod Security")
+    .addHelpText("after", `
+Examples:
+  buildpod run --from-dir . -t registry.example.com/org/app:dev
+  buildpod run --git https://github.com/org/app --ref main -t registry.example.com/org/app:1.0 --result-file result.json
+${EXIT_CODES_HELP}`)
+    .exitOverride()
+    .action(async (opts: Record<string, unknown>) => setExit(await clusterCommand("runCommand", [opts], io)));
+  clusterOptions(addRequestOptions(runCmd));
+
+  const logsCmd = cli
+    .command("logs <build>")
+    .description("print the logs of a build (the Job or Pod name that run printed)")
+    .option("-f, --follow", "follow the build live until it ends")
+    .option("-n, --namespace <namespace>", "namespace of the build")
+    .exitOverride()
+    .action(async (name: string, opts: Record<string, unknown>) => setExit(await clusterCommand("logsCommand", [name, opts], io)));
+  clusterOptions(logsCmd);
+
+  const cancelCmd = cli
+    .command("cancel <build>")
+    .description("stop a build and delete its Job and pod")
+    .option("-n, --namespace <namespace>", "namespace of the build")
+    .exitOverride()
+    .action(async (name: string, opts: Record<string, unknown>) => setExit(await clusterCommand("cancelCommand", [name, opts], io)));
+  clusterOptions(cancelCmd);
   return cli;
 }
 
 /** Runs the command line; resolves with the exit code. Never throws. */
 export async function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): Promise<number> {
-  const cli = program(io.out);
+  let code: number = EXIT.ok;
+  const cli = program(io, (c) => (code = c));
   cli.configureOutput({ writeOut: io.out, writeErr: io.err });
   try {
     await cli.parseAsync(argv, { from: "user" });
-    return EXIT.ok;
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput;
     }
-    if (err instanceof InputError) {
-      io.err(`buildpod: error: ${err.message}\n`);
-      return EXIT.invalidInput;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    io.err(`buildpod: internal error: ${message}\n`);
-    if (process.env.BUILDPOD_DEBUG && err instanceof Error) io.err(`${err.stack}\n`);
-    return EXIT.error;
+    return reportError(err, io.err);
   }
 }

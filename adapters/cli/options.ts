@@ -2,7 +2,7 @@
 // sets. Flags are laid over the build file, then the result is validated by core's parseRequest.
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { InputError, mergeInput, parseBuildFile } from "../../core/index.js";
+import { InputError, mergeInput, parseBuildFile } from "../../core/model.js";
 
 type Kind = "string" | "boolean" | "map" | "list";
 

@@ -1,0 +1,172 @@
+// The commands that talk to a cluster: run, logs, cancel.
+import { writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { Writable } from "node:stream";
+import {
+  cancelBuild, Cluster, ClusterError, contextNamespace, findBuild, followBuild, InputError, parseRequest, resultEnv, runBuild,
+  type BuildResult, type BuildStatus, type LogLine,
+} from "../../core/index.js";
+import { EXIT } from "./exit.js";
+import { nameTheFlag, requestInput } from "./options.js";
+
+export interface IO {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+const STATUS_EXIT: Record<BuildStatus, number> = {
+  Complete: EXIT.ok,
+  Failed: EXIT.buildFailed,
+  StartFailed: EXIT.startFailed,
+  Cancelled: EXIT.cancelled,
+  Error: EXIT.error,
+};
+
+export function exitCodeFor(result: BuildResult): number {
+  return STATUS_EXIT[result.status];
+}
+
+function connect(opts: Record<string, unknown>): Promise<Cluster> {
+  return Cluster.connect({ kubeconfig: opts.kubeconfig as string | undefined, context: opts.kubeContext as string | undefined });
+}
+
+/** Ctrl-C and the CI's SIGTERM cancel the build; a second signal leaves at once. */
+function onSignals(abort: AbortController, io: IO): () => void {
+  let count = 0;
+  const handler = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      io.err(`buildpod: ${sig}: cancelling the build\n`);
+      abort.abort();
+    } else {
+      io.err(`buildpod: ${sig} again: leaving now; the build may still exist\n`);
+      process.exit(EXIT.cancelled);
+    }
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
+}
+
+function printer(io: IO, logsTo: "out" | "err") {
+  const width = { n: 6 };
+  return {
+    progress: (m: string) => io.err(`buildpod: ${m}\n`),
+    log: (container: string, line: LogLine) => {
+      width.n = Math.max(width.n, container.length);
+      io[logsTo](`${container.padEnd(width.n)} | ${line.text}\n`);
+    },
+  };
+}
+
+function summary(r: BuildResult): string {
+  const lines: string[] = [];
+  if (r.status === "Complete") {
+    lines.push(`buildpod: build complete: ${r.imageRef ?? r.image}${r.source.commit ? ` from ${r.source.commit.slice(0, 12)}` : ""}${r.durationSeconds !== undefined ? ` in ${r.durationSeconds}s` : ""}`);
+    if (!r.digest) lines.push(`buildpod: ${r.message}`);
+  } else {
+    lines.push(`buildpod: build ${r.status === "StartFailed" ? "failed to start" : r.status.toLowerCase()} (${r.reason}): ${r.message}`);
+    if (r.exitCode !== undefined) lines.push(`buildpod: exit code ${r.exitCode} in container ${r.failedContainer}`);
+    if (r.logTail?.length) {
+      const tail = r.logTail.slice(-15);
+      lines.push(`buildpod: last lines${r.failedContainer ? ` of ${r.failedContainer}` : ""}:`, ...tail.map((l) => `  ${l}`));
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function writeResultFiles(r: BuildResult, opts: Record<string, unknown>, io: IO): void {
+  const write = (path: unknown, text: string, what: string) => {
+    if (typeof path !== "string") return;
+    try {
+      writeFileSync(path, text);
+    } catch (err) {
+      io.err(`buildpod: could not write the ${what} to ${path}: ${(err as Error).message}\n`);
+    }
+  };
+  write(opts.resultFile, JSON.stringify(r, null, 2) + "\n", "result");
+  write(opts.envFile, resultEnv(r), "env file");
+}
+
+export async function runCommand(opts: Record<string, unknown>, io: IO): Promise<number> {
+  const { raw, flagFor } = requestInput(opts);
+  let req;
+  try {
+    req = parseRequest(raw);
+  } catch (err) {
+    throw err instanceof InputError ? nameTheFlag(err, flagFor) : err;
+  }
+  const cluster = await connect(opts);
+  // Without a namespace in the flags or file, build where the kubeconfig's context points.
+  if (raw.namespace === undefined) req.namespace = contextNamespace(cluster.kc) ?? req.namespace;
+  const json = opts.output === "json";
+  const p = printer(io, json ? "err" : "out");
+  const abort = new AbortController();
+  const release = onSignals(abort, io);
+  let result: BuildResult;
+  try {
+    result = await runBuild(cluster, req, {
+      signal: abort.signal,
+      preflight: opts.preflight !== false,
+      annotations: { "buildpod.dev/client": `${hostname()}/${process.pid}` },
+      onProgress: p.progress,
+      onLog: opts.logs === false ? undefined : p.log,
+    });
+  } finally {
+    release();
+  }
+  io.err(summary(result));
+  writeResultFiles(result, opts, io);
+  if (json) io.out(JSON.stringify(result, null, 2) + "\n");
+  return exitCodeFor(result);
+}
+
+async function locate(name: string, opts: Record<string, unknown>) {
+  const cluster = await connect(opts);
+  const namespace = (opts.namespace as string | undefined) ?? contextNamespace(cluster.kc) ?? "default";
+  const handle = await findBuild(cluster, name, namespace);
+  if (!handle) throw new ClusterError(`there is no build ${name} in namespace ${namespace} (it may have finished and been deleted)`, 404, "NotFound");
+  return { cluster, handle, namespace };
+}
+
+export async function logsCommand(name: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+  const { cluster, handle, namespace } = await locate(name, opts);
+  const p = printer(io, "out");
+  if (opts.follow) {
+    const abort = new AbortController();
+    const release = onSignals(abort, io);
+    try {
+      const result = await followBuild(cluster, handle, { signal: abort.signal, onProgress: p.progress, onLog: p.log, startTimeout: 24 * 3600 });
+      if (result.status !== "Cancelled") io.err(summary(result));
+      return result.status === "Cancelled" ? EXIT.ok : exitCodeFor(result);
+    } finally {
+      release();
+    }
+  }
+  const pods = await cluster.listPods(namespace, `buildpod.dev/run=${handle.name}`);
+  for (const pod of pods.items) {
+    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+      let buffer = "";
+      const sink = new Writable({ write(chunk: Buffer, _e, cb) { buffer += chunk.toString(); cb(); } });
+      const finished = new Promise<void>((r) => { sink.on("finish", r); sink.on("close", r); });
+      try {
+        await cluster.logs.log(namespace, pod.metadata!.name!, c.name, sink, { follow: false });
+        await finished;
+      } catch {
+        continue; // not started yet: nothing to show
+      }
+      for (const line of buffer.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1)) p.log(c.name, { time: "", text: line });
+    }
+  }
+  return EXIT.ok;
+}
+
+export async function cancelCommand(name: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+  const { cluster, handle } = await locate(name, opts);
+  const deleted = await cancelBuild(cluster, handle);
+  io.err(deleted.length ? `buildpod: deleted ${deleted.join(", ")}\n` : `buildpod: ${name} was already gone\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,327 @@
+// A build's life on the cluster: start it, follow it to its end, cancel it. Many builds can run at
+// once in one process; each has its own watch, log streams and timers, and reports through callbacks.
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import { PassThrough, Transform } from "node:stream";
+import { ClusterError, sleep, type Cluster } from "./cluster.js";
+import { PodTracker, type FollowEvent, type Outcome } from "./follower.js";
+import { followLog } from "./logstream.js";
+import type { LogLine } from "./logs.js";
+import { preflight } from "./preflight.js";
+import { ANNOTATIONS, LABELS, newRunId, render } from "./render.js";
+import type { BuildRequest } from "./request.js";
+import { digestFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
+import { PATHS } from "./scripts.js";
+import { pack, type Packed } from "./upload.js";
+
+export interface BuildHandle {
+  /** The Job's (or bare Pod's) name: the build's name and a run id. */
+  name: string;
+  namespace: string;
+  kind: "job" | "pod";
+  /** When the build was created (ms since epoch). */
+  createdAt: number;
+  request?: BuildRequest;
+}
+
+export interface BuildEvents {
+  /** A step of the build: scheduled, container started, finished, waiting for a reason... */
+  onProgress?(message: string): void;
+  /** One line of a container's log, exactly once, in order. */
+  onLog?(container: string, line: LogLine): void;
+}
+
+export interface StartOptions {
+  /** Run id (default: random). */
+  id?: string;
+  /** Check access, namespace, secrets and Pod Security first (default: true). */
+  preflight?: boolean;
+  signal?: AbortSignal;
+  /** Annotations to add to the Job or Pod, e.g. who started it. */
+  annotations?: Record<string, string>;
+}
+
+export interface FollowOptions extends BuildEvents {
+  signal?: AbortSignal;
+  /** Seconds the pod may take to start (default: the request's, or the object's annotation). */
+  startTimeout?: number;
+  /** Seconds the upload of a binary input may take (default: the start timeout). */
+  uploadTimeout?: number;
+  /** Lines kept of each container's log, for the failure report. */
+  tailLines?: number;
+}
+
+/** Creates the build's Job (or Pod). */
+export async function startBuild(cluster: Cluster, req: BuildRequest, opts: StartOptions = {}): Promise<BuildHandle> {
+  if (opts.preflight !== false) await preflight(cluster, req);
+  const obj = render(req, { id: opts.id ?? newRunId() });
+  if (opts.annotations) {
+    Object.assign(obj.metadata!.annotations!, opts.annotations);
+    if (obj.kind === "Job") Object.assign((obj as V1Job).spec!.template.metadata!.annotations!, opts.annotations);
+  }
+  const createdAt = Date.now();
+  try {
+    await cluster.create(obj, opts.signal);
+  } catch (err) {
+    if (err instanceof ClusterError && err.code === 409) {
+      throw new ClusterError(`a build named ${obj.metadata!.name} already exists in namespace ${req.namespace}; use another run id`, 409, "AlreadyExists");
+    }
+    throw err;
+  }
+  return { name: obj.metadata!.name!, namespace: req.namespace, kind: req.workload, createdAt, request: req };
+}
+
+/** Deletes the build and its pod. Resolves with what was deleted. */
+export async function cancelBuild(cluster: Cluster, handle: Pick<BuildHandle, "name" | "namespace" | "kind">): Promise<string[]> {
+  const pods = await cluster.listPods(handle.namespace, `${LABELS.run}=${handle.name}`).catch(() => ({ items: [] as V1Pod[] }));
+  const gone = await cluster.deleteRun(handle.kind, handle.name, handle.namespace, 1);
+  if (!gone) return [];
+  const names = pods.items.map((p) => `pod/${p.metadata!.name}`);
+  return [`${handle.kind}/${handle.name}`, ...(handle.kind === "job" ? names : [])];
+}
+
+/** Finds a build by its run name: a Job, or a bare Pod. */
+export async function findBuild(cluster: Cluster, name: string, namespace: string): Promise<BuildHandle | undefined> {
+  const job = await cluster.readJob(name, namespace);
+  if (job) return { name, namespace, kind: "job", createdAt: new Date(job.metadata?.creationTimestamp ?? Date.now()).getTime() };
+  const pods = await cluster.listPods(namespace, `${LABELS.run}=${name}`);
+  const pod = pods.items.find((p) => p.metadata?.name === name);
+  if (pod) return { name, namespace, kind: "pod", createdAt: new Date(pod.metadata?.creationTimestamp ?? Date.now()).getTime() };
+  return undefined;
+}
+
+class Deferred<T> {
+  resolve!: (v: T) => void;
+  readonly promise = new Promise<T>((r) => (this.resolve = r));
+}
+
+/** Sends the binary input into the waiting source container, retrying a failed upload. */
+async function upload(cluster: Cluster, ns: string, pod: string, make: () => Packed, progress: (m: string) => void, signal: AbortSignal): Promise<void> {
+  const started = Date.now();
+  let lastError = "";
+  for (let attempt = 1; attempt <= 3 && !signal.aborted; attempt++) {
+    const packed = make();
+    let sent = 0;
+    let nextReport = Date.now() + 2000;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        sent += chunk.length;
+        if (Date.now() >= nextReport) {
+          nextReport = Date.now() + 2000;
+          progress(`uploading: ${(sent / 1e6).toFixed(1)} MB sent`);
+        }
+        cb(null, chunk);
+      },
+    });
+    packed.stream.on("error", (err) => counter.destroy(err));
+    packed.stream.pipe(counter);
+    const stderr = new PassThrough();
+    let errText = "";
+    stderr.on("data", (d: Buffer) => (errText += d.toString()).slice(-2000));
+    try {
+      const status = await cluster.run(ns, pod, "source", ["tar", "-xzf", "-", "-C", PATHS.source], { stdin: counter, stderr });
+      if (status.status === "Success") {
+        const done = await cluster.run(ns, pod, "source", ["touch", PATHS.uploadDone], {});
+        if (done.status !== "Success") throw new Error(done.message ?? "could not mark the upload done");
+        const secs = Math.max(0.001, (Date.now() - started) / 1000);
+        progress(`uploaded ${packed.files} file${packed.files === 1 ? "" : "s"}, ${(sent / 1e6).toFixed(1)} MB compressed, in ${secs.toFixed(1)}s (${(packed.inputBytes / 1e6 / secs).toFixed(1)} MB/s)`);
+        return;
+      }
+      lastError = errText.trim() || status.message || "tar failed";
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    if (attempt < 3 && !signal.aborted) {
+      progress(`upload failed (${lastError.split("\n")[0]}); retrying`);
+      await cluster.run(ns, pod, "source", ["rm", "-rf", PATHS.source], {}).catch(() => undefined);
+      await cluster.run(ns, pod, "source", ["mkdir", "-p", PATHS.source], {}).catch(() => undefined);
+      await sleep(500 * attempt, signal);
+    }
+  }
+  throw new Error(lastError || "cancelled");
+}
+
+function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: string; finishedAt?: string; durationSeconds?: number } {
+  const all = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
+  const finished = all.map((s) => s.state?.terminated?.finishedAt).filter(Boolean).map((d) => new Date(d as unknown as string).getTime());
+  const end = finished.length ? Math.max(...finished) : Date.now();
+  return {
+    startedAt: new Date(createdAt).toISOString(),
+    finishedAt: new Date(end).toISOString(),
+    durationSeconds: Math.round((end - createdAt) / 100) / 10,
+  };
+}
+
+/**
+ * Follows a build to its end and reports the result. Uploads the binary input when the handle carries a
+ * request with one. Aborting the signal stops following and yields a Cancelled result (the caller
+ * deletes the build: see runBuild).
+ */
+export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: FollowOptions = {}): Promise<BuildResult> {
+  const req = handle.request;
+  const ns = handle.namespace;
+  const outer = opts.signal ?? new AbortController().signal;
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  outer.addEventListener("abort", onOuterAbort, { once: true });
+  const startTimeout = opts.startTimeout ?? req?.startTimeout ?? 300;
+  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout });
+  const done = new Deferred<Outcome>();
+  const tailSize = opts.tailLines ?? 30;
+  const tails = new Map<string, string[]>();
+  let podName: string | undefined;
+  let waiters: (() => void)[] = [];
+  const changed = () => new Promise<void>((r) => waiters.push(r));
+  const logTasks: Promise<unknown>[] = [];
+  let initChain: Promise<unknown> = Promise.resolve();
+  let uploading: Promise<void> | undefined;
+
+  const progress = (m: string) => opts.onProgress?.(m);
+  const onLine = (container: string) => (line: LogLine) => {
+    const tail = tails.get(container) ?? [];
+    tail.push(line.text);
+    if (tail.length > tailSize) tail.shift();
+    tails.set(container, tail);
+    opts.onLog?.(container, line);
+  };
+
+  const handleEvents = (events: FollowEvent[]) => {
+    for (const e of events) {
+      if (e.type === "progress") progress(e.message);
+      else if (e.type === "done") done.resolve(e.outcome);
+      else if (e.type === "logs" && podName) {
+        const target = { namespace: ns, pod: podName, container: e.container };
+        const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), signal: stop.signal });
+        // Init containers run one after another, and their logs are shown the same way, before the build's.
+        const task = initChain.then(follow, follow);
+        if (e.init) initChain = task;
+        logTasks.push(task.catch((err: Error) => progress(`could not read the log of ${e.container}: ${err.message}`)));
+        if (e.container === "source" && req?.source.binary && !uploading) {
+          const binary = req.source.binary;
+          const dockerfile = req.strategy.type === "docker" && req.source.dockerfile === undefined ? req.strategy.dockerfile : undefined;
+          const uploadTimeout = (opts.uploadTimeout ?? startTimeout) * 1000;
+          const guard = AbortSignal.any([stop.signal, AbortSignal.timeout(uploadTimeout)]);
+          progress(`uploading ${binary.path}`);
+          uploading = upload(cluster, ns, podName, () => pack(binary, req.source.contextDir, dockerfile), progress, guard).catch((err: Error) => {
+            if (stop.signal.aborted) return;
+            const why = guard.aborted ? `it did not finish within ${uploadTimeout / 1000}s` : err.message;
+            handleEvents([tracker.finish({ status: "StartFailed", reason: "UploadFailed", message: `uploading ${binary.path} failed: ${why}` })]);
+          });
+        }
+      }
+    }
+  };
+
+  const observe = (pod: V1Pod) => {
+    if (podName && pod.metadata?.name !== podName) return; // one pod per build: ignore strays
+    podName = pod.metadata?.name;
+    handleEvents(tracker.observe(pod, Date.now()));
+    const w = waiters;
+    waiters = [];
+    for (const r of w) r();
+  };
+
+  const watching = cluster
+    .watchPods(ns, `${LABELS.run}=${handle.name}`, {
+      pod: observe,
+      deleted: (pod) => {
+        if (pod.metadata?.name === podName || !podName) handleEvents(tracker.deleted(Date.now()));
+      },
+    }, stop.signal)
+    .catch((err: Error) => {
+      if (!stop.signal.aborted) handleEvents([tracker.finish({ status: "Error", reason: "FollowFailed", message: `lost track of the build: ${err.message}` })]);
+    });
+
+  const ticker = setInterval(() => handleEvents(tracker.tick(Date.now())), 1000);
+  const cancelled = new Promise<Outcome>((resolve) => {
+    if (outer.aborted) resolve({ status: "Cancelled", reason: "Cancelled", message: "the build was cancelled" });
+    outer.addEventListener("abort", () => resolve({ status: "Cancelled", reason: "Cancelled", message: "the build was cancelled" }), { once: true });
+  });
+
+  let outcome = await Promise.race([done.promise, cancelled]);
+  clearInterval(ticker);
+  if (outcome.status !== "Cancelled") {
+    // The containers have ended: their logs end too. Give the streams a moment to deliver the last lines.
+    await Promise.race([Promise.allSettled(logTasks), sleep(15_000)]);
+  }
+  stop.abort();
+  outer.removeEventListener("abort", onOuterAbort);
+  await watching;
+
+  const pod = tracker.pod;
+  // A Job past its deadline has its pod killed: the Job, not the pod, says why.
+  if (handle.kind === "job" && (outcome.status === "Failed" || outcome.reason === "Deleted") && (pod?.metadata?.deletionTimestamp || outcome.reason === "Deleted")) {
+    const job = await cluster.readJob(handle.name, ns).catch(() => undefined);
+    const failed = job?.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+    if (failed?.reason === "DeadlineExceeded") {
+      outcome = { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time (${job?.spec?.activeDeadlineSeconds}s) and was stopped; raise the timeout or make the build faster` };
+    }
+  }
+  const events: string[] = [];
+  if (outcome.status === "StartFailed" && podName) {
+    for (const e of await cluster.listEvents(ns, podName).catch(() => [])) {
+      if (e.type === "Warning") events.push(`[${e.type}][${ns}/${podName}][${e.reason}] ${e.message}${e.count > 1 ? ` (x${e.count})` : ""}`);
+    }
+    for (const e of events) progress(e);
+  }
+
+  const meta = pod?.metadata;
+  const image = req?.output.image ?? meta?.annotations?.[ANNOTATIONS.image] ?? "";
+  const src = sourceFromMessage(tracker.container("source")?.state?.terminated?.message);
+  const digest = digestFromMessage(tracker.container("build")?.state?.terminated?.message);
+  const result: BuildResult = {
+    status: outcome.status,
+    reason: outcome.reason,
+    message: outcome.message,
+    image,
+    tags: req?.output.tags ?? [],
+    source: {
+      uri: req?.source.git?.url ?? meta?.annotations?.[ANNOTATIONS.source],
+      ref: req?.source.git?.ref ?? meta?.annotations?.[ANNOTATIONS.ref],
+      ...src,
+    },
+    build: req?.name ?? meta?.labels?.[LABELS.build] ?? handle.name,
+    run: handle.name,
+    pod: podName,
+    namespace: ns,
+    ...podTimes(pod, handle.createdAt),
+  };
+  if (outcome.exitCode !== undefined) result.exitCode = outcome.exitCode;
+  if (outcome.failedContainer) {
+    result.failedContainer = outcome.failedContainer;
+    result.logTail = tails.get(outcome.failedContainer) ?? [];
+  }
+  if (outcome.status === "StartFailed" && events.length) result.logTail = events;
+  if (digest) {
+    result.digest = digest;
+    result.imageRef = imageWithDigest(image, digest);
+  } else if (outcome.status === "Complete") {
+    const strategy = req?.strategy.type ?? meta?.labels?.[LABELS.strategy];
+    if (strategy === "custom") {
+      result.message = "the build completed, but the custom builder reported no digest in its termination message";
+    } else {
+      Object.assign(result, { status: "Error", reason: "NoDigest", message: "the build completed but did not report the pushed image's digest" });
+    }
+  }
+  return result;
+}
+
+export interface RunOptions extends StartOptions, FollowOptions {
+  /** Delete the build when the signal aborts (default: true). */
+  deleteOnCancel?: boolean;
+}
+
+/** Starts a build, follows it to its end, and deletes it if cancelled. */
+export async function runBuild(cluster: Cluster, req: BuildRequest, opts: RunOptions = {}): Promise<BuildResult> {
+  const handle = await startBuild(cluster, req, opts);
+  opts.onProgress?.(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
+  const result = await followBuild(cluster, handle, opts);
+  // A cancelled build must stop; a build that failed to start must not start later and push anyway.
+  if ((result.status === "Cancelled" && opts.deleteOnCancel !== false) || result.status === "StartFailed") {
+    const deleted = await cancelBuild(cluster, handle).catch((err: Error) => {
+      opts.onProgress?.(`could not delete ${handle.name}: ${err.message}; delete it with: kubectl -n ${handle.namespace} delete ${handle.kind} ${handle.name}`);
+      return [];
+    });
+    if (deleted.length) opts.onProgress?.(`deleted ${deleted.join(", ")}`);
+  }
+  return result;
+}

@@ -1,0 +1,314 @@
+// The edge to the cluster: client-node calls with retries, and one error type that says what failed.
+import {
+  AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, Log, Watch,
+  type ApiException, type V1Job, type V1Pod, type V1Status,
+} from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import type { Readable, Writable } from "node:stream";
+import { ClusterError } from "./errors.js";
+
+export { ClusterError };
+
+export interface ConnectOptions {
+  /** Path of a kubeconfig file; otherwise KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
+  kubeconfig?: string;
+  context?: string;
+}
+
+export async function loadKubeConfig(opts: ConnectOptions = {}): Promise<KubeConfig> {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) {
+      if (!existsSync(opts.kubeconfig)) throw new ClusterError(`the kubeconfig ${opts.kubeconfig} does not exist`);
+      kc.loadFromFile(opts.kubeconfig);
+    } else {
+      kc.loadFromDefault();
+    }
+  } catch (err) {
+    if (err instanceof ClusterError) throw err;
+    throw new ClusterError(`cannot read the kubeconfig: ${(err as Error).message}`);
+  }
+  if (opts.context) {
+    if (!kc.getContexts().some((c) => c.name === opts.context)) {
+      throw new ClusterError(`the kubeconfig has no context "${opts.context}" (it has: ${kc.getContexts().map((c) => c.name).join(", ") || "none"})`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new ClusterError("no cluster to talk to: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster");
+  }
+  return kc;
+}
+
+/** The namespace the kubeconfig's current context names, if any. */
+export function contextNamespace(kc: KubeConfig): string | undefined {
+  const ctx = kc.getContextObject(kc.getCurrentContext());
+  return ctx?.namespace || undefined;
+}
+
+function isApiException(err: unknown): err is ApiException<unknown> {
+  return typeof (err as { code?: unknown })?.code === "number" && "body" in (err as object) && "headers" in (err as object);
+}
+
+function statusBody(err: ApiException<unknown>): { message?: string; reason?: string } {
+  const body = err.body;
+  if (body && typeof body === "object") return body as { message?: string; reason?: string };
+  if (typeof body === "string") {
+    try {
+      return JSON.parse(body) as { message?: string; reason?: string };
+    } catch {
+      return { message: body.slice(0, 300) };
+    }
+  }
+  return {};
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  if (isApiException(err)) return err.code;
+  const e = err as { statusCode?: number; code?: unknown };
+  if (typeof e?.statusCode === "number") return e.statusCode;
+  return undefined;
+}
+
+const NETWORK = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|other side closed|fetch failed|terminated|UND_ERR/i;
+
+function isNetworkError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return NETWORK.test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`);
+}
+
+function retryAfterMs(err: unknown): number | undefined {
+  if (!isApiException(err)) return undefined;
+  const h = err.headers?.["retry-after"] ?? err.headers?.["Retry-After"];
+  const s = Number(h);
+  return Number.isFinite(s) && s >= 0 ? Math.min(s, 30) * 1000 : undefined;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** What to tell a user about a refused or failed call. */
+function explain(what: string, err: unknown): ClusterError {
+  const code = httpStatus(err);
+  if (isApiException(err)) {
+    const { message, reason } = statusBody(err);
+    let hint = "";
+    if (code === 401) hint = "; the credentials in the kubeconfig were refused: log in again or refresh the token";
+    if (code === 403) hint = "; ask for a Role that grants it (the RBAC manifest in deploy/rbac.yaml lists what buildpod needs)";
+    return new ClusterError(`${what}: ${message ?? `HTTP ${code}`}${hint}`, code, reason);
+  }
+  if (isNetworkError(err)) {
+    const e = err as { message?: string; cause?: { message?: string } };
+    return new ClusterError(`${what}: cannot reach the cluster API (${e.cause?.message ?? e.message})`);
+  }
+  return new ClusterError(`${what}: ${(err as Error)?.message ?? String(err)}`, code);
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs an API call, retrying what may succeed later: 429 (honouring Retry-After), 5xx and dropped
+ * connections. A 4xx other than 429 is final.
+ */
+export async function retry<T>(what: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 6;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = httpStatus(err);
+      const retryable = code === 429 || (code !== undefined && code >= 500) || (code === undefined && isNetworkError(err));
+      if (!retryable || attempt >= attempts || opts.signal?.aborted) throw explain(what, err);
+      const backoff = Math.min(8000, 200 * 2 ** attempt) * (0.75 + Math.random() / 2);
+      await sleep(retryAfterMs(err) ?? backoff, opts.signal);
+    }
+  }
+}
+
+/** The cluster API buildpod uses, bound to one kubeconfig. */
+export class Cluster {
+  readonly core: CoreV1Api;
+  readonly batch: BatchV1Api;
+  readonly authz: AuthorizationV1Api;
+  readonly watcher: Watch;
+  readonly logs: Log;
+  readonly exec: Exec;
+
+  constructor(readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.batch = kc.makeApiClient(BatchV1Api);
+    this.authz = kc.makeApiClient(AuthorizationV1Api);
+    this.watcher = new Watch(kc);
+    this.logs = new Log(kc);
+    this.exec = new Exec(kc);
+  }
+
+  /** A cluster from a kubeconfig (file, KUBECONFIG, ~/.kube/config, in-cluster), or an already loaded one. */
+  static async connect(opts: ConnectOptions | KubeConfig = {}): Promise<Cluster> {
+    return new Cluster(opts instanceof KubeConfig ? opts : await loadKubeConfig(opts));
+  }
+
+  create(obj: V1Job | V1Pod, signal?: AbortSignal): Promise<V1Job | V1Pod> {
+    const namespace = obj.metadata!.namespace!;
+    if (obj.kind === "Job") {
+      return retry(`creating Job ${obj.metadata!.name} in namespace ${namespace}`, () => this.batch.createNamespacedJob({ namespace, body: obj as V1Job }), { signal });
+    }
+    return retry(`creating Pod ${obj.metadata!.name} in namespace ${namespace}`, () => this.core.createNamespacedPod({ namespace, body: obj as V1Pod }), { signal });
+  }
+
+  /** Deletes a build's Job (with its pod) or bare Pod. Resolves false when it was already gone. */
+  async deleteRun(kind: "job" | "pod", name: string, namespace: string, gracePeriodSeconds = 0): Promise<boolean> {
+    try {
+      if (kind === "job") {
+        await retry(`deleting Job ${name}`, () => this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background", gracePeriodSeconds }), { attempts: 3 });
+        // Background propagation leaves the pod to the garbage collector; stop it now.
+        await retry(`deleting the pods of Job ${name}`, () => this.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `buildpod.dev/run=${name}`, gracePeriodSeconds }), { attempts: 3 });
+      } else {
+        await retry(`deleting Pod ${name}`, () => this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds }), { attempts: 3 });
+      }
+      return true;
+    } catch (err) {
+      if (err instanceof ClusterError && err.code === 404) return false;
+      throw err;
+    }
+  }
+
+  async readJob(name: string, namespace: string): Promise<V1Job | undefined> {
+    try {
+      return await retry(`reading Job ${name}`, () => this.batch.readNamespacedJob({ name, namespace }));
+    } catch (err) {
+      if (err instanceof ClusterError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  listPods(namespace: string, labelSelector: string, signal?: AbortSignal) {
+    return retry(`listing pods (${labelSelector}) in namespace ${namespace}`, () => this.core.listNamespacedPod({ namespace, labelSelector }), { signal });
+  }
+
+  /**
+   * Watches the pods matching a label selector until the signal aborts, calling back on every change.
+   * Resumes from the last resourceVersion whenever a watch ends (server timeout, dropped connection,
+   * client-node's inactivity timeout) and re-lists on 410 Gone, reporting pods that vanished meanwhile.
+   */
+  async watchPods(namespace: string, labelSelector: string, on: { pod(p: V1Pod): void; deleted(p: V1Pod): void }, signal: AbortSignal): Promise<void> {
+    const known = new Map<string, V1Pod>();
+    let rv: string | undefined;
+    const relist = async () => {
+      const list = await this.listPods(namespace, labelSelector, signal);
+      const seen = new Set<string>();
+      for (const p of list.items) {
+        seen.add(p.metadata!.name!);
+        known.set(p.metadata!.name!, p);
+        on.pod(p);
+      }
+      for (const [name, p] of known) {
+        if (!seen.has(name)) {
+          known.delete(name);
+          on.deleted(p);
+        }
+      }
+      rv = list.metadata?.resourceVersion;
+    };
+    await relist();
+    let failures = 0;
+    while (!signal.aborted) {
+      const started = Date.now();
+      let events = 0;
+      const result = await new Promise<{ gone: boolean; err?: unknown }>((resolve) => {
+        let gone = false;
+        let ctrl: AbortController | undefined;
+        const onAbort = () => ctrl?.abort();
+        this.watcher
+          .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 290 }, (type: string, obj: any) => {
+            events++;
+            if (type === "ERROR") {
+              if (obj?.code === 410) gone = true;
+              return;
+            }
+            if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+            if (type === "BOOKMARK") return;
+            const name = obj?.metadata?.name as string;
+            if (type === "DELETED") {
+              known.delete(name);
+              on.deleted(obj);
+            } else {
+              known.set(name, obj);
+              on.pod(obj);
+            }
+          }, (err: unknown) => {
+            signal.removeEventListener("abort", onAbort);
+            resolve({ gone, err });
+          })
+          .then((c) => {
+            ctrl = c;
+            if (signal.aborted) c.abort();
+            else signal.addEventListener("abort", onAbort, { once: true });
+          })
+          .catch((err: unknown) => resolve({ gone, err }));
+      });
+      if (signal.aborted) return;
+      const code = result.err ? httpStatus(result.err) : undefined;
+      if (result.gone || code === 410) {
+        await relist();
+        continue;
+      }
+      const timedOut = (result.err as Error | undefined)?.name === "TimeoutError";
+      if (result.err && !timedOut) {
+        if (code !== undefined && code < 500 && code !== 429) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
+        if (++failures > 8) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
+        await sleep(Math.min(8000, 200 * 2 ** failures), signal);
+        continue;
+      }
+      failures = 0;
+      // A watch the server closes at once, again and again, must not turn into a busy loop.
+      if (events === 0 && Date.now() - started < 1000) await sleep(500, signal);
+    }
+  }
+
+  async listEvents(namespace: string, object: string): Promise<{ type: string; reason: string; message: string; count: number }[]> {
+    const list = await retry(`listing events of ${object}`, () => this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${object}` }));
+    return list.items
+      .sort((a, b) => new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime() - new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime())
+      .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1 }));
+  }
+
+  /** Streams a container's log into `out`; resolves with an abort handle once the stream is open. */
+  streamLog(namespace: string, pod: string, container: string, out: Writable, opts: { follow: boolean; sinceTime?: string; tailLines?: number }): Promise<AbortController> {
+    return this.logs.log(namespace, pod, container, out, { follow: opts.follow, timestamps: true, sinceTime: opts.sinceTime, tailLines: opts.tailLines });
+  }
+
+  /** Runs a command in a container, piping stdin; resolves with the exit status. */
+  run(namespace: string, pod: string, container: string, command: string[], io: { stdin?: Readable; stdout?: Writable; stderr?: Writable }): Promise<V1Status> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      this.exec
+        .exec(namespace, pod, container, command, io.stdout ?? null, io.stderr ?? null, io.stdin ?? null, false, (status) => {
+          settled = true;
+          resolve(status);
+        })
+        .then((ws) => {
+          ws.on("close", () => {
+            if (!settled) reject(new ClusterError(`the connection to ${pod}/${container} closed before ${command[0]} finished`));
+          });
+          ws.on("error", (err: Error) => {
+            if (!settled) reject(explain(`running ${command[0]} in ${pod}/${container}`, err));
+          });
+        })
+        .catch((err: unknown) => reject(explain(`running ${command[0]} in ${pod}/${container}`, err)));
+    });
+  }
+}

@@ -1,0 +1,228 @@
+// Following a build pod: an explicit state machine fed by pod snapshots (from the watch) and clock
+// ticks. It says what changed (progress), when each container's log can be read, and when and how the
+// build ended. The outcome is decided from pod and container state, never from logs.
+import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type { BuildStatus } from "./result.js";
+
+export interface Outcome {
+  status: BuildStatus;
+  reason: string;
+  message: string;
+  failedContainer?: string;
+  exitCode?: number;
+  terminationMessage?: string;
+}
+
+export type FollowEvent =
+  | { type: "progress"; message: string }
+  /** The container has started (or finished): its log can be streamed now. */
+  | { type: "logs"; container: string; init: boolean }
+  | { type: "done"; outcome: Outcome };
+
+export type FollowState = "Waiting" | "Pending" | "Running" | "Done";
+
+/** Waiting reasons that no amount of waiting fixes. */
+const FATAL_WAITING = new Set(["InvalidImageName"]);
+/** Waiting reasons that are just the normal way to Running. */
+const NORMAL_WAITING = new Set(["ContainerCreating", "PodInitializing"]);
+
+export interface PendingCause {
+  reason: string;
+  message: string;
+  container?: string;
+}
+
+/** Why a pod that has not started is still waiting, if for something other than the normal steps. */
+export function pendingCause(pod: V1Pod): PendingCause | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+    return { reason: "Unschedulable", message: `no node can run the build pod: ${scheduled.message ?? "unschedulable"}` };
+  }
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    const w = s.state?.waiting;
+    if (w?.reason && !NORMAL_WAITING.has(w.reason)) {
+      return { reason: w.reason, message: waitingMessage(s, w.reason, w.message), container: s.name };
+    }
+  }
+  return undefined;
+}
+
+function waitingMessage(s: V1ContainerStatus, reason: string, detail: string | undefined): string {
+  const d = detail ? `: ${detail}` : "";
+  switch (reason) {
+    case "ErrImagePull":
+    case "ImagePullBackOff":
+      return `container ${s.name} cannot pull its image ${s.image}${d}. Check the image name and tag, and that the cluster can reach and log in to its registry (imagePullSecrets of the service account)`;
+    case "InvalidImageName":
+      return `container ${s.name} has an invalid image name ${s.image}${d}`;
+    case "CreateContainerConfigError":
+      return `container ${s.name} cannot be created${d}. Create the missing Secret or ConfigMap in the build's namespace`;
+    default:
+      return `container ${s.name} is waiting: ${reason}${d}`;
+  }
+}
+
+function started(pod: V1Pod): boolean {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  return statuses.some((s) => s.state?.running || s.state?.terminated);
+}
+
+/** The outcome of a pod that has finished, or undefined while it runs. */
+export function finalOutcome(pod: V1Pod): Outcome | undefined {
+  const phase = pod.status?.phase;
+  if (phase !== "Succeeded" && phase !== "Failed") return undefined;
+  if (phase === "Succeeded") return { status: "Complete", reason: "Completed", message: "the build completed" };
+  const reason = pod.status?.reason;
+  if (reason === "DeadlineExceeded") {
+    return { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time and was stopped (${pod.status?.message ?? "active deadline exceeded"}); raise the timeout or make the build faster` };
+  }
+  if (reason === "Evicted") {
+    return { status: "Failed", reason: "Evicted", message: `the node evicted the build pod: ${pod.status?.message ?? "node under pressure"}; retry, or request more resources` };
+  }
+  const disruption = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget" && c.status === "True");
+  const inits = pod.status?.initContainerStatuses ?? [];
+  const mains = pod.status?.containerStatuses ?? [];
+  for (const [list, init] of [[inits, true], [mains, false]] as const) {
+    for (const s of list) {
+      const t = s.state?.terminated;
+      if (!t || t.exitCode === 0) continue;
+      const msg = t.message?.trim();
+      const base = { failedContainer: s.name, exitCode: t.exitCode, terminationMessage: msg };
+      if (t.reason === "OOMKilled") {
+        const limit = pod.spec?.[init ? "initContainers" : "containers"]?.find((c) => c.name === s.name)?.resources?.limits?.memory;
+        return { ...base, status: "Failed", reason: "OOMKilled", message: `container ${s.name} ran out of memory${limit ? ` (limit ${limit})` : ""} and was killed (exit code ${t.exitCode}); raise the memory limit` };
+      }
+      if (disruption) break;
+      const what = init ? (s.name === "source" ? "getting the source" : `init container ${s.name}`) : `container ${s.name}`;
+      return {
+        ...base, status: "Failed", reason: init ? "SourceFailed" : "BuildFailed",
+        message: `${what} failed with exit code ${t.exitCode}${t.reason && t.reason !== "Error" ? ` (${t.reason})` : ""}${msg && msg.length < 300 && !msg.includes("\n") ? `: ${msg}` : ""}`,
+      };
+    }
+  }
+  if (disruption) {
+    return { status: "Failed", reason: disruption.reason ?? "Disrupted", message: `the build pod was disrupted: ${disruption.message ?? disruption.reason}; retry the build` };
+  }
+  return { status: "Failed", reason: reason ?? "Failed", message: `the build pod failed${pod.status?.message ? `: ${pod.status.message}` : ""}` };
+}
+
+export interface TrackerOptions {
+  /** When the build was created (ms since epoch). */
+  createdAt: number;
+  /** Seconds the pod may take to start a container. */
+  startTimeout: number;
+}
+
+/**
+ * Follows one build pod. observe() takes each new snapshot; tick() lets time pass (the start deadline);
+ * deleted() reports that the pod is gone. Each returns what happened since the last call.
+ */
+export class PodTracker {
+  state: FollowState = "Waiting";
+  pod?: V1Pod;
+  private node?: string;
+  private lastCause?: string;
+  private readonly announced = new Set<string>();
+  private readonly following = new Set<string>();
+  private readonly finished = new Set<string>();
+
+  constructor(private readonly opts: TrackerOptions) {}
+
+  private elapsed(now: number): string {
+    return `${Math.max(0, Math.round((now - this.opts.createdAt) / 1000))}s`;
+  }
+
+  observe(pod: V1Pod, now: number): FollowEvent[] {
+    if (this.state === "Done") return [];
+    this.pod = pod;
+    const events: FollowEvent[] = [];
+    const progress = (message: string) => events.push({ type: "progress", message: `[${this.elapsed(now)}] ${message}` });
+    if (this.state === "Waiting") this.state = "Pending";
+
+    const nodeName = pod.spec?.nodeName;
+    if (nodeName && nodeName !== this.node) {
+      this.node = nodeName;
+      progress(`scheduled on node ${nodeName}`);
+    }
+
+    for (const [list, init] of [[pod.status?.initContainerStatuses ?? [], true], [pod.status?.containerStatuses ?? [], false]] as const) {
+      for (const s of list) {
+        const key = `${s.name}`;
+        if ((s.state?.running || s.state?.terminated) && !this.following.has(key)) {
+          this.following.add(key);
+          if (s.state?.running) progress(`${s.name}: running`);
+          events.push({ type: "logs", container: s.name, init });
+        }
+        const t = s.state?.terminated;
+        if (t && !this.finished.has(key)) {
+          this.finished.add(key);
+          const took = t.startedAt && t.finishedAt ? ` after ${Math.round((new Date(t.finishedAt).getTime() - new Date(t.startedAt).getTime()) / 1000)}s` : "";
+          progress(t.exitCode === 0 ? `${s.name}: done${took}` : `${s.name}: exited with code ${t.exitCode} (${t.reason ?? "Error"})${took}`);
+        }
+      }
+    }
+
+    if (started(pod)) this.state = this.state === "Pending" ? "Running" : this.state;
+    const outcome = finalOutcome(pod);
+    if (outcome) return [...events, this.finish(outcome)];
+
+    if (this.state === "Pending") {
+      const cause = pendingCause(pod);
+      const key = cause ? `${cause.reason}:${cause.container ?? ""}` : undefined;
+      if (cause && key !== this.lastCause) {
+        progress(`waiting: ${cause.reason}: ${cause.message}`);
+      }
+      this.lastCause = key;
+      if (cause && FATAL_WAITING.has(cause.reason)) {
+        return [...events, this.finish({ status: "StartFailed", reason: cause.reason, message: cause.message })];
+      }
+      if (!cause) {
+        const phaseKey = `phase:${pod.status?.phase ?? "Pending"}`;
+        if (!this.announced.has(phaseKey) && !nodeName) {
+          this.announced.add(phaseKey);
+          progress("waiting to be scheduled");
+        }
+      }
+    }
+    return [...events, ...this.tick(now)];
+  }
+
+  /** Lets time pass: a pod that has not started a container by the start deadline has failed to start. */
+  tick(now: number): FollowEvent[] {
+    if (this.state !== "Waiting" && this.state !== "Pending") return [];
+    if (now - this.opts.createdAt < this.opts.startTimeout * 1000) return [];
+    const cause = this.pod ? pendingCause(this.pod) : undefined;
+    const waited = `${this.opts.startTimeout}s`;
+    if (cause) {
+      return [this.finish({ status: "StartFailed", reason: cause.reason, message: `the build did not start within ${waited}: ${cause.message}` })];
+    }
+    return [this.finish({
+      status: "StartFailed", reason: "StartTimeout",
+      message: this.pod
+        ? `the build pod did not start within ${waited} (phase ${this.pod.status?.phase ?? "Pending"}); check the events below, or raise --start-timeout`
+        : `no build pod appeared within ${waited}; check that the Job can create pods (quota, admission policies, the Job's events)`,
+    })];
+  }
+
+  /** The pod is gone without having finished: someone or something deleted it. */
+  deleted(now: number): FollowEvent[] {
+    if (this.state === "Done") return [];
+    return [this.finish({ status: "Error", reason: "Deleted", message: `the build pod was deleted before the build finished (after ${this.elapsed(now)})` })];
+  }
+
+  finish(outcome: Outcome): FollowEvent {
+    this.state = "Done";
+    return { type: "done", outcome };
+  }
+
+  /** Whether the container has terminated in the latest snapshot. */
+  terminated(container: string): boolean {
+    const all = [...(this.pod?.status?.initContainerStatuses ?? []), ...(this.pod?.status?.containerStatuses ?? [])];
+    return !!all.find((s) => s.name === container)?.state?.terminated;
+  }
+
+  container(name: string): V1ContainerStatus | undefined {
+    return [...(this.pod?.status?.initContainerStatuses ?? []), ...(this.pod?.status?.containerStatuses ?? [])].find((s) => s.name === name);
+  }
+}

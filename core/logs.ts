@@ -1,0 +1,106 @@
+// Container log lines, exactly once and in order, across log streams that end early or drop.
+// Streams are read with timestamps=true; a resumed stream starts at sinceTime, which the API truncates to
+// whole seconds, so the overlap is skipped by timestamp and by how many lines were already seen at the
+// last timestamp. Only complete lines are delivered; a line cut mid-way is read again on resume.
+
+export interface LogLine {
+  /** RFC3339 timestamp the runtime gave the line. */
+  time: string;
+  text: string;
+}
+
+/** [seconds since epoch, nanoseconds]: comparable whatever number of fraction digits the server printed. */
+type Stamp = [number, number];
+
+const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+
+function parseStamp(text: string): Stamp | undefined {
+  const m = STAMP.exec(text);
+  if (!m) return undefined;
+  const seconds = Date.parse(`${m[1]}${m[3]}`) / 1000;
+  if (Number.isNaN(seconds)) return undefined;
+  return [seconds, Number((m[2] ?? "").padEnd(9, "0"))];
+}
+
+function compare(a: Stamp, b: Stamp): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+export class LogCursor {
+  private last?: Stamp;
+  private lastText?: string;
+  /** Lines delivered carrying the last timestamp. */
+  private atLast = 0;
+  /** While resuming: lines at the last timestamp still to pass over. */
+  private skipAtLast = 0;
+  private resuming = false;
+  private partial = "";
+  /** Lines delivered so far. */
+  count = 0;
+
+  /** Options for the next stream: from the start, or from the second of the last line delivered. */
+  nextStream(): { sinceTime?: string } {
+    this.partial = "";
+    if (!this.last) return {};
+    this.resuming = true;
+    this.skipAtLast = this.atLast;
+    return { sinceTime: new Date(this.last[0] * 1000).toISOString().replace(/\.\d+Z$/, "Z") };
+  }
+
+  /** Feeds a chunk of the stream; returns the lines it completes that were not delivered before. */
+  push(chunk: string): LogLine[] {
+    const text = this.partial + chunk;
+    const lines = text.split("\n");
+    this.partial = lines.pop() ?? "";
+    const out: LogLine[] = [];
+    for (const line of lines) {
+      const delivered = this.accept(line);
+      if (delivered) out.push(delivered);
+    }
+    return out;
+  }
+
+  /**
+   * The stream ended. When the container has finished and this was the last read of its log, a final
+   * line without a newline is complete; otherwise it is read again by the next stream.
+   */
+  end(final: boolean): LogLine[] {
+    const rest = this.partial;
+    this.partial = "";
+    if (final && rest !== "") {
+      const delivered = this.accept(rest);
+      return delivered ? [delivered] : [];
+    }
+    return [];
+  }
+
+  private accept(raw: string): LogLine | undefined {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const space = line.indexOf(" ");
+    const stamp = space > 0 ? parseStamp(line.slice(0, space)) : undefined;
+    if (!stamp) {
+      // No timestamp: the server ignored timestamps=true. Deliver as is, in arrival order.
+      this.count++;
+      return { time: this.lastText ?? "", text: line };
+    }
+    const time = line.slice(0, space);
+    const text = line.slice(space + 1);
+    if (this.resuming && this.last) {
+      const c = compare(stamp, this.last);
+      if (c < 0) return undefined;
+      if (c === 0 && this.skipAtLast > 0) {
+        this.skipAtLast--;
+        return undefined;
+      }
+      this.resuming = false;
+    }
+    if (this.last && compare(stamp, this.last) === 0) this.atLast++;
+    else {
+      this.last = stamp;
+      this.atLast = 1;
+    }
+    this.lastText = time;
+    this.count++;
+    return { time, text };
+  }
+}

@@ -1,0 +1,16 @@
+// The pure part of core's public API: the build model, its validation and rendering. No cluster, no
+// client-node: what `buildpod render` and input handling need, and nothing that is slow to load.
+export { InputError, ClusterError } from "./errors.js";
+export { parseDuration, formatDuration } from "./duration.js";
+export { parseReference, type ImageReference } from "./reference.js";
+export {
+  parseRequest, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
+  type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
+} from "./request.js";
+export { parseBuildFile, mergeInput } from "./buildfile.js";
+export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
+export { s2iDockerfile } from "./strategy/source.js";
+export { BUILDER_IMAGES, SOURCE_IMAGE } from "./images.js";
+export { PATHS } from "./scripts.js";
+export { VERSION } from "./version.js";
+export { digestFromMessage, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";

@@ -1,0 +1,123 @@
+// Checks before anything is created, so a build that cannot work says why at once, in one message,
+// instead of leaving a pod stuck or half a build behind.
+import type { V1Namespace } from "@kubernetes/client-node";
+import { ClusterError, retry, type Cluster } from "./cluster.js";
+import type { BuildRequest } from "./request.js";
+
+export class PreflightError extends ClusterError {
+  constructor(message: string, reason: string) {
+    super(message, undefined, reason);
+    this.name = "PreflightError";
+  }
+}
+
+export interface Access {
+  verb: string;
+  resource: string;
+  group?: string;
+  subresource?: string;
+  name?: string;
+}
+
+function show(a: Access): string {
+  const res = `${a.resource}${a.group ? `.${a.group}` : ""}${a.subresource ? `/${a.subresource}` : ""}`;
+  return `${a.verb} ${res}${a.name ? ` "${a.name}"` : ""}`;
+}
+
+/** What the caller must be allowed to do in the build's namespace for this request. */
+export function requiredAccess(req: BuildRequest): Access[] {
+  const object: Access = req.workload === "job" ? { verb: "create", resource: "jobs", group: "batch" } : { verb: "create", resource: "pods" };
+  const access: Access[] = [
+    object,
+    { verb: "get", resource: "pods" },
+    { verb: "list", resource: "pods" },
+    { verb: "watch", resource: "pods" },
+    { verb: "get", resource: "pods", subresource: "log" },
+    req.workload === "job" ? { verb: "delete", resource: "jobs", group: "batch" } : { verb: "delete", resource: "pods" },
+  ];
+  if (req.workload === "job") access.push({ verb: "deletecollection", resource: "pods" });
+  if (req.source.binary) access.push({ verb: "create", resource: "pods", subresource: "exec" });
+  return access;
+}
+
+export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
+const LEVELS: PodSecurityLevel[] = ["restricted", "baseline", "privileged"];
+
+/** The least Pod Security level the build pod fits. */
+export function requiredLevel(req: BuildRequest): PodSecurityLevel {
+  const s = req.strategy;
+  if (s.type === "docker" && (s.builder === "buildkit" || s.builder === "docker")) return "privileged";
+  if (s.type === "custom" && s.exposeDockerSocket) return "privileged";
+  return "baseline";
+}
+
+async function allowed(cluster: Cluster, namespace: string, a: Access): Promise<boolean> {
+  const review = await retry(`checking whether you may ${show(a)}`, () =>
+    cluster.authz.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { namespace, verb: a.verb, group: a.group ?? "", resource: a.resource, subresource: a.subresource, name: a.name } },
+      },
+    }),
+  );
+  return review.status?.allowed === true;
+}
+
+async function readNamespace(cluster: Cluster, name: string): Promise<V1Namespace | "missing" | "unknown"> {
+  try {
+    return await retry(`reading namespace ${name}`, () => cluster.core.readNamespace({ name }));
+  } catch (err) {
+    if (err instanceof ClusterError && err.code === 404) return "missing";
+    if (err instanceof ClusterError && err.code === 403) return "unknown";
+    throw err;
+  }
+}
+
+async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source"): Promise<void> {
+  // Reading a Secret needs its own permission; without it the cluster reports a missing one at pod start.
+  if (!(await allowed(cluster, namespace, { verb: "get", resource: "secrets", name }))) return;
+  let secret;
+  try {
+    secret = await retry(`reading Secret ${name}`, () => cluster.core.readNamespacedSecret({ name, namespace }));
+  } catch (err) {
+    if (err instanceof ClusterError && err.code === 404) {
+      const how = kind === "push"
+        ? `create it with: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`
+        : `create it with: kubectl -n ${namespace} create secret generic ${name} --type=kubernetes.io/basic-auth --from-literal=username=USER --from-literal=password=TOKEN`;
+      throw new PreflightError(`the ${kind} secret "${name}" does not exist in namespace ${namespace}; ${how}`, "SecretNotFound");
+    }
+    throw err;
+  }
+  if (kind === "push" && !secret.data?.[".dockerconfigjson"]) {
+    throw new PreflightError(`the push secret "${name}" has no .dockerconfigjson key (type ${secret.type ?? "unknown"}); make it with kubectl create secret docker-registry`, "SecretInvalid");
+  }
+}
+
+/** Throws a PreflightError (or ClusterError) naming what is missing and what to do. */
+export async function preflight(cluster: Cluster, req: BuildRequest): Promise<void> {
+  const ns = req.namespace;
+  const namespace = await readNamespace(cluster, ns);
+  if (namespace === "missing") {
+    throw new PreflightError(`namespace ${ns} does not exist; create it (kubectl create namespace ${ns}) or choose another with --namespace`, "NamespaceNotFound");
+  }
+  const access = requiredAccess(req);
+  const answers = await Promise.all(access.map((a) => allowed(cluster, ns, a)));
+  const missing = access.filter((_, i) => !answers[i]);
+  if (missing.length) {
+    throw new PreflightError(
+      `you may not ${missing.map(show).join(", ")} in namespace ${ns}; ask for a Role granting ${missing.length > 1 ? "them" : "it"} (deploy/rbac.yaml lists what buildpod needs)`,
+      "Forbidden",
+    );
+  }
+  if (namespace !== "unknown") {
+    const enforce = namespace.metadata?.labels?.["pod-security.kubernetes.io/enforce"] as PodSecurityLevel | undefined;
+    const need = requiredLevel(req);
+    if (enforce && LEVELS.includes(enforce) && LEVELS.indexOf(enforce) < LEVELS.indexOf(need)) {
+      const fit = enforce === "baseline" ? " Use the buildah (default) or kaniko builder, which fit 'baseline'." : " No builder fits 'restricted': builds need at least 'baseline'; build in another namespace.";
+      const what = req.strategy.type === "docker" ? `the ${req.strategy.builder} builder` : `this ${req.strategy.type} build`;
+      throw new PreflightError(`namespace ${ns} enforces Pod Security '${enforce}', and ${what} needs '${need}'.${fit}`, "PodSecurity");
+    }
+  }
+  if (req.output.pushSecret) await checkSecret(cluster, ns, req.output.pushSecret, "push");
+  if (req.source.git?.secret) await checkSecret(cluster, ns, req.source.git.secret, "source");
+}

@@ -1,0 +1,97 @@
+// The result of a build: one model for every adapter (command line, GitHub Action, Jenkins, Tekton).
+
+export type BuildStatus = "Complete" | "Failed" | "StartFailed" | "Cancelled" | "Error";
+
+export interface BuildResult {
+  status: BuildStatus;
+  /** One word a script can branch on: Completed, BuildFailed, SourceFailed, OOMKilled, DeadlineExceeded,
+   * Evicted, ImagePullBackOff, ErrImagePull, InvalidImageName, CreateContainerConfigError, Unschedulable,
+   * StartTimeout, UploadFailed, Cancelled, Deleted, ClusterError, ... */
+  reason: string;
+  /** What happened and what to do, for people. */
+  message: string;
+  /** The image reference built (with its tag). */
+  image: string;
+  tags: string[];
+  /** Registry digest of the pushed image (sha256:...). */
+  digest?: string;
+  /** repository@digest: the exact image pushed. */
+  imageRef?: string;
+  source: { uri?: string; ref?: string; commit?: string; commitTime?: string };
+  build: string;
+  /** The Job (or Pod) this run created. */
+  run: string;
+  pod?: string;
+  namespace: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  exitCode?: number;
+  failedContainer?: string;
+  /** Last lines of the failing container, for summaries. */
+  logTail?: string[];
+}
+
+/** What the build container wrote in its termination message: JSON from buildah/BuildKit/custom, or a
+ * bare digest from kaniko. */
+export function digestFromMessage(message: string | undefined): string | undefined {
+  if (!message) return undefined;
+  const text = message.trim();
+  if (/^sha256:[a-f0-9]{64}$/.test(text)) return text;
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const d = parsed.digest ?? parsed["containerimage.digest"];
+    return typeof d === "string" && /^sha256:[a-f0-9]{64}$/.test(d) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The source container's report: {"commit": "...", "commitTime": 1700000000}. */
+export function sourceFromMessage(message: string | undefined): { commit?: string; commitTime?: string } {
+  if (!message) return {};
+  try {
+    const parsed = JSON.parse(message) as { commit?: unknown; commitTime?: unknown };
+    const commit = typeof parsed.commit === "string" && /^[0-9a-f]{40,64}$/.test(parsed.commit) ? parsed.commit : undefined;
+    const t = Number(parsed.commitTime);
+    const commitTime = commit && Number.isFinite(t) && t > 0 ? new Date(t * 1000).toISOString() : undefined;
+    return { commit, commitTime };
+  } catch {
+    return {};
+  }
+}
+
+/** repository@digest for a reference with a tag: registry.example.com/app:1 -> registry.example.com/app@sha256:... */
+export function imageWithDigest(image: string, digest: string): string {
+  const lastSlash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  const repo = colon > lastSlash ? image.slice(0, colon) : image;
+  return `${repo}@${digest}`;
+}
+
+/** KEY=VALUE lines for CI systems that read properties files (Jenkins readProperties, shell `source`). */
+export function resultEnv(r: BuildResult): string {
+  const values: Record<string, string | number | undefined> = {
+    BUILDPOD_STATUS: r.status,
+    BUILDPOD_REASON: r.reason,
+    BUILDPOD_MESSAGE: r.message,
+    BUILDPOD_IMAGE: r.image,
+    BUILDPOD_DIGEST: r.digest,
+    BUILDPOD_IMAGE_REF: r.imageRef,
+    BUILDPOD_COMMIT: r.source.commit,
+    BUILDPOD_SOURCE_URI: r.source.uri,
+    BUILDPOD_SOURCE_REF: r.source.ref,
+    BUILDPOD_BUILD: r.build,
+    BUILDPOD_RUN: r.run,
+    BUILDPOD_POD: r.pod,
+    BUILDPOD_NAMESPACE: r.namespace,
+    BUILDPOD_STARTED_AT: r.startedAt,
+    BUILDPOD_FINISHED_AT: r.finishedAt,
+    BUILDPOD_DURATION_SECONDS: r.durationSeconds,
+    BUILDPOD_EXIT_CODE: r.exitCode,
+  };
+  return Object.entries(values)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${String(v).replace(/\r?\n/g, " ")}`)
+    .join("\n") + "\n";
+}

@@ -1,0 +1,125 @@
+import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { PodTracker, type FollowEvent } from "../../core/index.js";
+
+const T0 = Date.parse("2026-11-23T10:00:00Z");
+
+function cs(name: string, state: V1ContainerStatus["state"]): V1ContainerStatus {
+  return { name, image: `img/${name}`, imageID: "", ready: false, restartCount: 0, state };
+}
+
+function pod(phase: string, init: V1ContainerStatus[], main: V1ContainerStatus[], extra: Partial<V1Pod["status"]> = {}, node = "node-1"): V1Pod {
+  return {
+    metadata: { name: "app-abcde-x1", namespace: "default" },
+    spec: { nodeName: node, containers: [{ name: "build", resources: { limits: { memory: "256Mi" } } }], initContainers: [{ name: "source" }] },
+    status: { phase, initContainerStatuses: init, containerStatuses: main, ...extra },
+  } as V1Pod;
+}
+
+const waiting = (reason: string, message?: string) => ({ waiting: { reason, message } });
+const running = { running: { startedAt: new Date(T0) } };
+const ok = { terminated: { exitCode: 0, reason: "Completed", startedAt: new Date(T0), finishedAt: new Date(T0 + 3000) } };
+const failed = (exitCode: number, reason = "Error", message?: string) => ({ terminated: { exitCode, reason, message, startedAt: new Date(T0), finishedAt: new Date(T0 + 1000) } });
+
+const done = (events: FollowEvent[]) => events.find((e) => e.type === "done") as Extract<FollowEvent, { type: "done" }> | undefined;
+const progress = (events: FollowEvent[]) => events.filter((e) => e.type === "progress").map((e) => (e as { message: string }).message);
+
+describe("PodTracker", () => {
+  it("follows a build from pending to complete, logs in container order", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    const all: FollowEvent[] = [];
+    all.push(...t.observe(pod("Pending", [], [], {}, ""), T0 + 100));
+    expect(t.state).toBe("Pending");
+    all.push(...t.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], [cs("build", waiting("PodInitializing"))]), T0 + 500));
+    all.push(...t.observe(pod("Pending", [cs("source", running)], [cs("build", waiting("PodInitializing"))]), T0 + 1000));
+    expect(t.state).toBe("Running");
+    all.push(...t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 4000));
+    all.push(...t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)]), T0 + 9000));
+    expect(all.filter((e) => e.type === "logs")).toEqual([
+      { type: "logs", container: "source", init: true },
+      { type: "logs", container: "build", init: false },
+    ]);
+    expect(progress(all).join("\n")).toMatch(/scheduled on node node-1/);
+    expect(done(all)?.outcome).toEqual({ status: "Complete", reason: "Completed", message: "the build completed" });
+    expect(t.state).toBe("Done");
+    expect(t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)]), T0 + 9500)).toEqual([]);
+  });
+
+  it("handles a pod first seen after it finished", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    const events = t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)]), T0 + 100);
+    expect(events.filter((e) => e.type === "logs").map((e) => (e as { container: string }).container)).toEqual(["source", "build"]);
+    expect(done(events)?.outcome.status).toBe("Complete");
+  });
+
+  it("classifies OOMKilled with the memory limit", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    const o = done(t.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(137, "OOMKilled"))]), T0))!.outcome;
+    expect(o).toMatchObject({ status: "Failed", reason: "OOMKilled", exitCode: 137, failedContainer: "build" });
+    expect(o.message).toContain("limit 256Mi");
+  });
+
+  it("classifies a failed step with its exit code and message", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    const o = done(t.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(2, "Error", "step 3/5 failed"))]), T0))!.outcome;
+    expect(o).toMatchObject({ status: "Failed", reason: "BuildFailed", exitCode: 2, terminationMessage: "step 3/5 failed" });
+    expect(o.message).toBe("container build failed with exit code 2: step 3/5 failed");
+  });
+
+  it("classifies a failed source step", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    const o = done(t.observe(pod("Failed", [cs("source", failed(1, "Error", "main is not a branch, tag or commit"))], [cs("build", waiting("PodInitializing"))]), T0))!.outcome;
+    expect(o).toMatchObject({ status: "Failed", reason: "SourceFailed", failedContainer: "source" });
+    expect(o.message).toContain("getting the source failed");
+  });
+
+  it("classifies a pod past its deadline and an evicted pod", () => {
+    const a = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    expect(done(a.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(137))], { reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline" }), T0))!.outcome.reason).toBe("DeadlineExceeded");
+    const b = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    expect(done(b.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(137))], { reason: "Evicted", message: "low on ephemeral storage" }), T0))!.outcome).toMatchObject({ reason: "Evicted", status: "Failed" });
+  });
+
+  it("waits out a pull failure until the start deadline, then says why", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 30 });
+    const p = pod("Pending", [cs("source", waiting("ImagePullBackOff", 'Back-off pulling image "img/source"'))], [cs("build", waiting("PodInitializing"))]);
+    const first = t.observe(p, T0 + 2000);
+    expect(done(first)).toBeUndefined();
+    expect(progress(first).join("\n")).toMatch(/waiting: ImagePullBackOff: container source cannot pull its image img\/source/);
+    expect(progress(t.observe(p, T0 + 3000))).toEqual([]); // said once
+    expect(t.tick(T0 + 29_000)).toEqual([]);
+    const o = done(t.tick(T0 + 30_000))!.outcome;
+    expect(o).toMatchObject({ status: "StartFailed", reason: "ImagePullBackOff" });
+    expect(o.message).toMatch(/did not start within 30s: container source cannot pull/);
+  });
+
+  it("reports an unschedulable pod with the scheduler's words", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 10 });
+    t.observe(pod("Pending", [], [], { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient memory." }] }, ""), T0);
+    const o = done(t.tick(T0 + 10_000))!.outcome;
+    expect(o).toMatchObject({ status: "StartFailed", reason: "Unschedulable" });
+    expect(o.message).toContain("0/1 nodes are available: 1 Insufficient memory.");
+  });
+
+  it("fails at once on an invalid image name", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    expect(done(t.observe(pod("Pending", [cs("source", waiting("InvalidImageName", "bad"))], []), T0))!.outcome).toMatchObject({ status: "StartFailed", reason: "InvalidImageName" });
+  });
+
+  it("says when no pod appeared at all", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 5 });
+    expect(done(t.tick(T0 + 5000))!.outcome).toMatchObject({ status: "StartFailed", reason: "StartTimeout" });
+  });
+
+  it("a pod deleted under a running build is an error, not a success", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0);
+    expect(done(t.deleted(T0 + 5000))!.outcome).toMatchObject({ status: "Error", reason: "Deleted" });
+  });
+
+  it("a started build does not time out on the start deadline", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 5 });
+    t.observe(pod("Pending", [cs("source", running)], []), T0 + 1000);
+    expect(t.tick(T0 + 60_000)).toEqual([]);
+  });
+});
