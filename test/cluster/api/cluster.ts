@@ -415,8 +415,20 @@ export class Cluster {
   private onPodEvent(e: StoreEvent): void {
     const owner = (e.object.metadata.ownerReferences ?? []).find((r: Obj) => r.kind === "Job" && r.controller);
     if (owner) {
+      // Account finished pods as they happen: a pod removed right after it failed still counts, and a pod
+      // deleted before it finished counts as failed (as with the job-tracking finalizer).
+      let rt = this.jobs.get(owner.uid);
+      if (!rt) {
+        rt = { succeeded: new Set(), failed: new Set() };
+        this.jobs.set(owner.uid, rt);
+      }
+      const phase = e.object.status?.phase;
+      const uid = e.object.metadata.uid;
+      if (phase === "Succeeded") rt.succeeded.add(uid);
+      else if (phase === "Failed" || (e.type === "DELETED" && !rt.succeeded.has(uid))) rt.failed.add(uid);
       const job = this.store.list("jobs", e.object.metadata.namespace).find((j) => j.metadata.uid === owner.uid);
       if (job) this.enqueueJob(job);
+      else if (e.type === "DELETED" && !this.store.list("jobs").some((j) => j.metadata.uid === owner.uid)) this.jobs.delete(owner.uid);
     }
   }
 

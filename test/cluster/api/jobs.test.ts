@@ -126,6 +126,19 @@ describe("jobs", () => {
     expect(orphan.metadata?.deletionTimestamp).toBeUndefined();
   });
 
+  it("counts a pod deleted before it finished as failed, without replacing it past backoffLimit", async () => {
+    await kit.batch.createNamespacedJob({ namespace: "default", body: job("cancelled", "test/sleep") });
+    const [pod] = await waitFor(async () => {
+      const pods = await podsOf("cancelled");
+      return pods[0]?.status?.phase === "Running" ? pods : undefined;
+    }, "running pod");
+    await kit.core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: "default", gracePeriodSeconds: 0 });
+    const done = await finished("cancelled");
+    expect(done.status?.failed).toBe(1);
+    expect(done.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("BackoffLimitExceeded");
+    expect(await podsOf("cancelled")).toHaveLength(0);
+  });
+
   it("rejects a job without restartPolicy with 422", async () => {
     const body = job("norestart", "test/echo");
     delete body.spec!.template.spec!.restartPolicy;
