@@ -1,4 +1,5 @@
 // Test harness around a NodeRuntime: records every status and event of a pod and waits for conditions.
+import { readFileSync } from "node:fs";
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from "@kubernetes/client-node";
 import type { NodeEvent, NodeRuntime, RunningPod, VolumeSources } from "./runtime.js";
 
@@ -65,6 +66,24 @@ export function watchPod(node: NodeRuntime, pod: V1Pod, sources: VolumeSources =
     },
   };
   return w;
+}
+
+/** The text a container wrote (both streams, partial lines joined), from its CRI log file. */
+export function logLines(path: string | undefined): string[] {
+  if (!path) return [];
+  const lines: string[] = [];
+  let partial = "";
+  for (const raw of readFileSync(path, "utf8").split("\n")) {
+    const m = /^\S+ (?:stdout|stderr) ([PF]) ?(.*)$/.exec(raw);
+    if (!m) continue;
+    if (m[1] === "P") partial += m[2];
+    else {
+      lines.push(partial + m[2]);
+      partial = "";
+    }
+  }
+  if (partial) lines.push(partial);
+  return lines;
 }
 
 export const terminal = (s: V1PodStatus) => s.phase === "Succeeded" || s.phase === "Failed";

@@ -80,7 +80,8 @@ export function normalizeImage(image: string): string | undefined {
   const slash = image.indexOf("/");
   const first = slash < 0 ? "" : image.slice(0, slash);
   let ref = image;
-  if (!(first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["))) {
+  if (!(first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[") ||
+    first !== first.toLowerCase())) {
     ref = slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`;
   }
   const lastSlash = ref.lastIndexOf("/");

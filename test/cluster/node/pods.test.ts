@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInfra, type Infra } from "../infra/cluster.js";
-import { podName, staticSources, terminal, watchPod } from "./harness.js";
+import { logLines, podName, staticSources, terminal, watchPod } from "./harness.js";
 import { PodmanNode } from "./podman-node.js";
 
 let infra: Infra;
@@ -20,7 +20,7 @@ afterAll(async () => {
 }, 120_000);
 
 function pod(name: string, spec: V1Pod["spec"]): V1Pod {
-  return { apiVersion: "v1", kind: "Pod", metadata: { name: podName(name), namespace: "default", uid: crypto.randomUUID() }, spec };
+  return { apiVersion: "v1", kind: "Pod", metadata: { name: podName(name), namespace: "default", uid: crypto.randomUUID(), labels: { app: name } }, spec };
 }
 
 describe("PodmanNode", () => {
@@ -213,7 +213,7 @@ describe("PodmanNode", () => {
     await w.until((s) => w.container("nonroot", s)?.state?.waiting?.reason === "CreateContainerConfigError", 30_000, "runAsNonRoot refusal");
     expect(w.container("nonroot")!.state!.waiting!.message).toBe("container has runAsNonRoot and image will run as root");
     await w.until((s) => !!w.container("user", s)?.state?.terminated && !!w.container("args", s)?.state?.terminated, 30_000, "containers to end");
-    const log = readFileSync(w.running.logPath("user")!, "utf8").split("\n").map((l) => l.split(" ").slice(3).join(" "));
+    const log = logLines(w.running.logPath("user"));
     expect(log.slice(0, 4)).toEqual(["1234", "5678", "/tmp", "read-only"]);
     expect(log[4]).toMatch(/CapEff:\s+0+$/);
     expect(log[5]).toBe("50000");
@@ -254,5 +254,30 @@ describe("PodmanNode", () => {
     } finally {
       await strict.shutdown();
     }
+  });
+
+  it("mounts secret, configMap items, downwardAPI and hostPath volumes with their modes", async () => {
+    const host = mkdtempSync("/tmp/bp-hostpath-");
+    writeFileSync(`${host}/from-host`, "host file\n");
+    const w = watchPod(node, pod("vols", {
+      restartPolicy: "Never",
+      volumes: [
+        { name: "sec", secret: { secretName: "tls", defaultMode: 0o400 } },
+        { name: "dapi", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] } },
+        { name: "hp", hostPath: { path: host, type: "Directory" } },
+      ],
+      containers: [{ name: "c", image: infra.images.busybox,
+        command: ["sh", "-c", "stat -c '%a %n' /sec/tls.key; cat /sec/tls.key; echo; cat /dapi/labels; echo; cat /host/from-host; echo written > /host/from-pod; echo $POD_NS/$POD_NAME"],
+        env: [{ name: "POD_NS", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+        volumeMounts: [{ name: "sec", mountPath: "/sec" }, { name: "dapi", mountPath: "/dapi" }, { name: "hp", mountPath: "/host" }] }],
+    }), staticSources({ tls: { "tls.key": "KEY" } }));
+    const done = await w.until(terminal, 30_000, "pod to finish");
+    expect(done.phase).toBe("Succeeded");
+    const out = logLines(w.running.logPath("c"));
+    expect(out.slice(0, 4)).toEqual(["400 /sec/tls.key", "KEY", 'app="vols"', "host file"]);
+    expect(out[4]).toMatch(/^default\/vols-/);
+    expect(readFileSync(`${host}/from-pod`, "utf8")).toBe("written\n");
+    await w.running.kill(0);
   });
 });
