@@ -234,7 +234,6 @@ export class Cluster {
       case "serviceaccounts":
         break;
     }
-    if (!d.namespaced && d.resource !== "namespaces" && d.resource !== "nodes") return obj;
     if (dryRun) {
       obj.metadata.creationTimestamp = now();
       return obj;

@@ -213,6 +213,24 @@ describe("watch", () => {
   });
 });
 
+describe("watch bookmarks", () => {
+  it("sends the initial state, then a bookmark marking its end, with sendInitialEvents and allowWatchBookmarks", async () => {
+    await kit.core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "bm", labels: { bm: "1" } } } });
+    const got = await new Promise<{ type: string; obj: k8s.V1ConfigMap }[]>((resolve) => {
+      const seen: { type: string; obj: k8s.V1ConfigMap }[] = [];
+      void new k8s.Watch(kit.kc).watch(
+        "/api/v1/namespaces/default/configmaps",
+        { labelSelector: "bm=1", sendInitialEvents: true, allowWatchBookmarks: true, resourceVersionMatch: "NotOlderThan", timeoutSeconds: 1 },
+        (type, obj) => seen.push({ type, obj }),
+        () => resolve(seen),
+      );
+    });
+    expect(got.map((e) => e.type)).toEqual(["ADDED", "BOOKMARK"]);
+    expect(got[1].obj.metadata?.annotations).toEqual({ "k8s.io/initial-events-end": "true" });
+    expect(Number(got[1].obj.metadata?.resourceVersion)).toBeGreaterThanOrEqual(Number(got[0].obj.metadata?.resourceVersion));
+  });
+});
+
 describe("secrets and configmaps", () => {
   it("stores stringData as base64 data and hands both to the node for env and volumes", async () => {
     const s = await kit.core.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "creds" }, stringData: { token: "s3cret" } } });

@@ -1,6 +1,6 @@
 // The scheduler: resource requests against the node's allocatable, nodeSelector, FailedScheduling, retries.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { podSpec, startKit, waitFor, waitPhase, type Kit } from "./testkit.js";
+import { podSpec, startKit, statusOf, waitFor, waitPhase, type Kit } from "./testkit.js";
 
 let kit: Kit;
 beforeAll(async () => {
@@ -70,5 +70,6 @@ describe("scheduler", () => {
     expect(nodes.items).toHaveLength(1);
     expect(nodes.items[0].metadata?.labels).toMatchObject({ pool: "builds", "kubernetes.io/hostname": "emulated-node" });
     expect(nodes.items[0].status?.allocatable).toMatchObject({ cpu: "2000m", memory: String(1024 * 2 ** 20) });
+    expect((await statusOf(kit.core.createNode({ body: { metadata: { name: "another" } } }))).code).toBe(405);
   });
 });

@@ -283,6 +283,7 @@ export class ApiHandler {
       }
     }
 
+    if (!sub && !def.verbs.includes(verb)) throw methodNotAllowed();
     switch (verb) {
       case "get": {
         const o = store.get(def.resource, namespace, name!);
