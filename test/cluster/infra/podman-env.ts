@@ -5,7 +5,7 @@
 // cgroupfs as cgroup manager, events to a file, and default ulimits no higher than the host's hard limits
 // (the host lacks CAP_SYS_RESOURCE; nproc above pid_max is refused too).
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, type RunOptions, type RunResult } from "./proc.js";
 
@@ -93,7 +93,12 @@ export function preparePodman(stateDir: string): PodmanEnv {
   };
   for (const [name, text] of Object.entries(files)) {
     const p = join(dir, name);
-    if (!existsSync(p) || readFileSync(p, "utf8") !== text) writeFileSync(p, text);
+    if (!existsSync(p) || readFileSync(p, "utf8") !== text) {
+      // Parallel test workers prepare the same dir: write aside and rename, so no reader sees half a file.
+      const tmp = `${p}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, p);
+    }
   }
 
   const env: NodeJS.ProcessEnv = {

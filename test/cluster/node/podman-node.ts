@@ -978,7 +978,22 @@ class PodRun implements RunningPod {
     });
   }
 
-  async kill(gracePeriodSeconds: number, reason?: string): Promise<void> {
+  private killing$?: Promise<void>;
+
+  kill(gracePeriodSeconds: number, reason?: string): Promise<void> {
+    if (this.killing$) {
+      // A second, shorter kill (e.g. a forced deletion during a graceful one) cuts the grace period short.
+      if (gracePeriodSeconds === 0) {
+        const running = this.containers.filter((c) => c.created && !c.done).map((c) => c.podmanName);
+        if (running.length) void this.node.podman(["kill", ...running], { check: false });
+      }
+      return this.killing$;
+    }
+    this.killing$ = this.doKill(gracePeriodSeconds, reason);
+    return this.killing$;
+  }
+
+  private async doKill(gracePeriodSeconds: number, reason?: string): Promise<void> {
     if (this.closed) return;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     // `reason` says why (Killing for a deletion, DeadlineExceeded, ...); the API server owns the pod's

@@ -280,4 +280,19 @@ describe("PodmanNode", () => {
     expect(readFileSync(`${host}/from-pod`, "utf8")).toBe("written\n");
     await w.running.kill(0);
   });
+
+  it("a forced kill cuts a graceful kill short", async () => {
+    const w = watchPod(node, pod("force", {
+      restartPolicy: "Never",
+      containers: [{ name: "s", image: infra.images.busybox, command: ["sleep", "3600"] }],
+    }));
+    await w.until((s) => s.phase === "Running", 30_000, "running");
+    const t0 = Date.now();
+    const graceful = w.running.kill(60, "Killing");
+    await new Promise((r) => setTimeout(r, 300));
+    await w.running.kill(0);
+    await graceful;
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(w.last()!.containerStatuses![0]!.state!.terminated!.exitCode).toBe(137);
+  });
 });
