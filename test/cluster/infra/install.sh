@@ -9,8 +9,8 @@ PACKAGES=(
   docker-registry skopeo                            # the local registry and inspecting it
   debootstrap busybox-static                        # assembling the builder and busybox images
   git openssl ca-certificates                       # git daemon for test sources
-  uidmap fuse-overlayfs iptables                    # podman's usual companions
 )
+# Not needed: uidmap and fuse-overlayfs (everything runs as root with native overlay storage).
 
 missing=()
 for p in "${PACKAGES[@]}"; do

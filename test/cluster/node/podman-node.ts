@@ -895,6 +895,7 @@ class PodRun implements RunningPod {
       message = logTail(c.logPath);
     }
     c.status.ready = false;
+    c.status.started = false;
     this.setState(c, {
       terminated: {
         exitCode,
