@@ -618,6 +618,16 @@ export class ApiHandler {
         return sendJson(res, 200, { faults: faults.list() });
       }
     }
+    if (path === "/_test/policy") {
+      // The authorization rules in force: PUT {"rules": [...]} to restrict, {} (no rules) to allow all.
+      if (method === "GET") return sendJson(res, 200, this.ctx.policy);
+      if (method === "PUT") {
+        const body = await readJson(req);
+        if (body.rules !== undefined && !Array.isArray(body.rules)) throw badRequest("rules must be a list");
+        this.ctx.policy.rules = body.rules as Policy["rules"];
+        return sendJson(res, 200, this.ctx.policy);
+      }
+    }
     if (path === "/_test/stats") {
       if (method === "GET") return sendJson(res, 200, stats.snapshot());
       if (method === "DELETE") {

@@ -1,0 +1,116 @@
+// docker strategy with buildah, on the test cluster, pushing to the real loopback registry.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { build, image, registryDigest, repo, tc } from "./kit.js";
+
+let app: Awaited<ReturnType<typeof repo>>;
+
+beforeAll(async () => {
+  const from = tc().busybox;
+  app = await repo("e2e-app", {
+    commits: [
+      { files: { Dockerfile: `FROM ${from}\nRUN echo one > /version\n` }, message: "first" },
+      { files: { Dockerfile: `FROM ${from}\nCOPY . /src\nRUN echo two > /version && test -f /src/Dockerfile\n` }, message: "second" },
+    ],
+    tag: "v2",
+  });
+});
+
+describe("docker strategy, buildah, from Git", () => {
+  it("builds a branch, reports the commit and the digest the registry serves", async () => {
+    const { result, lines } = await build({ source: { git: { url: app.url, ref: "main" } }, output: { image: image("app:branch") } });
+    expect(result.status, result.message).toBe("Complete");
+    expect(result.source.commit).toBe(app.head);
+    expect(result.source.commitTime).toBe(new Date(app.headTime * 1000).toISOString());
+    expect(result.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(await registryDigest(image("app:branch"))).toBe(result.digest);
+    expect(result.imageRef).toBe(`${tc().registry}/e2e/app@${result.digest}`);
+    expect(lines.source.join("\n")).toContain(`checked out ${app.head}`);
+    expect(lines.build.join("\n")).toContain("STEP 1/3");
+  });
+
+  it("builds a tag and an older commit by SHA", async () => {
+    const tagged = await build({ source: { git: { url: app.url, ref: "v2" } }, output: { image: image("app:tag") } });
+    expect(tagged.result.status, tagged.result.message).toBe("Complete");
+    expect(tagged.result.source.commit).toBe(app.head);
+    const old = await build({ source: { git: { url: app.url, ref: app.commits[0] } }, output: { image: image("app:sha") } });
+    expect(old.result.status, old.result.message).toBe("Complete");
+    expect(old.result.source.commit).toBe(app.commits[0]);
+    expect(old.lines.build.join("\n")).not.toContain("COPY . /src");
+  });
+
+  it("gives the same digest for the same inputs, built twice", async () => {
+    const a = await build({ source: { git: { url: app.url, ref: "v2" } }, output: { image: image("app:again-a") } });
+    const b = await build({ source: { git: { url: app.url, ref: "v2" } }, output: { image: image("app:again-b") } });
+    expect(a.result.status).toBe("Complete");
+    expect(b.result.digest).toBe(a.result.digest);
+  });
+
+  it("pushes extra tags", async () => {
+    const { result } = await build({ source: { git: { url: app.url, ref: "main" } }, output: { image: image("tagged:1.0"), tags: ["latest", "1"] } });
+    expect(result.status, result.message).toBe("Complete");
+    expect(await registryDigest(image("tagged:latest"))).toBe(result.digest);
+    expect(await registryDigest(image("tagged:1"))).toBe(result.digest);
+  });
+
+  it("passes build arguments, builds a target stage, with a Dockerfile outside the context", async () => {
+    const from = tc().busybox;
+    const r = await repo("e2e-args", {
+      files: {
+        "build/app.Dockerfile": `FROM ${from} AS base\nARG GREETING\nRUN test "$GREETING" = "hello world"\nCOPY . /ctx\nRUN test -f /ctx/main.txt && test ! -e /ctx/app.Dockerfile\nFROM base AS broken\nRUN false\n`,
+        "app/main.txt": "main\n",
+      },
+    });
+    const { result } = await build({
+      source: { git: { url: r.url }, contextDir: "app" },
+      strategy: { dockerfile: "build/app.Dockerfile", target: "base", buildArgs: { GREETING: "hello world" } },
+      output: { image: image("args:1") },
+    });
+    expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
+  });
+});
+
+describe("docker strategy, buildah, from binary input", () => {
+  const from = () => tc().busybox;
+
+  function workspace(): string {
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-ctx-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${from()}\nCOPY . /ctx\nRUN test -f /ctx/keep.txt && test ! -e /ctx/.git && test ! -e /ctx/secret.env && test ! -e /ctx/logs && test -f /ctx/.dockerignore\n`);
+    writeFileSync(join(dir, "keep.txt"), "keep\n");
+    writeFileSync(join(dir, "secret.env"), "TOKEN=x\n");
+    writeFileSync(join(dir, ".dockerignore"), "secret.env\nlogs\n");
+    mkdirSync(join(dir, "logs"));
+    writeFileSync(join(dir, "logs", "big.log"), "x".repeat(100_000));
+    execFileSync("git", ["init", "-q", dir]);
+    return dir;
+  }
+
+  it("uploads a directory, leaving out .git and what .dockerignore names", async () => {
+    const dir = workspace();
+    const { result, progress } = await build({ source: { binary: { dir } }, output: { image: image("upload:dir") } });
+    expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
+    expect(progress.join("\n")).toMatch(/uploaded 3 files/);
+    expect(await registryDigest(image("upload:dir"))).toBe(result.digest);
+    expect(result.source.commit).toBeUndefined();
+  });
+
+  it("uploads an archive", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-arc-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${from()}\nCOPY hello.txt /hello.txt\nRUN grep -q archived /hello.txt\n`);
+    writeFileSync(join(dir, "hello.txt"), "archived\n");
+    const archive = join(mkdtempSync(join(tmpdir(), "buildpod-arc-out-")), "ctx.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", dir, "."]);
+    const { result } = await build({ source: { binary: { archive } }, output: { image: image("upload:archive") } });
+    expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
+    expect(await registryDigest(image("upload:archive"))).toBe(result.digest);
+  });
+
+  it("builds an inline Dockerfile with no source", async () => {
+    const { result } = await build({ source: { dockerfile: `FROM ${from()}\nRUN echo inline > /inline\n` }, output: { image: image("inline:1") } });
+    expect(result.status, result.message).toBe("Complete");
+    expect(await registryDigest(image("inline:1"))).toBe(result.digest);
+  });
+});
