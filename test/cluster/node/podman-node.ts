@@ -500,13 +500,19 @@ class PodRun implements RunningPod {
     return st;
   }
 
+  private lastEmitted = "";
+
   private emit() {
     if (this.closed) return;
     this.updateReadinessConditions();
     const st = this.status();
-    try {
-      this.onStatus(st);
-    } catch {}
+    const json = JSON.stringify(st);
+    if (json !== this.lastEmitted) {
+      this.lastEmitted = json;
+      try {
+        this.onStatus(st);
+      } catch {}
+    }
     if (this.terminalPhase) this.resolveFinished();
   }
 
@@ -896,13 +902,16 @@ class PodRun implements RunningPod {
     }
     c.status.ready = false;
     c.status.started = false;
+    const startedAt = st?.startedAt ?? c.status.state?.running?.startedAt ?? now();
+    // podman may record a start a few microseconds after a very short process already ended.
+    const finishedAt = new Date(Math.max((st?.finishedAt ?? now()).getTime(), startedAt.getTime()));
     this.setState(c, {
       terminated: {
         exitCode,
         reason,
         ...(message ? { message } : {}),
-        startedAt: st?.startedAt ?? c.status.state?.running?.startedAt ?? now(),
-        finishedAt: st?.finishedAt ?? now(),
+        startedAt,
+        finishedAt,
         containerID: c.status.containerID,
       },
     });

@@ -51,6 +51,9 @@ describe("PodmanNode", () => {
     const cond = Object.fromEntries(done.conditions!.map((c) => [c.type, c.status]));
     expect(cond).toMatchObject({ PodScheduled: "True", Initialized: "True", Ready: "False", ContainersReady: "False" });
     expect(w.statuses.some((s) => s.initContainerStatuses?.[0]?.state?.running)).toBe(true);
+    // Each report is a change; every terminated state ends no earlier than it started.
+    for (let i = 1; i < w.statuses.length; i++) expect(JSON.stringify(w.statuses[i])).not.toBe(JSON.stringify(w.statuses[i - 1]));
+    for (const c of [init, main]) expect(c.state!.terminated!.finishedAt!.getTime()).toBeGreaterThanOrEqual(c.state!.terminated!.startedAt!.getTime());
     // Logs in the CRI format, still there after the containers ended.
     const initLog = readFileSync(w.running.logPath("prepare")!, "utf8");
     expect(initLog).toMatch(/^\S+ stdout F init said hello$/m);
