@@ -7,6 +7,7 @@
 //   ... infra.images.busybox, infra.images.builder, infra.git.url("repo") ...
 //   await node.shutdown(); await infra.stop();
 import { mkdirSync } from "node:fs";
+import { connect } from "node:net";
 import type { NodeInfo } from "../node/runtime.js";
 import { defaultStateDir, machineAllocatable } from "../node/podman-node.js";
 import { createTestRepo, startGitDaemon, type GitDaemon, type TestRepo, type TestRepoOptions } from "./gitd.js";
@@ -48,6 +49,7 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
   const stateDir = opts.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
   const podman = preparePodman(stateDir);
+  await forgetStaleRegistryNames(podman).catch(() => {});
   const registry = await startRegistry({ stateDir, port: opts.registryPort });
   let git: GitDaemon | undefined;
   try {
@@ -65,6 +67,7 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
         return { ...repo, url: git.url(name) };
       },
       stop: async () => {
+        await forgetRegistryNames(podman, registry.host);
         await Promise.all([registry.stop(), git?.stop()]);
       },
     };
@@ -89,4 +92,46 @@ export function nodeInfo(overrides: { name?: string; labels?: Record<string, str
     labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", ...overrides.labels },
     allocatable: { ...machineAllocatable(), ...overrides.allocatable },
   };
+}
+
+/**
+ * The registry's port changes from run to run, so names like 127.0.0.1:PORT/... would pile up in the node's
+ * storage: drop them (images known under another name, such as the assembled localhost/buildpod/*, stay).
+ */
+async function forgetRegistryNames(pm: PodmanEnv, host: string | ((h: string) => boolean)): Promise<void> {
+  const r = await pm.podman(["images", "--format", "json"], { check: false });
+  let images: Array<{ Id: string; Names?: string[] }> = [];
+  try {
+    images = JSON.parse(r.stdout || "[]");
+  } catch {
+    return;
+  }
+  const match = typeof host === "string" ? (h: string) => h === host : host;
+  for (const img of images) {
+    const names = img.Names ?? [];
+    const ours = names.filter((n) => /^127\.0\.0\.1:\d+\//.test(n) && match(n.slice(0, n.indexOf("/"))));
+    if (!ours.length) continue;
+    if (ours.length === names.length) await pm.podman(["rmi", img.Id], { check: false });
+    else await pm.podman(["untag", img.Id, ...ours], { check: false });
+  }
+}
+
+/** Names left by earlier runs: loopback registries that no longer listen. */
+async function forgetStaleRegistryNames(pm: PodmanEnv): Promise<void> {
+  const r = await pm.podman(["images", "--format", "{{.Repository}}"], { check: false });
+  const hosts = new Set(r.stdout.split("\n").filter((n) => /^127\.0\.0\.1:\d+\//.test(n)).map((n) => n.slice(0, n.indexOf("/"))));
+  const stale = new Set<string>();
+  for (const h of hosts) if (!(await listening(Number(h.split(":")[1])))) stale.add(h);
+  if (stale.size) await forgetRegistryNames(pm, (h) => stale.has(h));
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
 }
