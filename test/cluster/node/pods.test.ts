@@ -198,6 +198,8 @@ describe("PodmanNode", () => {
     expect(last.containerStatuses![0]!.state!.terminated!.exitCode).toBe(137);
     const exists = await infra.podman.podman(["container", "exists", id], { check: false });
     expect(exists.code).toBe(1);
+    // The log file outlives the container, so the API server can still serve it.
+    expect(w.running.logPath("s")).toMatch(/\/0\.log$/);
   });
 
   it("applies securityContext, cpu limits, workingDir and Kubernetes command/args semantics", async () => {
