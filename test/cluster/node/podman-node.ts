@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync,
+  constants as fsConstants, chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync,
   statSync, writeFileSync,
 } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -265,6 +265,41 @@ function readCgroupNumber(dir: string, file: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How many OOM kills the kernel log reports for the memory cgroup `memcg` (a v1 path such as
+ * /buildpod-x/inst/uid/container); undefined when /dev/kmsg cannot be read.
+ */
+export function kernelOomKills(memcg: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync("/dev/kmsg", fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  const buf = Buffer.alloc(16 * 1024);
+  const needle = `oom_memcg=${memcg},`;
+  let kills = 0;
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EPIPE") continue; // records overwritten while reading: go on with the next
+        if (code === "EAGAIN") break; // read everything there is
+        return undefined;
+      }
+      if (n <= 0) break;
+      const rec = buf.toString("utf8", 0, n);
+      if (rec.includes("oom-kill:") && rec.includes(needle)) kills++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return kills;
 }
 
 function readOomKills(dir: string): number {
@@ -884,12 +919,20 @@ class PodRun implements RunningPod {
     c.running = false;
     c.done = true;
     let oom = st?.oom ?? false;
-    if (!oom && c.memoryCgroup && c.memoryLimit !== undefined && exitCode !== 0 && !this.killing) {
-      const kills = readOomKills(c.memoryCgroup);
-      const failcnt = readCgroupNumber(c.memoryCgroup, "memory.failcnt") ?? 0;
-      const maxUsage = readCgroupNumber(c.memoryCgroup, "memory.max_usage_in_bytes") ?? 0;
-      // The kernel's oom_kill counter, or SIGKILL after the limit was hit.
-      oom = kills > 0 || (exitCode === 137 && failcnt > 0 && maxUsage >= c.memoryLimit - 4 * 4096);
+    if (!oom && c.memoryCgroup && c.memoryLimit !== undefined) {
+      // As containerd does, any process of the container killed for memory makes the reason OOMKilled (the
+      // exit code stays the container's own: buildah whose RUN step was killed exits 1, say). The kernel log
+      // names the memory cgroup whose limit was hit, and that is the per-container cgroup this node owns.
+      const fromKernel = kernelOomKills(c.memoryCgroup.slice("/sys/fs/cgroup/memory".length));
+      if (fromKernel !== undefined) oom = fromKernel > 0;
+      else if (exitCode !== 0 && !this.killing) {
+        // No kernel log to read: the cgroup's own counters (oom_kill stays 0 on some v1 kernels because the
+        // kill is counted in the victim's cgroup, gone by now), or SIGKILL right after the limit was hit.
+        const kills = readOomKills(c.memoryCgroup);
+        const failcnt = readCgroupNumber(c.memoryCgroup, "memory.failcnt") ?? 0;
+        const maxUsage = readCgroupNumber(c.memoryCgroup, "memory.max_usage_in_bytes") ?? 0;
+        oom = kills > 0 || (exitCode === 137 && failcnt > 0 && maxUsage >= c.memoryLimit - 4 * 4096);
+      }
     }
     const reason = oom ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
     let message = "";

@@ -80,6 +80,24 @@ describe("PodmanNode", () => {
     await w.running.kill(0);
   });
 
+  it("reports OOMKilled when a child process is killed for memory, keeping the container's own exit code", async () => {
+    const w = watchPod(node, pod("oomchild", {
+      restartPolicy: "Never",
+      containers: [
+        { name: "parent", image: infra.images.busybox, resources: { limits: { memory: "32Mi" } },
+          command: ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=96M count=1; echo survived; exit 3"] },
+        // The same limit, not reached: an ordinary failure stays Error.
+        { name: "plain", image: infra.images.busybox, resources: { limits: { memory: "32Mi" } },
+          command: ["sh", "-c", "exit 137"] },
+      ],
+    }));
+    const done = await w.until(terminal, 60_000, "pod to finish");
+    expect(w.container("parent", done)!.state!.terminated).toMatchObject({ reason: "OOMKilled", exitCode: 3 });
+    expect(w.container("plain", done)!.state!.terminated).toMatchObject({ reason: "Error", exitCode: 137 });
+    expect(logLines(w.running.logPath("parent"))).toContain("survived");
+    await w.running.kill(0);
+  });
+
   it("reports a failing container's exit code and termination message (file, then log fallback)", async () => {
     const bb = infra.images.busybox;
     const w = watchPod(node, pod("fail", {
