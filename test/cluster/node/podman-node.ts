@@ -1016,10 +1016,13 @@ class PodRun implements RunningPod {
         stdio: [streams.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       });
       child.on("error", reject);
-      if (streams.stdout) child.stdout!.pipe(streams.stdout, { end: false });
-      else child.stdout!.resume();
-      if (streams.stderr) child.stderr!.pipe(streams.stderr, { end: false });
-      else child.stderr!.resume();
+      // Copy by hand rather than pipe(): never write to a channel the caller already closed or destroyed.
+      const forward = (from: NodeJS.ReadableStream, to: ExecStreams["stdout"]) =>
+        from.on("data", (b: Buffer) => {
+          if (to && !to.destroyed && to.writable) to.write(b);
+        });
+      forward(child.stdout!, streams.stdout);
+      forward(child.stderr!, streams.stderr);
       if (streams.stdin) {
         child.stdin!.on("error", () => {});
         streams.stdin.pipe(child.stdin!);
