@@ -1,9 +1,11 @@
 // The edge to the cluster: client-node calls with retries, and one error type that says what failed.
 import {
-  AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, Log, Watch,
+  AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, Watch,
   type ApiException, type V1Job, type V1Pod, type V1Status,
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
+import { request as httpRequest, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Readable, Writable } from "node:stream";
 import { ClusterError } from "./errors.js";
 
@@ -144,7 +146,6 @@ export class Cluster {
   readonly batch: BatchV1Api;
   readonly authz: AuthorizationV1Api;
   readonly watcher: Watch;
-  readonly logs: Log;
   readonly exec: Exec;
 
   constructor(readonly kc: KubeConfig) {
@@ -152,7 +153,6 @@ export class Cluster {
     this.batch = kc.makeApiClient(BatchV1Api);
     this.authz = kc.makeApiClient(AuthorizationV1Api);
     this.watcher = new Watch(kc);
-    this.logs = new Log(kc);
     this.exec = new Exec(kc);
   }
 
@@ -286,9 +286,51 @@ export class Cluster {
       .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1 }));
   }
 
-  /** Streams a container's log into `out`; resolves with an abort handle once the stream is open. */
-  streamLog(namespace: string, pod: string, container: string, out: Writable, opts: { follow: boolean; sinceTime?: string; tailLines?: number }): Promise<AbortController> {
-    return this.logs.log(namespace, pod, container, out, { follow: opts.follow, timestamps: true, sinceTime: opts.sinceTime, tailLines: opts.tailLines });
+  /**
+   * Streams a container's log (with timestamps), chunk by chunk. Resolves when the stream ends or the
+   * signal aborts; rejects with a ClusterError carrying the HTTP status, or none when the connection broke.
+   * (Written on node:https rather than client-node's Log, whose stream errors cannot be caught.)
+   */
+  async streamLog(namespace: string, pod: string, container: string, opts: { follow: boolean; sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const server = this.kc.getCurrentCluster()!.server;
+    const url = new URL(`${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`);
+    url.searchParams.set("container", container);
+    url.searchParams.set("follow", String(opts.follow));
+    url.searchParams.set("timestamps", "true");
+    if (opts.sinceTime) url.searchParams.set("sinceTime", opts.sinceTime);
+    if (opts.tailLines !== undefined) url.searchParams.set("tailLines", String(opts.tailLines));
+    const options: RequestOptions = { method: "GET" };
+    await this.kc.applyToHTTPSOptions(options);
+    const what = `reading the log of ${pod}/${container}`;
+    return new Promise((resolve, reject) => {
+      if (opts.signal?.aborted) return resolve();
+      const get = url.protocol === "https:" ? httpsRequest : httpRequest;
+      const req = get(url, options, (res) => {
+        if (res.statusCode !== 200) {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => {
+            let message = body.slice(0, 500);
+            try {
+              message = (JSON.parse(body) as { message?: string }).message ?? message;
+            } catch {}
+            reject(new ClusterError(`${what}: ${message}`, res.statusCode));
+          });
+          res.on("error", () => reject(new ClusterError(`${what}: HTTP ${res.statusCode}`, res.statusCode)));
+          return;
+        }
+        res.on("data", onChunk);
+        res.on("end", () => resolve());
+        res.on("error", (err) => (opts.signal?.aborted ? resolve() : reject(new ClusterError(`${what}: ${err.message}`))));
+        res.on("aborted", () => (opts.signal?.aborted ? resolve() : reject(new ClusterError(`${what}: the stream was cut`))));
+      });
+      req.on("error", (err) => (opts.signal?.aborted ? resolve() : reject(explain(what, err))));
+      opts.signal?.addEventListener("abort", () => {
+        req.destroy();
+        resolve();
+      }, { once: true });
+      req.end();
+    });
   }
 
   /** Runs a command in a container, piping stdin; resolves with the exit status. */

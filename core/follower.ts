@@ -97,7 +97,7 @@ export function finalOutcome(pod: V1Pod): Outcome | undefined {
       const what = init ? (s.name === "source" ? "getting the source" : `init container ${s.name}`) : `container ${s.name}`;
       return {
         ...base, status: "Failed", reason: init ? "SourceFailed" : "BuildFailed",
-        message: `${what} failed with exit code ${t.exitCode}${t.reason && t.reason !== "Error" ? ` (${t.reason})` : ""}${msg && msg.length < 300 && !msg.includes("\n") ? `: ${msg}` : ""}`,
+        message: `${what} failed with exit code ${t.exitCode}${t.reason && t.reason !== "Error" ? ` (${t.reason})` : ""}${msg && msg.length <= 500 && !msg.includes("\n") ? `: ${msg}` : ""}`,
       };
     }
   }

@@ -34,13 +34,13 @@ export class LogCursor {
   /** While resuming: lines at the last timestamp still to pass over. */
   private skipAtLast = 0;
   private resuming = false;
-  private partial = "";
+  private partial_ = "";
   /** Lines delivered so far. */
   count = 0;
 
   /** Options for the next stream: from the start, or from the second of the last line delivered. */
   nextStream(): { sinceTime?: string } {
-    this.partial = "";
+    this.partial_ = "";
     if (!this.last) return {};
     this.resuming = true;
     this.skipAtLast = this.atLast;
@@ -49,9 +49,9 @@ export class LogCursor {
 
   /** Feeds a chunk of the stream; returns the lines it completes that were not delivered before. */
   push(chunk: string): LogLine[] {
-    const text = this.partial + chunk;
+    const text = this.partial_ + chunk;
     const lines = text.split("\n");
-    this.partial = lines.pop() ?? "";
+    this.partial_ = lines.pop() ?? "";
     const out: LogLine[] = [];
     for (const line of lines) {
       const delivered = this.accept(line);
@@ -60,13 +60,23 @@ export class LogCursor {
     return out;
   }
 
+  /** The text after the last newline: a line cut mid-way, or a last line written without a newline. */
+  get partial(): string {
+    return this.partial_;
+  }
+
+  /** Whether this stream has got past everything delivered before it (or there was nothing before). */
+  get caughtUp(): boolean {
+    return !this.resuming || this.skipAtLast === 0;
+  }
+
   /**
    * The stream ended. When the container has finished and this was the last read of its log, a final
    * line without a newline is complete; otherwise it is read again by the next stream.
    */
   end(final: boolean): LogLine[] {
-    const rest = this.partial;
-    this.partial = "";
+    const rest = this.partial_;
+    this.partial_ = "";
     if (final && rest !== "") {
       const delivered = this.accept(rest);
       return delivered ? [delivered] : [];

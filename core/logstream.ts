@@ -1,5 +1,4 @@
 // Reading one container's log to its end, across streams that end early or drop, each line once.
-import { Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { ClusterError, httpStatus, sleep, type Cluster } from "./cluster.js";
 import { LogCursor, type LogLine } from "./logs.js";
@@ -19,76 +18,72 @@ export interface FollowLogOptions {
   signal: AbortSignal;
 }
 
+interface StreamEnd {
+  /** New lines the stream delivered. */
+  lines: number;
+  error?: unknown;
+  /** The stream got past everything read before, and ended on a line boundary... */
+  caughtUp: boolean;
+  /** ...or ended on this unterminated text. */
+  partial: string;
+}
+
 /** Reads one stream into the cursor; resolves when it ends, however it ends. */
-function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opts: FollowLogOptions, final: boolean): Promise<{ lines: number; error?: unknown }> {
-  return new Promise((resolve) => {
-    const decoder = new StringDecoder("utf8");
-    let lines = 0;
-    let settled = false;
-    const deliver = (out: LogLine[]) => {
-      lines += out.length;
-      for (const l of out) opts.onLine(l);
-    };
-    const finish = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      opts.signal.removeEventListener("abort", onAbort);
-      deliver(cursor.push(decoder.end()));
-      deliver(cursor.end(final && error === undefined));
-      resolve({ lines, error });
-    };
-    let ctrl: AbortController | undefined;
-    const onAbort = () => {
-      ctrl?.abort();
-      finish();
-    };
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        deliver(cursor.push(decoder.write(chunk)));
-        cb();
-      },
-    });
-    sink.on("finish", () => finish());
-    sink.on("close", () => finish());
-    sink.on("error", (err) => finish(err));
-    const { sinceTime } = cursor.nextStream();
-    opts.signal.addEventListener("abort", onAbort, { once: true });
-    cluster
-      .streamLog(t.namespace, t.pod, t.container, sink, { follow: true, sinceTime })
-      .then((c) => {
-        ctrl = c;
-        if (opts.signal.aborted) c.abort();
-      })
-      .catch((err: unknown) => finish(err));
-  });
+async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opts: FollowLogOptions): Promise<StreamEnd> {
+  const decoder = new StringDecoder("utf8");
+  let lines = 0;
+  const deliver = (out: LogLine[]) => {
+    lines += out.length;
+    for (const l of out) opts.onLine(l);
+  };
+  const { sinceTime } = cursor.nextStream();
+  let error: unknown;
+  try {
+    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: true, sinceTime, signal: opts.signal }, (chunk) => deliver(cursor.push(decoder.write(chunk))));
+  } catch (err) {
+    error = err;
+  }
+  deliver(cursor.push(decoder.end()));
+  return { lines, error, caughtUp: cursor.caughtUp, partial: cursor.partial };
 }
 
 /**
  * Follows a container's log until the container has terminated and its log has been read to the end.
- * A stream that ends while the container still runs is resumed where it stopped.
+ * A stream that ends while the container still runs is resumed where it stopped. After the container
+ * has ended, reads repeat until one gets past everything read before and brings nothing new: a stream
+ * can end early, even mid-line, without an error.
  */
 export async function followLog(cluster: Cluster, t: LogTarget, opts: FollowLogOptions): Promise<number> {
   const cursor = new LogCursor();
   let failures = 0;
+  let lastPartial: string | undefined;
   while (!opts.signal.aborted) {
-    const wasTerminated = opts.terminated();
-    const { lines, error } = await readStream(cluster, t, cursor, opts, wasTerminated);
+    const afterEnd = opts.terminated();
+    const end = await readStream(cluster, t, cursor, opts);
     if (opts.signal.aborted) break;
-    if (error) {
-      const code = httpStatus(error);
+    if (end.error) {
+      cursor.end(false);
+      const code = httpStatus(end.error);
       if (code === 404) return cursor.count; // the pod is gone: nothing more to read
       // 400: the container is still being created; others: try again a few times.
       if (code !== 400 && ++failures > 10) {
-        throw new ClusterError(`reading the log of ${t.pod}/${t.container}: ${(error as Error).message}`, code);
+        throw new ClusterError(`reading the log of ${t.pod}/${t.container}: ${(end.error as Error).message}`, code);
       }
       await Promise.race([opts.changed(), sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), opts.signal)]);
       continue;
     }
     failures = 0;
-    // A stream read after the container ended holds the whole rest of the log.
-    if (wasTerminated) return cursor.count;
+    if (afterEnd && end.caughtUp && end.lines === 0) {
+      // Nothing new. A trailing text seen twice in a row is a last line written without a newline.
+      if (end.partial === "" || end.partial === lastPartial) {
+        for (const line of cursor.end(true)) opts.onLine(line);
+        return cursor.count;
+      }
+    }
+    lastPartial = end.lines === 0 ? end.partial : undefined;
+    cursor.end(false);
     // The stream ended by itself: most often the container just ended and the watch has not said so yet.
-    if (lines === 0) await Promise.race([opts.changed(), sleep(1000, opts.signal)]);
+    if (!afterEnd && end.lines === 0) await Promise.race([opts.changed(), sleep(1000, opts.signal)]);
   }
   return cursor.count;
 }

@@ -51,7 +51,7 @@ git)
     git checkout -q --detach FETCH_HEAD
   else
     # Servers that refuse a commit SHA in a shallow fetch: fetch all branches and tags, then look it up.
-    git fetch -q --tags origin '+refs/heads/*:refs/remotes/origin/*' 2>>/tmp/buildpod-fetch.err || fail "could not fetch $ref from $BUILDPOD_GIT_URL: $(tail -n 3 /tmp/buildpod-fetch.err)"
+    git fetch -q --tags origin '+refs/heads/*:refs/remotes/origin/*' 2>>/tmp/buildpod-fetch.err || fail "could not fetch $ref from $BUILDPOD_GIT_URL: $(tail -n 3 /tmp/buildpod-fetch.err | tr '\\n' ' ')"
     target=$(git rev-parse -q --verify "$ref^{commit}" || git rev-parse -q --verify "origin/$ref^{commit}") || fail "$ref is not a branch, tag or commit of $BUILDPOD_GIT_URL"
     git checkout -q --detach "$target"
   fi

@@ -151,11 +151,14 @@ export async function streamLog(res: ServerResponse, ctx: LogContext, container:
     if (stop) closed = true;
     return !stop;
   };
+  // As kubelet does, a line made of partial entries carries only its first entry's timestamp.
+  let midLine = false;
   const render = (e: Entry): Buffer => {
     const parts: Buffer[] = [];
-    if (q.timestamps) parts.push(Buffer.from(formatTs(e.ts) + " "));
+    if (q.timestamps && !midLine) parts.push(Buffer.from(formatTs(e.ts) + " "));
     parts.push(e.text);
     if (e.full) parts.push(Buffer.from("\n"));
+    midLine = !e.full;
     return Buffer.concat(parts);
   };
   const readNew = async (): Promise<Entry[]> => {

@@ -1,0 +1,141 @@
+// How builds fail, on the test cluster: each failure classified, explained, and cleaned up.
+import { afterEach, describe, expect, it } from "vitest";
+import { build, cluster, image, setPolicy, tc } from "./kit.js";
+
+const inline = (body: string) => ({ dockerfile: `FROM ${tc().busybox}\n${body}\n` });
+
+/** What is left of a build after `ms`, checked until nothing is. */
+async function leftoversAfter(run: string, ms: number): Promise<string[]> {
+  const until = Date.now() + ms;
+  let left = await leftovers(run);
+  while (left.length && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = await leftovers(run);
+  }
+  return left;
+}
+
+async function leftovers(run: string): Promise<string[]> {
+  const c = await cluster();
+  const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  const jobs = await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  return [...jobs.items.map((j) => `job/${j.metadata!.name}`), ...pods.items.map((p) => `pod/${p.metadata!.name}`)];
+}
+
+describe("a build that fails", () => {
+  it("a failing RUN step: exit code, reason and the step's last lines", async () => {
+    const { result } = await build({ source: inline("RUN echo preparing && echo the-answer-is-42 && exit 3"), output: { image: image("fail:run") } });
+    expect(result.status).toBe("Failed");
+    expect(result.reason).toBe("BuildFailed");
+    expect(result.failedContainer).toBe("build");
+    expect(result.exitCode).not.toBe(0);
+    expect(result.message).toMatch(/^container build failed with exit code \d+/);
+    expect(result.logTail?.join("\n")).toContain("the-answer-is-42");
+    expect(result.digest).toBeUndefined();
+  });
+
+  it("out of memory: OOMKilled, with the limit", async () => {
+    const { result } = await build({
+      source: inline("RUN dd if=/dev/zero of=/dev/null bs=300M count=1"),
+      resources: { limits: { memory: "96Mi" } },
+      output: { image: image("fail:oom") },
+    });
+    expect(result.status).toBe("Failed");
+    expect(result.reason).toBe("OOMKilled");
+    expect(result.message).toContain("limit 96Mi");
+  });
+
+  it("past its deadline: DeadlineExceeded", async () => {
+    const { result } = await build({ source: inline("RUN sleep 60"), timeout: "10s", output: { image: image("fail:deadline") } });
+    expect(result.status).toBe("Failed");
+    expect(result.reason).toBe("DeadlineExceeded");
+    expect(result.message).toMatch(/ran out of time/);
+  });
+
+  it("a source that does not exist: SourceFailed, with git's words", async () => {
+    const { result } = await build({ source: { git: { url: `git://127.0.0.1:${tc().gitPort}/no-such-repo`, ref: "main" } }, output: { image: image("fail:source") } });
+    expect(result.status).toBe("Failed");
+    expect(result.reason).toBe("SourceFailed");
+    expect(result.message).toMatch(/could not fetch main from git:\/\/127\.0\.0\.1:\d+\/no-such-repo/);
+  });
+});
+
+describe("a build that cannot start", () => {
+  it("an image that cannot be pulled: StartFailed with the pull error and its events, and nothing left behind", async () => {
+    const { result, progress } = await build({
+      source: inline("RUN true"), sourceImage: `${tc().registry}/e2e/no-such-image:1`, startTimeout: "12s",
+      output: { image: image("fail:pull") },
+    });
+    expect(result.status).toBe("StartFailed");
+    expect(["ErrImagePull", "ImagePullBackOff"]).toContain(result.reason);
+    expect(result.message).toMatch(/did not start within 12s: container source cannot pull its image/);
+    expect(progress.join("\n")).toMatch(/\[Warning\]\[default\/.+\]\[(Failed|BackOff)\]/);
+    expect(await leftoversAfter(result.run, 5000)).toEqual([]);
+  });
+
+  it("a request no node can hold: Unschedulable with the scheduler's message", async () => {
+    const { result } = await build({
+      source: inline("RUN true"), startTimeout: "5s",
+      resources: { requests: { memory: "4000Gi" }, limits: { memory: "4000Gi" } },
+      output: { image: image("fail:unschedulable") },
+    });
+    expect(result.status).toBe("StartFailed");
+    expect(result.reason).toBe("Unschedulable");
+    expect(result.message).toMatch(/0\/1 nodes are available: 1 Insufficient memory/);
+  });
+});
+
+describe("preflight", () => {
+  afterEach(() => setPolicy(undefined));
+
+  it("a missing push secret is named before anything is created", async () => {
+    await expect(build({ source: inline("RUN true"), output: { image: image("fail:secret"), pushSecret: "no-such-secret" } }))
+      .rejects.toThrow(/the push secret "no-such-secret" does not exist in namespace default; create it with: kubectl -n default create secret docker-registry no-such-secret/);
+  });
+
+  it("a missing permission is named, with what to do", async () => {
+    await setPolicy([
+      { verbs: ["*"], resources: ["jobs"], apiGroups: ["batch"] },
+      { verbs: ["get", "list", "watch", "deletecollection", "delete"], resources: ["pods"] },
+      { verbs: ["get"], resources: ["namespaces", "secrets"] },
+      { verbs: ["create"], resources: ["selfsubjectaccessreviews"] },
+    ]);
+    await expect(build({ source: inline("RUN true"), output: { image: image("fail:rbac") } }))
+      .rejects.toThrow(/you may not get pods\/log in namespace default; ask for a Role granting it/);
+  });
+
+  it("a namespace that does not exist", async () => {
+    await expect(build({ namespace: "no-such-namespace", source: inline("RUN true"), output: { image: image("fail:ns") } }))
+      .rejects.toThrow(/namespace no-such-namespace does not exist/);
+  });
+});
+
+describe("cancel", () => {
+  it("mid-build: the build reports Cancelled and its Job and pod are gone within 5 s", async () => {
+    const abort = new AbortController();
+    let running = false;
+    const pending = build({ source: inline("RUN echo started && sleep 120"), output: { image: image("cancel:1") } }, {
+      signal: abort.signal,
+      onLog: () => undefined,
+    });
+    // Cancel once the build step prints.
+    const started = Date.now();
+    const c = await cluster();
+    while (!running && Date.now() - started < 60_000) {
+      const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "buildpod.dev/build=cancel" });
+      running = pods.items.some((p) => p.status?.containerStatuses?.some((s) => s.name === "build" && s.state?.running));
+      if (!running) await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(running).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = Date.now();
+    abort.abort();
+    const { result, progress } = await pending;
+    expect(result.status).toBe("Cancelled");
+    expect(progress.join("\n")).toMatch(new RegExp(`deleted job/${result.run}, pod/${result.run}-`));
+    const left = await leftoversAfter(result.run, 5000 - (Date.now() - t0));
+    if (left.length) console.log("still there after", Date.now() - t0, "ms; gone after", (await leftoversAfter(result.run, 60000), Date.now() - t0), "ms");
+    expect(left).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});

@@ -1,0 +1,80 @@
+// Following a build through a cluster that misbehaves: every log line exactly once and in order.
+import { afterEach, describe, expect, it } from "vitest";
+import { findBuild, followBuild } from "../../core/index.js";
+import { build, cluster, faults, image, tc } from "./kit.js";
+
+const COUNT = 3000;
+/** A build step printing numbered lines, pausing now and then so that faults land mid-stream. */
+const chatty = () => ({
+  dockerfile: `FROM ${tc().busybox}\nRUN i=0; while [ $i -lt ${COUNT} ]; do i=$((i+1)); echo "line $i of ${COUNT}"; if [ $((i % 600)) -eq 0 ]; then sleep 1; fi; done\n`,
+});
+
+const ALL: number[] = Array.from({ length: COUNT }, (_, i) => i + 1);
+
+function missing(got: number[]): string {
+  const seen = new Set(got);
+  const lost = ALL.filter((n) => !seen.has(n));
+  const twice = got.filter((n, i) => got.indexOf(n) !== i);
+  return `lost ${JSON.stringify(lost.slice(0, 20))}, repeated ${JSON.stringify(twice.slice(0, 20))}`;
+}
+
+function numbered(lines: string[] | undefined): number[] {
+  return (lines ?? []).map((l) => /^line (\d+) of \d+$/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1]));
+}
+
+
+afterEach(() => faults.clear());
+
+describe("following a build through faults", () => {
+  it("log streams cut mid-line and mid-stream, ended early: no line lost or repeated", async () => {
+    await faults.add([
+      { kind: "cutLog", afterBytes: 20_000, mode: "destroy", path: "/log$", count: 3 },
+      { kind: "cutLog", afterBytes: 7_777, mode: "end", path: "/log$", count: 3 },
+    ]);
+    const { result, lines } = await build({ source: chatty(), output: { image: image("faults:logs") } });
+    expect(result.status, result.message).toBe("Complete");
+    expect(numbered(lines.build), `${missing(numbered(lines.build))} ${JSON.stringify(lines.build.filter((l) => l.includes("of ") && !/^line \d+ of \d+$/.test(l)))}`).toEqual(ALL);
+  });
+
+  it("watches dropped, answered 410 Gone, and API calls answered 429 and 500", async () => {
+    await faults.add([
+      { kind: "dropWatch", afterEvents: 1, count: 4 },
+      { kind: "watchGone", as: "event", count: 1 },
+      { kind: "watchGone", as: "http", count: 1 },
+      { kind: "tooManyRequests", retryAfterSeconds: 1, verb: "list", count: 2 },
+      { kind: "error", status: 500, verb: "list", count: 2 },
+      { kind: "error", status: 503, path: "/log$", count: 2 },
+      { kind: "tooManyRequests", retryAfterSeconds: 1, verb: "create", path: "/jobs$", count: 1 },
+    ]);
+    const { result, lines } = await build({ source: chatty(), output: { image: image("faults:watch") } });
+    expect(result.status, result.message).toBe("Complete");
+    expect(numbered(lines.build), `${missing(numbered(lines.build))} ${JSON.stringify(lines.build.filter((l) => l.includes("of ") && !/^line \d+ of \d+$/.test(l)))}`).toEqual(ALL);
+    expect(result.digest).toMatch(/^sha256:/);
+  });
+
+  it("a build quiet for longer than client-node's 30 s watch timeout is followed to its end", async () => {
+    const { result, lines } = await build({
+      source: { dockerfile: `FROM ${tc().busybox}\nRUN echo before && sleep 40 && echo after\n` },
+      output: { image: image("faults:quiet") },
+    });
+    expect(result.status, result.message).toBe("Complete");
+    const text = lines.build.join("\n");
+    expect(text).toMatch(/before[\s\S]*after/);
+  }, 120_000);
+});
+
+describe("following a build that has finished", () => {
+  it("reads the whole log even when streams end early without an error", async () => {
+    const first = await build({ source: chatty(), output: { image: image("faults:after") } });
+    expect(first.result.status).toBe("Complete");
+    await faults.add({ kind: "cutLog", afterBytes: 9_000, mode: "end", path: "/log$", count: 4 });
+    const c = await cluster();
+    const handle = await findBuild(c, first.result.run, "default");
+    expect(handle).toBeDefined();
+    const lines: string[] = [];
+    const again = await followBuild(c, handle!, { onLog: (name, l) => name === "build" && lines.push(l.text) });
+    expect(again.status).toBe("Complete");
+    expect(again.digest).toBe(first.result.digest);
+    expect(numbered(lines), missing(numbered(lines))).toEqual(ALL);
+  });
+});
