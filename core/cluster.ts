@@ -173,9 +173,10 @@ export class Cluster {
   async deleteRun(kind: "job" | "pod", name: string, namespace: string, gracePeriodSeconds = 0): Promise<boolean> {
     try {
       if (kind === "job") {
-        await retry(`deleting Job ${name}`, () => this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background", gracePeriodSeconds }), { attempts: 3 });
-        // Background propagation leaves the pod to the garbage collector; stop it now.
+        // The pods first, with our short grace period: left to the garbage collector they would get their
+        // full termination grace period.
         await retry(`deleting the pods of Job ${name}`, () => this.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `buildpod.dev/run=${name}`, gracePeriodSeconds }), { attempts: 3 });
+        await retry(`deleting Job ${name}`, () => this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background" }), { attempts: 3 });
       } else {
         await retry(`deleting Pod ${name}`, () => this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds }), { attempts: 3 });
       }
