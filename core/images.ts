@@ -1,5 +1,5 @@
 // Default images, pinned by digest so the same request builds with the same tools. Each can be replaced
-// (strategy.builderImage, sourceImage), e.g. by a mirror in the cluster's own registry.
+// (the request's images, or strategy.builderImage), e.g. by a mirror in the cluster's own registry.
 import type { BuilderName } from "./request.js";
 
 export const BUILDER_IMAGES: Record<BuilderName, string> = {

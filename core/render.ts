@@ -69,7 +69,7 @@ function sourceContainer(req: BuildRequest, plan: StrategyPlan, res: V1ResourceR
   if (git?.secret) mounts.push({ name: "source-secret", mountPath: PATHS.sourceSecret, readOnly: true });
   return {
     name: "source",
-    image: req.sourceImage ?? SOURCE_IMAGE,
+    image: req.images.source ?? SOURCE_IMAGE,
     command: ["/bin/sh", "-c", SOURCE_SCRIPT, "buildpod-source"],
     env: [
       ...env({

@@ -99,6 +99,15 @@ export interface Scheduling {
   runtimeClassName?: string;
 }
 
+/** Tool images: the source container's (Git, tar, a shell) and each builder's. */
+export interface ToolImages {
+  source?: string;
+  buildah?: string;
+  buildkit?: string;
+  kaniko?: string;
+  docker?: string;
+}
+
 export interface BuildRequest {
   /** The build's name: groups runs of the same build (labels, prune). */
   name: string;
@@ -117,8 +126,8 @@ export interface BuildRequest {
   scheduling: Scheduling;
   /** Kubernetes labels added to the build's Job and Pod. */
   labels: Record<string, string>;
-  /** Image for the source container (git clone, upload receiver); pinned default when absent. */
-  sourceImage?: string;
+  /** Replacements for the pinned tool images (mirrors in the cluster's own registry, say). */
+  images: ToolImages;
 }
 
 export const DEFAULTS = {
@@ -135,7 +144,8 @@ export const LABEL_PREFIX = "buildpod.dev/";
 type Raw = Record<string, unknown>;
 
 const KNOWN: Record<string, readonly string[]> = {
-  "": ["name", "namespace", "workload", "source", "strategy", "output", "resources", "timeout", "startTimeout", "deleteAfter", "scheduling", "labels", "sourceImage"],
+  "": ["name", "namespace", "workload", "source", "strategy", "output", "resources", "timeout", "startTimeout", "deleteAfter", "scheduling", "labels", "images"],
+  images: ["source", "buildah", "buildkit", "kaniko", "docker"],
   source: ["git", "binary", "dockerfile", "contextDir", "sourceDateEpoch"],
   "source.git": ["url", "ref", "secret"],
   "source.binary": ["dir", "archive"],
@@ -537,13 +547,19 @@ export function parseRequest(input: unknown): BuildRequest {
   const namespace = string(raw.namespace, "namespace") || DEFAULTS.namespace;
   const nsProblem = dnsLabelProblem(namespace);
   if (nsProblem) throw new InputError("namespace", nsProblem);
-  const sourceImage = string(raw.sourceImage, "sourceImage") || undefined;
-  if (sourceImage) image(sourceImage, "sourceImage", { allowDigest: true });
+  const imagesRaw = object(raw.images, "images") ?? {};
+  const images: ToolImages = {};
+  for (const key of KNOWN.images as (keyof ToolImages)[]) {
+    const value = string(imagesRaw[key], `images.${key}`) || undefined;
+    if (!value) continue;
+    image(value, `images.${key}`, { allowDigest: true });
+    images[key] = value;
+  }
   if (strategy.type === "source" && !source.git && !source.binary) {
     throw new InputError("source", "the source strategy needs source code: a Git repository or a binary input");
   }
   return {
-    name, namespace, source, strategy, output, sourceImage,
+    name, namespace, source, strategy, output, images,
     workload: oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job",
     resources: parseResources(object(raw.resources, "resources")),
     timeout: duration(raw.timeout, "timeout", DEFAULTS.timeout),

@@ -1,9 +1,8 @@
 // The commands that talk to a cluster: run, logs, cancel.
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { Writable } from "node:stream";
 import {
-  cancelBuild, Cluster, ClusterError, contextNamespace, findBuild, followBuild, InputError, parseRequest, resultEnv, runBuild,
+  cancelBuild, Cluster, ClusterError, contextNamespace, LogCursor, findBuild, followBuild, InputError, parseRequest, resultEnv, runBuild,
   type BuildResult, type BuildStatus, type LogLine,
 } from "../../core/index.js";
 import { EXIT } from "./exit.js";
@@ -149,16 +148,16 @@ export async function logsCommand(name: string, opts: Record<string, unknown>, i
   const pods = await cluster.listPods(namespace, `buildpod.dev/run=${handle.name}`);
   for (const pod of pods.items) {
     for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
-      let buffer = "";
-      const sink = new Writable({ write(chunk: Buffer, _e, cb) { buffer += chunk.toString(); cb(); } });
-      const finished = new Promise<void>((r) => { sink.on("finish", r); sink.on("close", r); });
+      const cursor = new LogCursor();
+      cursor.nextStream();
       try {
-        await cluster.logs.log(namespace, pod.metadata!.name!, c.name, sink, { follow: false });
-        await finished;
+        await cluster.streamLog(namespace, pod.metadata!.name!, c.name, { follow: false }, (chunk) => {
+          for (const line of cursor.push(chunk.toString())) p.log(c.name, line);
+        });
       } catch {
         continue; // not started yet: nothing to show
       }
-      for (const line of buffer.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1)) p.log(c.name, { time: "", text: line });
+      for (const line of cursor.end(true)) p.log(c.name, line);
     }
   }
   return EXIT.ok;

@@ -61,7 +61,11 @@ export const REQUEST_OPTIONS: RequestOption[] = [
   opt("Scheduling", "--service-account <name>", "scheduling.serviceAccountName", "string", "service account of the build pod"),
   opt("Scheduling", "--priority-class <name>", "scheduling.priorityClassName", "string", "priority class of the build pod"),
   opt("Scheduling", "--runtime-class <name>", "scheduling.runtimeClassName", "string", "runtime class of the build pod"),
-  opt("Scheduling", "--source-image <image>", "sourceImage", "string", "image that clones or receives the source (default: pinned alpine/git)"),
+  opt("Images", "--source-image <image>", "images.source", "string", "image with git, tar and a shell for the source container (env BUILDPOD_IMAGE_SOURCE)"),
+  opt("Images", "--buildah-image <image>", "images.buildah", "string", "buildah image, for docker and S2I builds (env BUILDPOD_IMAGE_BUILDAH)"),
+  opt("Images", "--buildkit-image <image>", "images.buildkit", "string", "rootless BuildKit image (env BUILDPOD_IMAGE_BUILDKIT)"),
+  opt("Images", "--kaniko-image <image>", "images.kaniko", "string", "kaniko executor image (env BUILDPOD_IMAGE_KANIKO)"),
+  opt("Images", "--docker-image <image>", "images.docker", "string", "docker CLI image (env BUILDPOD_IMAGE_DOCKER)"),
 ];
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -108,6 +112,16 @@ function keyValues(items: string[], flag: string): Record<string, string> {
   return out;
 }
 
+/** Tool image mirrors from the environment (BUILDPOD_IMAGE_SOURCE, BUILDPOD_IMAGE_BUILDAH, ...), under the file and flags. */
+export function imagesFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const images: Record<string, string> = {};
+  for (const key of ["source", "buildah", "buildkit", "kaniko", "docker"]) {
+    const value = env[`BUILDPOD_IMAGE_${key.toUpperCase()}`];
+    if (value) images[key] = value;
+  }
+  return Object.keys(images).length ? { images } : {};
+}
+
 export interface RequestInput {
   raw: Record<string, unknown>;
   /** Build-file paths set by flags, with the flag that set them: to name the flag in errors. */
@@ -137,7 +151,7 @@ export function requestInput(parsed: Record<string, unknown>): RequestInput {
     setPath(over, o.path, value);
     flagFor.set(o.path, flagName(o));
   }
-  return { raw: mergeInput(base, over), flagFor };
+  return { raw: mergeInput(mergeInput(imagesFromEnv(process.env), base), over), flagFor };
 }
 
 /** Rewrites an error about a field set by a flag so that it names the flag the user typed. */

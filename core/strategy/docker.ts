@@ -120,7 +120,7 @@ export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPl
   return {
     container: {
       name: "build",
-      image: s.builderImage ?? BUILDER_IMAGES[s.builder],
+      image: s.builderImage ?? req.images[s.builder] ?? BUILDER_IMAGES[s.builder],
       command, args,
       env: env({ ...spec.env, ...outputEnv(req), ...extra }),
       securityContext: spec.securityContext,

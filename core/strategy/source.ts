@@ -58,7 +58,7 @@ export function sourceStrategy(req: BuildRequest, s: SourceStrategy): StrategyPl
   return {
     container: {
       name: "build",
-      image: BUILDER_IMAGES.buildah,
+      image: req.images.buildah ?? BUILDER_IMAGES.buildah,
       command: ["/bin/sh", "-c", S2I_SCRIPT, "buildpod-build"],
       args: [...pairs("--build-arg", s.env), ...pairs("--label", req.output.labels)],
       env: env({

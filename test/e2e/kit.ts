@@ -19,14 +19,11 @@ export function cluster(): Promise<Cluster> {
 /** A request for the test cluster: its registry (plain HTTP), its images, short deadlines. */
 export function request_(raw: Record<string, unknown>): BuildRequest {
   const c = tc();
-  const strategy = (raw.strategy ?? {}) as Record<string, unknown>;
-  const docker = (strategy.type ?? "docker") === "docker";
   return parseRequest({
-    sourceImage: c.builder,
+    images: { source: c.builder, buildah: c.builder },
     startTimeout: "60s",
     timeout: "5m",
     ...raw,
-    strategy: docker && !strategy.builderImage ? { ...strategy, builderImage: c.builder } : strategy,
     output: { insecure: true, ...(raw.output as object) },
   });
 }

@@ -11,7 +11,11 @@ import { expectValidObject } from "./schema.js";
 const BIN = join(import.meta.dirname, "../../bin/buildpod.js");
 
 function buildpod(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+  return buildpodEnv({}, ...args);
+}
+
+function buildpodEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -64,6 +68,13 @@ describe("buildpod render", () => {
     const spec = job.spec.template.spec;
     expect(spec.initContainers[0].env).toContainEqual({ name: "BUILDPOD_GIT_REF", value: "v2" });
     expect(spec.containers[0].args).toEqual(expect.arrayContaining(["--build-arg=A=from-file", "--build-arg=B=from-flag"]));
+  });
+
+  it("takes tool image mirrors from the environment, under the flags", () => {
+    const env = { BUILDPOD_IMAGE_SOURCE: "mirror.example.com/git:1", BUILDPOD_IMAGE_BUILDAH: "mirror.example.com/buildah:1" };
+    const spec = JSON.parse(buildpodEnv(env, "render", ...GIT, "-o", "json", "--buildah-image", "other.example.com/buildah:2").out).spec.template.spec;
+    expect(spec.initContainers[0].image).toBe("mirror.example.com/git:1");
+    expect(spec.containers[0].image).toBe("other.example.com/buildah:2");
   });
 
   it("refuses the Docker socket without the allow flag", () => {

@@ -284,3 +284,19 @@ describe("the schema check itself", () => {
     expect(() => expectValidObject(bad)).toThrow();
   });
 });
+
+describe("tool images", () => {
+  it("are pinned by digest by default", () => {
+    for (const ref of [...Object.values(BUILDER_IMAGES), SOURCE_IMAGE]) expect(ref).toMatch(/@sha256:[a-f0-9]{64}$/);
+  });
+  it("can be replaced by mirrors, for every strategy", () => {
+    const images = { source: "mirror.example.com/git:1", buildah: "mirror.example.com/buildah:1", kaniko: "mirror.example.com/kaniko:1" };
+    const specOf = (strategy: Record<string, unknown>) =>
+      (render(parseRequest({ source: sources.git, strategy, output: { image: IMAGE }, images }), { id: "abcde" }) as any).spec.template.spec;
+    expect(specOf({}).initContainers[0].image).toBe(images.source);
+    expect(specOf({}).containers[0].image).toBe(images.buildah);
+    expect(specOf({ builder: "kaniko" }).containers[0].image).toBe(images.kaniko);
+    expect(specOf({ type: "source", builderImage: "s2i:1" }).containers[0].image).toBe(images.buildah);
+    expect(specOf({ builder: "buildkit" }).containers[0].image).toBe(BUILDER_IMAGES.buildkit);
+  });
+});

@@ -1,0 +1,120 @@
+// The source (S2I) and custom strategies on the test cluster, with builder images that buildpod itself
+// builds first (docker strategy, from Git).
+import { beforeAll, describe, expect, it } from "vitest";
+import { build, image, registryDigest, repo, tc } from "./kit.js";
+
+/** A small S2I builder: assemble copies the source and counts builds through saved artifacts. */
+function s2iBuilderRepo() {
+  const assemble = [
+    "#!/bin/sh", "set -e",
+    "mkdir -p /opt/app",
+    "if [ -f /tmp/artifacts/builds ]; then echo \"restoring artifacts: $(cat /tmp/artifacts/builds) earlier build(s)\"; n=$(cat /tmp/artifacts/builds); else echo 'no artifacts: first build'; n=0; fi",
+    "cp -R /tmp/src/. /opt/app/",
+    "echo $((n + 1)) > /opt/app/builds",
+    "echo \"assembled with GREETING=$GREETING as uid $(id -u)\"",
+  ].join("\n") + "\n";
+  const run = "#!/bin/sh\ncat /opt/app/hello.txt\n";
+  const save = "#!/bin/sh\ntar -cf - -C /opt/app builds\n";
+  return repo("e2e-s2i-builder", {
+    files: {
+      Dockerfile: [
+        `FROM ${tc().busybox}`,
+        "LABEL io.openshift.s2i.scripts-url=image:///usr/libexec/s2i",
+        "COPY s2i/ /usr/libexec/s2i/",
+        "RUN chmod 755 /usr/libexec/s2i/* && mkdir -p /opt/app && chown 1001:0 /opt/app",
+        "USER 1001",
+        "",
+      ].join("\n"),
+      "s2i/assemble": assemble,
+      "s2i/run": run,
+      "s2i/save-artifacts": save,
+    },
+  });
+}
+
+/** A custom builder: builds the source's Dockerfile with buildah and reports the pushed digest. */
+function customBuilderRepo() {
+  const script = [
+    "#!/bin/sh", "set -eu",
+    "echo \"custom builder for $OUTPUT_REGISTRY/$OUTPUT_IMAGE from ${SOURCE_URI:-upload} at ${SOURCE_REF:-default}\"",
+    "echo \"$BUILD\" | grep -q '\"strategy\":{\"type\":\"custom\"'",
+    "cd \"$BUILDPOD_SOURCE_DIR\"",
+    "buildah --storage-driver=vfs bud --isolation=chroot --tls-verify=false --timestamp 0 -t \"$OUTPUT_REGISTRY/$OUTPUT_IMAGE\" .",
+    "buildah --storage-driver=vfs push --tls-verify=false --digestfile /tmp/digest \"$OUTPUT_REGISTRY/$OUTPUT_IMAGE\"",
+    "printf '{\"digest\":\"%s\"}' \"$(cat /tmp/digest)\" > /dev/termination-log",
+    "echo \"custom build mode: $MODE\"",
+  ].join("\n") + "\n";
+  return repo("e2e-custom-builder", {
+    files: {
+      Dockerfile: `FROM ${tc().builder}\nCOPY build.sh /usr/local/bin/custom-build\nRUN chmod 755 /usr/local/bin/custom-build\nCMD ["/usr/local/bin/custom-build"]\n`,
+      "build.sh": script,
+    },
+  });
+}
+
+describe("source strategy (S2I)", () => {
+  let builder: string;
+  let app: Awaited<ReturnType<typeof repo>>;
+
+  beforeAll(async () => {
+    const r = await s2iBuilderRepo();
+    builder = image("s2i-builder:1");
+    const made = await build({ source: { git: { url: r.url } }, output: { image: builder } });
+    expect(made.result.status, made.result.message).toBe("Complete");
+    app = await repo("e2e-s2i-app", { files: { "hello.txt": "hello from s2i\n" } });
+  });
+
+  it("builds with the builder's assemble script, as the builder's user, with env", async () => {
+    const { result, lines } = await build({
+      source: { git: { url: app.url } },
+      strategy: { type: "source", builderImage: builder, env: { GREETING: "hi there" } },
+      output: { image: image("s2i-app:fresh") },
+    });
+    expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
+    const log = lines.build.join("\n");
+    expect(log).toContain("no artifacts: first build");
+    expect(log).toContain("assembled with GREETING=hi there as uid 1001");
+    expect(await registryDigest(image("s2i-app:fresh"))).toBe(result.digest);
+  });
+
+  it("incremental: the first build says it starts fresh, the rebuild restores saved artifacts", async () => {
+    const first = await build({
+      source: { git: { url: app.url } },
+      strategy: { type: "source", builderImage: builder, incremental: true },
+      output: { image: image("s2i-app:incremental") },
+    });
+    expect(first.result.status, `${first.result.message}\n${first.result.logTail?.join("\n")}`).toBe("Complete");
+    expect(first.lines.build.join("\n")).toMatch(/no previous image .* building from scratch/);
+    const second = await build({
+      source: { git: { url: app.url } },
+      strategy: { type: "source", builderImage: builder, incremental: true },
+      output: { image: image("s2i-app:incremental") },
+    });
+    expect(second.result.status, `${second.result.message}\n${second.result.logTail?.join("\n")}`).toBe("Complete");
+    const log = second.lines.build.join("\n");
+    expect(log).toContain("incremental build: restoring the artifacts saved by");
+    expect(log).toContain("restoring artifacts: 1 earlier build(s)");
+    expect(second.result.digest).not.toBe(first.result.digest);
+  });
+});
+
+describe("custom strategy", () => {
+  it("runs the user's builder with the build handed over, and reports the digest it pushed", async () => {
+    const r = await customBuilderRepo();
+    const builder = image("custom-builder:1");
+    const made = await build({ source: { git: { url: r.url } }, output: { image: builder } });
+    expect(made.result.status, made.result.message).toBe("Complete");
+    const app = await repo("e2e-custom-app", { files: { Dockerfile: `FROM ${tc().busybox}\nRUN echo custom > /made-by\n` } });
+    const { result, lines } = await build({
+      source: { git: { url: app.url, ref: "main" } },
+      strategy: { type: "custom", builderImage: builder, env: { MODE: "release" } },
+      output: { image: image("custom-app:1") },
+    });
+    expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
+    const log = lines.build.join("\n");
+    expect(log).toContain(`custom builder for ${tc().registry}/e2e/custom-app:1 from ${app.url} at main`);
+    expect(log).toContain("custom build mode: release");
+    expect(result.digest).toMatch(/^sha256:/);
+    expect(await registryDigest(image("custom-app:1"))).toBe(result.digest);
+  });
+});
