@@ -87,7 +87,7 @@ function writeResultFiles(r: BuildResult, opts: Record<string, unknown>, io: IO)
     }
   };
   write(opts.resultFile, JSON.stringify(r, null, 2) + "\n", "result");
-  write(opts.envFile, resultEnv(r), "env file");
+  write(opts.resultEnvFile, resultEnv(r), "result env file");
 }
 
 export async function runCommand(opts: Record<string, unknown>, io: IO): Promise<number> {

@@ -73,7 +73,8 @@ Examples:
     .description("run a build on the cluster, follow it live, and report the pushed image and digest")
     .addOption(new Option("-o, --output <format>", "text: logs on stdout; json: the result as JSON on stdout, logs on stderr").choices(["text", "json"]).default("text"))
     .option("--result-file <file>", "write the result as JSON to this file (also when the build fails)")
-    .option("--env-file <file>", "write the result as KEY=VALUE lines to this file")
+    // Not --env-file: node takes that flag for itself wherever it appears on the command line.
+    .option("--result-env-file <file>", "write the result as KEY=VALUE lines to this file (for readProperties or shell)")
     .option("--no-logs", "do not print the containers' logs")
     .option("--no-preflight", "skip the checks of access, namespace, secrets and Pod Security")
     .addHelpText("after", `

@@ -27,7 +27,7 @@ describe("docker strategy, buildah, from Git", () => {
     expect(result.source.commitTime).toBe(new Date(app.headTime * 1000).toISOString());
     expect(result.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(await registryDigest(image("app:branch"))).toBe(result.digest);
-    expect(result.imageRef).toBe(`${tc().registry}/e2e/app@${result.digest}`);
+    expect(result.imageRef).toBe(`${image("app")}@${result.digest}`);
     expect(lines.source.join("\n")).toContain(`checked out ${app.head}`);
     expect(lines.build.join("\n")).toContain("STEP 1/3");
   });

@@ -63,7 +63,7 @@ describe("a build that fails", () => {
 describe("a build that cannot start", () => {
   it("an image that cannot be pulled: StartFailed with the pull error and its events, and nothing left behind", async () => {
     const { result, progress } = await build({
-      source: inline("RUN true"), images: { source: `${tc().registry}/e2e/no-such-image:1` }, startTimeout: "12s",
+      source: inline("RUN true"), images: { source: image("no-such-image:1") }, startTimeout: "12s",
       output: { image: image("fail:pull") },
     });
     expect(result.status).toBe("StartFailed");

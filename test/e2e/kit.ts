@@ -45,8 +45,11 @@ export async function build(raw: Record<string, unknown>, opts: RunOptions = {})
   return { result, progress, lines };
 }
 
+/** The registry keeps its images between runs: each run pushes under its own path. */
+const RUN = `e2e-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
 export function image(name: string): string {
-  return `${tc().registry}/e2e/${name}`;
+  return `${tc().registry}/${RUN}/${name}`;
 }
 
 /** The digest the registry serves for a reference, read with skopeo. */

@@ -112,7 +112,7 @@ describe("custom strategy", () => {
     });
     expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
     const log = lines.build.join("\n");
-    expect(log).toContain(`custom builder for ${tc().registry}/e2e/custom-app:1 from ${app.url} at main`);
+    expect(log).toContain(`custom builder for ${image("custom-app:1")} from ${app.url} at main`);
     expect(log).toContain("custom build mode: release");
     expect(result.digest).toMatch(/^sha256:/);
     expect(await registryDigest(image("custom-app:1"))).toBe(result.digest);

@@ -1,0 +1,152 @@
+// `npm run cluster:up` / `cluster:down`: the test cluster as a background process, for people and scripts.
+//   eval "$(npm run -s cluster:up)"   starts it (or finds it running) and prints shell-evaluable exports
+//   npm run cluster:down              stops it and everything it started
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startTestCluster } from "./index.js";
+import { defaultStateDir } from "./node/podman-node.js";
+
+const stateDir = defaultStateDir();
+const stateFile = join(stateDir, "up.json");
+const logFile = join(stateDir, "up.log");
+const here = fileURLToPath(import.meta.url);
+const repoRoot = (() => {
+  let d = dirname(here);
+  while (!existsSync(join(d, "package.json")) && dirname(d) !== d) d = dirname(d);
+  return d;
+})();
+
+interface State {
+  pid: number;
+  kubeconfig: string;
+  registry: string;
+  git: string;
+  gitRepos: string;
+  builder: string;
+  busybox: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readState(): State | undefined {
+  try {
+    const s = JSON.parse(readFileSync(stateFile, "utf8")) as State;
+    return alive(s.pid) ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function exports(s: State): string {
+  return [
+    `export KUBECONFIG=${s.kubeconfig}`,
+    `export BUILDPOD_REGISTRY=${s.registry}`,
+    `export BUILDPOD_GIT=${s.git}`,
+    `export BUILDPOD_GIT_REPOS=${s.gitRepos}`,
+    `export BUILDPOD_IMAGE_SOURCE=${s.builder}`,
+    `export BUILDPOD_IMAGE_BUILDAH=${s.builder}`,
+    `export BUILDPOD_BASE_IMAGE=${s.busybox}`,
+  ].join("\n") + "\n";
+}
+
+const TOOLS = ["podman", "runc", "conmon", "docker-registry", "skopeo", "debootstrap", "git", "openssl"];
+
+function ensureTools(): void {
+  const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", 'command -v "$1" || test -x "/usr/bin/$1" || test -x "/usr/sbin/$1"', "sh", t]).status !== 0);
+  if (!missing.length) return;
+  const install = join(repoRoot, "test/cluster/infra/install.sh");
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`the test cluster needs ${missing.join(", ")}: run  sudo bash ${install}  first\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`installing ${missing.join(", ")} (${install})...\n`);
+  const r = spawnSync("bash", [install], { stdio: ["ignore", 2, 2] });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+/** Copies the example into a repository the cluster's Git server serves, as git://.../hello. */
+function exampleRepo(reposDir: string): void {
+  const dir = join(reposDir, "hello");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const src = join(repoRoot, "examples/hello");
+  for (const f of readdirSync(src)) if (statSync(join(src, f)).isFile()) writeFileSync(join(dir, f), readFileSync(join(src, f)));
+  const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { env: { ...process.env, GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" } });
+  git("init", "-q", "-b", "main");
+  git("add", ".");
+  git("-c", "user.name=buildpod", "-c", "user.email=example@buildpod.invalid", "commit", "-q", "-m", "hello example");
+}
+
+async function serve(): Promise<void> {
+  const cluster = await startTestCluster({ log: (line) => process.stderr.write(`${line}\n`) });
+  exampleRepo(cluster.infra.git.baseDir);
+  const state: State = {
+    pid: process.pid,
+    kubeconfig: cluster.kubeconfig,
+    registry: cluster.registry,
+    git: `git://127.0.0.1:${cluster.infra.git.port}`,
+    gitRepos: cluster.infra.git.baseDir,
+    builder: cluster.infra.images.builder,
+    busybox: cluster.infra.images.busybox,
+  };
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    rmSync(stateFile, { force: true });
+    await cluster.stop().catch((err: Error) => process.stderr.write(`stopping: ${err.message}\n`));
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+async function up(): Promise<void> {
+  const running = readState();
+  if (running) return void process.stdout.write(exports(running));
+  ensureTools();
+  mkdirSync(stateDir, { recursive: true });
+  rmSync(stateFile, { force: true });
+  const log = openSync(logFile, "w");
+  const child = spawn(process.execPath, [here, "--serve"], { detached: true, stdio: ["ignore", log, log] });
+  closeSync(log);
+  child.unref();
+  process.stderr.write(`starting the test cluster (the first start assembles its images: a few minutes); log: ${logFile}\n`);
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    const s = readState();
+    if (s) return void process.stdout.write(exports(s));
+    if (!alive(child.pid!) || Date.now() > deadline) {
+      process.stderr.write(`the test cluster did not start:\n${readFileSync(logFile, "utf8").split("\n").slice(-25).join("\n")}\n`);
+      process.exit(1);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function down(): Promise<void> {
+  const s = readState();
+  if (!s) {
+    rmSync(stateFile, { force: true });
+    return void process.stderr.write("the test cluster is not running\n");
+  }
+  process.kill(s.pid, "SIGTERM");
+  const deadline = Date.now() + 60_000;
+  while (alive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (alive(s.pid)) process.kill(s.pid, "SIGKILL");
+  rmSync(stateFile, { force: true });
+  process.stderr.write("the test cluster is stopped\n");
+}
+
+const arg = process.argv[2];
+await (arg === "--serve" ? serve() : arg === "--down" ? down() : up());
