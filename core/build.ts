@@ -44,7 +44,7 @@ export interface FollowOptions extends BuildEvents {
   signal?: AbortSignal;
   /** Seconds the pod may take to start (default: the request's, or the object's annotation). */
   startTimeout?: number;
-  /** Seconds the upload of a binary input may take (default: the start timeout). */
+  /** Seconds the upload of a binary input may take (default: the request's uploadTimeout). */
   uploadTimeout?: number;
   /** Lines kept of each container's log, for the failure report. */
   tailLines?: number;
@@ -198,7 +198,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
         if (e.container === "source" && req?.source.binary && !uploading) {
           const binary = req.source.binary;
           const dockerfile = req.strategy.type === "docker" && req.source.dockerfile === undefined ? req.strategy.dockerfile : undefined;
-          const uploadTimeout = (opts.uploadTimeout ?? startTimeout) * 1000;
+          const uploadTimeout = (opts.uploadTimeout ?? req.uploadTimeout) * 1000;
           const guard = AbortSignal.any([stop.signal, AbortSignal.timeout(uploadTimeout)]);
           progress(`uploading ${binary.path}`);
           uploading = upload(cluster, ns, podName, () => pack(binary, req.source.contextDir, dockerfile), progress, guard).catch((err: Error) => {

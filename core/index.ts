@@ -7,3 +7,4 @@ export { startBuild, followBuild, cancelBuild, runBuild, findBuild, type BuildHa
 export { PodTracker, finalOutcome, pendingCause, type Outcome, type FollowEvent } from "./follower.js";
 export { LogCursor, type LogLine } from "./logs.js";
 export { pack, selectFiles } from "./upload.js";
+export { pruneBuilds, listBuilds, selectForPrune, CLIENT_ANNOTATION, type BuildSummary, type PruneOptions, type PruneDecision } from "./prune.js";

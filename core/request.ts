@@ -121,6 +121,8 @@ export interface BuildRequest {
   timeout: number;
   /** Seconds the pod may take to start before the build fails with the pending cause. */
   startTimeout: number;
+  /** Seconds the upload of a binary input may take, from the moment the pod can receive it. */
+  uploadTimeout: number;
   /** Seconds a finished build is kept before the cluster deletes it (ttlSecondsAfterFinished). */
   deleteAfter: number;
   scheduling: Scheduling;
@@ -134,6 +136,7 @@ export const DEFAULTS = {
   namespace: "default",
   timeout: 3600,
   startTimeout: 300,
+  uploadTimeout: 600,
   deleteAfter: 3600,
   contextDir: ".",
 };
@@ -144,7 +147,7 @@ export const LABEL_PREFIX = "buildpod.dev/";
 type Raw = Record<string, unknown>;
 
 const KNOWN: Record<string, readonly string[]> = {
-  "": ["name", "namespace", "workload", "source", "strategy", "output", "resources", "timeout", "startTimeout", "deleteAfter", "scheduling", "labels", "images"],
+  "": ["name", "namespace", "workload", "source", "strategy", "output", "resources", "timeout", "startTimeout", "uploadTimeout", "deleteAfter", "scheduling", "labels", "images"],
   images: ["source", "buildah", "buildkit", "kaniko", "docker"],
   source: ["git", "binary", "dockerfile", "contextDir", "sourceDateEpoch"],
   "source.git": ["url", "ref", "secret"],
@@ -564,6 +567,7 @@ export function parseRequest(input: unknown): BuildRequest {
     resources: parseResources(object(raw.resources, "resources")),
     timeout: duration(raw.timeout, "timeout", DEFAULTS.timeout),
     startTimeout: duration(raw.startTimeout, "startTimeout", DEFAULTS.startTimeout),
+    uploadTimeout: duration(raw.uploadTimeout, "uploadTimeout", DEFAULTS.uploadTimeout),
     deleteAfter: duration(raw.deleteAfter, "deleteAfter", DEFAULTS.deleteAfter, 0),
     scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
     labels: labels(raw.labels, "labels"),

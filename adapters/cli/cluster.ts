@@ -4,7 +4,7 @@ import * as commands from "./commands.js";
 import type { IO } from "./commands.js";
 import { reportError } from "./errors.js";
 
-type Command = "runCommand" | "logsCommand" | "cancelCommand";
+type Command = "runCommand" | "logsCommand" | "cancelCommand" | "pruneCommand";
 
 export async function runClusterCommand(name: Command, args: unknown[], io: IO): Promise<number> {
   try {

@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import {
-  cancelBuild, Cluster, ClusterError, contextNamespace, LogCursor, findBuild, followBuild, InputError, parseRequest, resultEnv, runBuild,
+  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, InputError as InputErr, LogCursor, parseDuration, pruneBuilds, findBuild, followBuild, InputError, parseRequest, resultEnv, runBuild,
   type BuildResult, type BuildStatus, type LogLine,
 } from "../../core/index.js";
 import { EXIT } from "./exit.js";
@@ -110,7 +110,7 @@ export async function runCommand(opts: Record<string, unknown>, io: IO): Promise
     result = await runBuild(cluster, req, {
       signal: abort.signal,
       preflight: opts.preflight !== false,
-      annotations: { "buildpod.dev/client": `${hostname()}/${process.pid}` },
+      annotations: { [CLIENT_ANNOTATION]: `${hostname()}/${process.pid}` },
       onProgress: p.progress,
       onLog: opts.logs === false ? undefined : p.log,
     });
@@ -167,5 +167,28 @@ export async function cancelCommand(name: string, opts: Record<string, unknown>,
   const { cluster, handle } = await locate(name, opts);
   const deleted = await cancelBuild(cluster, handle);
   io.err(deleted.length ? `buildpod: deleted ${deleted.join(", ")}\n` : `buildpod: ${name} was already gone\n`);
+  return EXIT.ok;
+}
+
+export async function pruneCommand(opts: Record<string, unknown>, io: IO): Promise<number> {
+  const count = (flag: string, value: unknown) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InputErr(flag, `"${String(value)}" is not a whole number`);
+    return n;
+  };
+  const olderThan = parseDuration(opts.olderThan ?? "0s");
+  if (olderThan === undefined) throw new InputErr("--older-than", `"${String(opts.olderThan)}" is not a duration; write it like 90s, 15m, 1h30m or 2d`);
+  const cluster = await connect(opts);
+  const namespace = (opts.namespace as string | undefined) ?? contextNamespace(cluster.kc) ?? "default";
+  const decisions = await pruneBuilds(cluster, namespace, {
+    keepSuccessful: count("--keep-successful", opts.keepSuccessful ?? 5),
+    keepFailed: count("--keep-failed", opts.keepFailed ?? 5),
+    olderThan,
+    orphans: opts.orphans === true,
+    dryRun: opts.dryRun === true,
+  });
+  const verb = opts.dryRun ? "would delete" : "deleted";
+  for (const d of decisions) io.err(`buildpod: ${verb} ${d.build.kind}/${d.build.name} (${d.why})\n`);
+  if (!decisions.length) io.err(`buildpod: nothing to prune in namespace ${namespace}\n`);
   return EXIT.ok;
 }

@@ -102,6 +102,19 @@ ${EXIT_CODES_HELP}`)
     .exitOverride()
     .action(async (name: string, opts: Record<string, unknown>) => setExit(await clusterCommand("cancelCommand", [name, opts], io)));
   clusterOptions(cancelCmd);
+
+  const pruneCmd = cli
+    .command("prune")
+    .description("delete finished builds beyond the newest of each build name, and orphaned ones")
+    .option("-n, --namespace <namespace>", "namespace of the builds")
+    .option("--keep-successful <n>", "successful builds to keep per build name", "5")
+    .option("--keep-failed <n>", "failed builds to keep per build name", "5")
+    .option("--older-than <duration>", "only delete builds that finished at least this long ago", "0s")
+    .option("--orphans", "also delete running builds whose buildpod process on this machine has exited")
+    .option("--dry-run", "say what would be deleted, delete nothing")
+    .exitOverride()
+    .action(async (opts: Record<string, unknown>) => setExit(await clusterCommand("pruneCommand", [opts], io)));
+  clusterOptions(pruneCmd);
   return cli;
 }
 

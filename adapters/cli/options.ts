@@ -55,6 +55,7 @@ export const REQUEST_OPTIONS: RequestOption[] = [
   opt("Resources", "--memory-limit <memory>", "resources.limits.memory", "string", "memory limit, e.g. 4Gi"),
   opt("Resources", "--timeout <duration>", "timeout", "string", "how long the build may run, e.g. 30m (default: 1h)"),
   opt("Resources", "--start-timeout <duration>", "startTimeout", "string", "how long the pod may take to start (default: 5m)"),
+  opt("Resources", "--upload-timeout <duration>", "uploadTimeout", "string", "how long uploading --from-dir or --from-archive may take (default: 10m)"),
   opt("Resources", "--delete-after <duration>", "deleteAfter", "string", "delete the finished build after this long (default: 1h)"),
   opt("Scheduling", "--node-selector <key=value>", "scheduling.nodeSelector", "map", "node label the build must run on (repeatable)"),
   opt("Scheduling", "--toleration <key[=value][:effect]>", "scheduling.tolerations", "list", "taint the build tolerates (repeatable)"),

@@ -165,7 +165,7 @@ describe("sources", () => {
     const spec = specFor(sources.dir);
     const e = envOf(spec.initContainers[0]);
     expect(e.BUILDPOD_SOURCE_MODE).toBe("upload");
-    expect(e.BUILDPOD_UPLOAD_TIMEOUT).toBe("300");
+    expect(e.BUILDPOD_UPLOAD_TIMEOUT).toBe("600");
     expect(spec.initContainers[0].command[2]).toContain("no upload arrived within");
   });
 

@@ -1,6 +1,12 @@
 // Small process helpers for the test cluster: run a command, capture its output, fail loudly with stderr.
 import { spawn, type SpawnOptions } from "node:child_process";
 
+// debootstrap and some of podman's helpers live in sbin, which a non-login or non-root PATH may lack.
+for (const dir of ["/usr/local/sbin", "/usr/sbin", "/sbin"]) {
+  const path = process.env.PATH ?? "";
+  if (!path.split(":").includes(dir)) process.env.PATH = path ? `${path}:${dir}` : dir;
+}
+
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
