@@ -2,11 +2,11 @@
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import {
-  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, InputError as InputErr, LogCursor, parseDuration, pruneBuilds, findBuild, followBuild, InputError, parseRequest, resultEnv, runBuild,
+  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, InputError, LogCursor, parseDuration, pruneBuilds, findBuild, followBuild, resultEnv, runBuild,
   type BuildResult, type BuildStatus, type LogLine,
 } from "../../core/index.js";
 import { EXIT } from "./exit.js";
-import { nameTheFlag, requestInput } from "./options.js";
+import { requestFromFlags } from "./options.js";
 
 export interface IO {
   out(s: string): void;
@@ -91,13 +91,7 @@ function writeResultFiles(r: BuildResult, opts: Record<string, unknown>, io: IO)
 }
 
 export async function runCommand(opts: Record<string, unknown>, io: IO): Promise<number> {
-  const { raw, flagFor } = requestInput(opts);
-  let req;
-  try {
-    req = parseRequest(raw);
-  } catch (err) {
-    throw err instanceof InputError ? nameTheFlag(err, flagFor) : err;
-  }
+  const { req, raw } = requestFromFlags(opts);
   const cluster = await connect(opts);
   // Without a namespace in the flags or file, build where the kubeconfig's context points.
   if (raw.namespace === undefined) req.namespace = contextNamespace(cluster.kc) ?? req.namespace;
@@ -173,11 +167,11 @@ export async function cancelCommand(name: string, opts: Record<string, unknown>,
 export async function pruneCommand(opts: Record<string, unknown>, io: IO): Promise<number> {
   const count = (flag: string, value: unknown) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InputErr(flag, `"${String(value)}" is not a whole number`);
+    if (!Number.isInteger(n) || n < 0) throw new InputError(flag, `"${String(value)}" is not a whole number`);
     return n;
   };
   const olderThan = parseDuration(opts.olderThan ?? "0s");
-  if (olderThan === undefined) throw new InputErr("--older-than", `"${String(opts.olderThan)}" is not a duration; write it like 90s, 15m, 1h30m or 2d`);
+  if (olderThan === undefined) throw new InputError("--older-than", `"${String(opts.olderThan)}" is not a duration; write it like 90s, 15m, 1h30m or 2d`);
   const cluster = await connect(opts);
   const namespace = (opts.namespace as string | undefined) ?? contextNamespace(cluster.kc) ?? "default";
   const decisions = await pruneBuilds(cluster, namespace, {

@@ -1,7 +1,7 @@
 // The `buildpod` command line: what Jenkins stages, Tekton steps and people call.
 import { Command, CommanderError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
-import { InputError, newRunId, parseRequest, render, VERSION } from "../../core/model.js";
+import { InputError, newRunId, render, VERSION } from "../../core/model.js";
 import type { IO } from "./commands.js";
 import type { runClusterCommand } from "./cluster.js";
 import { reportError } from "./errors.js";
@@ -17,7 +17,7 @@ async function clusterCommand(...a: Parameters<typeof runClusterCommand>): Promi
   return mod.runClusterCommand(...a);
 }
 import { EXIT } from "./exit.js";
-import { addRequestOptions, nameTheFlag, requestInput } from "./options.js";
+import { addRequestOptions, requestFromFlags } from "./options.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -54,13 +54,7 @@ Examples:
   buildpod render -f buildpod.yaml --tag latest --build-arg VERSION=1.2.3 | kubectl apply -f -`)
     .exitOverride()
     .action((opts: Record<string, unknown>) => {
-      const { raw, flagFor } = requestInput(opts);
-      let req;
-      try {
-        req = parseRequest(raw);
-      } catch (err) {
-        throw err instanceof InputError ? nameTheFlag(err, flagFor) : err;
-      }
+      const { req } = requestFromFlags(opts);
       const id = (opts.id as string | undefined) ?? newRunId();
       if (!/^[a-z0-9]{1,12}$/.test(id)) throw new InputError("--id", `"${id}" must be 1 to 12 lower-case letters or digits`);
       const obj = render(req, { id });

@@ -2,7 +2,7 @@
 // sets. Flags are laid over the build file, then the result is validated by core's parseRequest.
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { InputError, mergeInput, parseBuildFile } from "../../core/model.js";
+import { InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../../core/model.js";
 
 type Kind = "string" | "boolean" | "map" | "list";
 
@@ -163,4 +163,14 @@ export function nameTheFlag(err: InputError, flagFor: Map<string, string>): Inpu
     }
   }
   return err;
+}
+
+/** The validated request from the build file and flags; errors name the flag that set the field. */
+export function requestFromFlags(parsed: Record<string, unknown>): { req: BuildRequest; raw: Record<string, unknown> } {
+  const { raw, flagFor } = requestInput(parsed);
+  try {
+    return { req: parseRequest(raw), raw };
+  } catch (err) {
+    throw err instanceof InputError ? nameTheFlag(err, flagFor) : err;
+  }
 }

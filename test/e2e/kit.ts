@@ -10,6 +10,9 @@ import type { Fault } from "../cluster/api/index.js";
 
 export const tc = () => inject("cluster");
 
+/** Fault injection and authorization policies exist only on the test cluster's emulated control plane. */
+export const emulatedOnly = () => !inject("cluster").emulated;
+
 let connected: Promise<Cluster> | undefined;
 export function cluster(): Promise<Cluster> {
   connected ??= Cluster.connect({ kubeconfig: tc().kubeconfig });
@@ -60,7 +63,7 @@ export async function registryDigest(ref: string): Promise<string> {
 
 export async function repo(name: string, opts: TestRepoOptions) {
   const r = await createTestRepo(tc().gitBase, name, opts);
-  return { ...r, url: `git://127.0.0.1:${tc().gitPort}/${name}` };
+  return { ...r, url: `${tc().gitUrl}/${name}` };
 }
 
 function control(method: string, path: string, body?: unknown): Promise<string> {
