@@ -79,6 +79,11 @@ function isNetworkError(err: unknown): boolean {
   return NETWORK.test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`);
 }
 
+function isRefused(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return /ECONNREFUSED|ENOTFOUND/.test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`);
+}
+
 function retryAfterMs(err: unknown): number | undefined {
   if (!isApiException(err)) return undefined;
   const h = err.headers?.["retry-after"] ?? err.headers?.["Retry-After"];
@@ -133,7 +138,9 @@ export async function retry<T>(what: string, fn: () => Promise<T>, opts: RetryOp
     } catch (err) {
       const code = httpStatus(err);
       const retryable = code === 429 || (code !== undefined && code >= 500) || (code === undefined && isNetworkError(err));
-      if (!retryable || attempt >= attempts || opts.signal?.aborted) throw explain(what, err);
+      // Nothing listening is rarely a blip: give up sooner than on a dropped connection.
+      const limit = code === undefined && isRefused(err) ? Math.min(attempts, 3) : attempts;
+      if (!retryable || attempt >= limit || opts.signal?.aborted) throw explain(what, err);
       const backoff = Math.min(8000, 200 * 2 ** attempt) * (0.75 + Math.random() / 2);
       await sleep(retryAfterMs(err) ?? backoff, opts.signal);
     }

@@ -139,3 +139,27 @@ describe("cancel", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
+
+describe("Pod Security", () => {
+  it("a namespace enforcing 'baseline' refuses rootless BuildKit before anything is created, and says which builders fit", async () => {
+    const c = await cluster();
+    await c.core.createNamespace({ body: { metadata: { name: "psa-baseline", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } } }).catch(() => undefined);
+    await expect(build({ namespace: "psa-baseline", source: inline("RUN true"), strategy: { builder: "buildkit" }, output: { image: image("psa:1") } }))
+      .rejects.toThrow(/namespace psa-baseline enforces Pod Security 'baseline', and the buildkit builder needs 'privileged'. Use the buildah \(default\) or kaniko builder/);
+    const jobs = await c.batch.listNamespacedJob({ namespace: "psa-baseline" });
+    expect(jobs.items).toEqual([]);
+  });
+});
+
+describe("many builds at once", () => {
+  it("runs builds concurrently from one process, each followed to its own result", async () => {
+    const names = ["one", "two", "three"];
+    const results = await Promise.all(names.map((n) => build({ name: `many-${n}`, source: inline(`RUN echo ${n} > /name`), output: { image: image(`many-${n}:1`) } })));
+    for (const [i, r] of results.entries()) {
+      expect(r.result.status, r.result.message).toBe("Complete");
+      expect(r.result.build).toBe(`many-${names[i]}`);
+      expect(r.lines.build.join("\n")).toContain(`echo ${names[i]} > /name`);
+    }
+    expect(new Set(results.map((r) => r.result.digest)).size).toBe(3);
+  });
+});

@@ -1,0 +1,125 @@
+// The buildpod command as CI scripts call it, against the test cluster.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startBuild } from "../../core/index.js";
+import { cluster, image, registryDigest, request_, tc } from "./kit.js";
+
+const BIN = join(import.meta.dirname, "../../buildpod");
+
+function env(): NodeJS.ProcessEnv {
+  const c = tc();
+  return { ...process.env, KUBECONFIG: c.kubeconfig, BUILDPOD_IMAGE_SOURCE: c.builder, BUILDPOD_IMAGE_BUILDAH: c.builder };
+}
+
+function buildpod(...args: string[]) {
+  const r = spawnSync(BIN, args, { encoding: "utf8", env: env(), timeout: 180_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function context(dockerfile: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "buildpod-cli-"));
+  writeFileSync(join(dir, "Dockerfile"), dockerfile);
+  return dir;
+}
+
+async function leftovers(run: string): Promise<number> {
+  const c = await cluster();
+  const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  const jobs = await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  return pods.items.length + jobs.items.length;
+}
+
+describe("buildpod run", () => {
+  it("exit 0, logs on stdout, the result in JSON and KEY=VALUE files", () => {
+    const out = mkdtempSync(join(tmpdir(), "buildpod-out-"));
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo from-the-cli\n`), "-t", image("cli:ok"), "--insecure-registry",
+      "--result-file", join(out, "result.json"), "--result-env-file", join(out, "result.env"));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^build +\| .*from-the-cli$/m);
+    expect(r.err).toMatch(/buildpod: build complete: .*@sha256:[a-f0-9]{64}/);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    expect(result.status).toBe("Complete");
+    const envFile = Object.fromEntries(readFileSync(join(out, "result.env"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    expect(envFile.BUILDPOD_DIGEST).toBe(result.digest);
+    expect(envFile.BUILDPOD_IMAGE_REF).toBe(result.imageRef);
+    return registryDigest(image("cli:ok")).then((d) => expect(d).toBe(result.digest));
+  });
+
+  it("-o json: the result alone on stdout", () => {
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\nRUN true\n`), "-t", image("cli:json"), "--insecure-registry", "-o", "json");
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ status: "Complete", reason: "Completed" });
+  });
+
+  it("exit 1 for a failed build, with the result file written and the last lines shown", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "buildpod-out-")), "result.json");
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo cli-failure-marker && exit 7\n`), "-t", image("cli:fail"), "--insecure-registry", "--result-file", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/build failed \(BuildFailed\)/);
+    expect(r.err).toMatch(/last lines of build:\n(.*\n)*.*cli-failure-marker/);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toMatchObject({ status: "Failed", reason: "BuildFailed", failedContainer: "build" });
+  });
+
+  it("exit 3 for a build that cannot start", () => {
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\n`), "-t", image("cli:big"), "--insecure-registry",
+      "--memory-request", "4000Gi", "--memory-limit", "4000Gi", "--start-timeout", "4s");
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/failed to start \(Unschedulable\)/);
+  });
+
+  it("exit 5 and one clear line when the cluster cannot be reached", () => {
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), "buildpod-kc-")), "config");
+    writeFileSync(kubeconfig, readFileSync(tc().kubeconfig, "utf8").replace(/server: https:\/\/127\.0\.0\.1:\d+/, "server: https://127.0.0.1:1"));
+    const r = buildpod("run", "--kubeconfig", kubeconfig, "--from-dir", ".", "-t", image("cli:nowhere"));
+    expect(r.code).toBe(5);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(/^buildpod: error: .*cannot reach the cluster API/);
+  });
+
+  it("SIGINT mid-build: exit 4, says what it deleted, nothing left within 5 s", async () => {
+    const child = spawn(BIN, ["run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("cli:cancel"), "--insecure-registry"], { env: env() });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const deadline = Date.now() + 90_000;
+    while (!/\| sleeping$/m.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(out).toMatch(/\| sleeping$/m);
+    const t0 = Date.now();
+    child.kill("SIGINT");
+    const code = await exited;
+    expect(code).toBe(4);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const run = /created job (\S+) in namespace/.exec(err)![1];
+    expect(err).toContain(`deleted job/${run}, pod/${run}-`);
+    let left = await leftovers(run);
+    while (left && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await leftovers(run);
+    }
+    expect(left).toBe(0);
+  });
+});
+
+describe("buildpod logs and cancel", () => {
+  it("logs prints a finished build's containers, cancel stops a running one", async () => {
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo logged-line\n`), "-t", image("cli:logs"), "--insecure-registry", "--no-logs");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).not.toContain("logged-line");
+    const run = /created job (\S+) in namespace/.exec(r.err)![1];
+    const logs = buildpod("logs", run);
+    expect(logs.code).toBe(0);
+    expect(logs.out).toMatch(/^source +\| buildpod: upload received$/m);
+    expect(logs.out).toMatch(/^build +\| logged-line$/m);
+
+    const handle = await startBuild(await cluster(), request_({ source: { dockerfile: `FROM ${tc().busybox}\nRUN sleep 120\n` }, output: { image: image("cli:cancel2") } }));
+    const cancelled = buildpod("cancel", handle.name);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.err).toContain(`deleted job/${handle.name}`);
+    expect(buildpod("cancel", handle.name).err).toMatch(/no build .* \(it may have finished and been deleted\)|already gone/);
+  });
+});
