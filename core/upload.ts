@@ -2,7 +2,7 @@
 // `.git` left out and the context's .dockerignore honoured (the Dockerfile and .dockerignore themselves
 // always go, as docker build sends them); an archive goes as it is, gzipped on the way if it is not.
 import dockerignoreModule from "@balena/dockerignore";
-import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
@@ -20,7 +20,8 @@ export interface Packed {
   files: number;
 }
 
-/** Lists what goes into the upload of a directory, as paths relative to it. */
+/** Lists what goes into the upload of a directory, as paths relative to it: the context directory, and the
+ * Dockerfile wherever it is. */
 export function selectFiles(dir: string, contextDir: string, dockerfile?: string): { files: string[]; bytes: number } {
   const ignoreFile = join(dir, contextDir, ".dockerignore");
   const rules = existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : "";
@@ -35,9 +36,14 @@ export function selectFiles(dir: string, contextDir: string, dockerfile?: string
       const path = rel ? `${rel}/${entry}` : entry;
       if (entry === ".git") continue;
       const inContext = prefix === "" || path.startsWith(prefix);
-      const st = statSync(join(dir, path), { throwIfNoEntry: false });
+      // lstat: a symbolic link goes into the tar as a link, never followed (a link to a parent would loop).
+      const st = lstatSync(join(dir, path), { throwIfNoEntry: false });
       if (!st) continue;
-      if (inContext && !always.has(path)) {
+      if (!inContext) {
+        // Outside the context only the Dockerfile goes, and the directories that lead to it or to the context.
+        const leads = (target: string | undefined) => !!target && target.startsWith(`${path}/`);
+        if (st.isDirectory() ? !leads(prefix) && !leads(dockerfile) : path !== dockerfile) continue;
+      } else if (!always.has(path)) {
         const relToContext = posix.relative(prefix || ".", path) || ".";
         // A directory is skipped whole only when nothing under it can be re-included by a "!" rule.
         if (ig.ignores(relToContext) && (!st.isDirectory() || !rules.includes("!"))) continue;
