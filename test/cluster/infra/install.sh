@@ -25,7 +25,10 @@ if [ "${#missing[@]}" -eq 0 ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install.sh: missing packages (${missing[*]}) and not root" >&2
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo bash "$0" "$@"
+  fi
+  echo "install.sh: missing packages (${missing[*]}); run this script as root" >&2
   exit 1
 fi
 
