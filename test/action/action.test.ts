@@ -1,0 +1,195 @@
+// The bundled action run with node as the runner runs it (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+// GITHUB_STATE files; SIGINT to cancel), against the test cluster.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { newRunId, startBuild } from "../../core/index.js";
+import { cluster, image, registryDigest, repo, request_, tc } from "../e2e/kit.js";
+import { run as exec } from "../cluster/infra/proc.js";
+
+const MAIN = "dist/action/main/index.js";
+const POST = "dist/action/post/index.js";
+
+interface Step {
+  child: ChildProcess;
+  stdout(): string;
+  done: Promise<{ code: number | null; stdout: string; stderr: string; outputs: Record<string, string>; summary: string; state: Record<string, string> }>;
+}
+
+/** name<<DELIMITER\nvalue\nDELIMITER lines, as the runner reads GITHUB_OUTPUT and GITHUB_STATE. */
+function fileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /^(.+?)<<(.+)\n([\s\S]*?)\n\2$/gm;
+  for (const m of text.matchAll(re)) out[m[1]] = m[3];
+  return out;
+}
+
+function step(entry: string, inputs: Record<string, string>, opts: { env?: Record<string, string>; state?: Record<string, string> } = {}): Step & { dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), "buildpod-action-run-"));
+  for (const d of ["workspace", "temp"]) mkdirSync(join(dir, d));
+  for (const f of ["output", "summary", "state"]) writeFileSync(join(dir, f), "");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!, HOME: dir,
+    GITHUB_OUTPUT: join(dir, "output"), GITHUB_STEP_SUMMARY: join(dir, "summary"), GITHUB_STATE: join(dir, "state"),
+    GITHUB_WORKSPACE: join(dir, "workspace"), RUNNER_TEMP: join(dir, "temp"),
+    ...opts.env,
+  };
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, "_").toUpperCase()}`] = v;
+  for (const [k, v] of Object.entries(opts.state ?? {})) env[`STATE_${k}`] = v;
+  const child = spawn(process.execPath, [join(process.cwd(), entry)], { cwd: join(dir, "workspace"), env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<number | null>((resolve) => child.on("close", resolve)).then((code) => ({
+    code, stdout, stderr,
+    outputs: fileCommands(readFileSync(join(dir, "output"), "utf8")),
+    summary: readFileSync(join(dir, "summary"), "utf8"),
+    state: fileCommands(readFileSync(join(dir, "state"), "utf8")),
+  }));
+  return { child, dir, stdout: () => stdout, done };
+}
+
+/** Inputs aimed at the test cluster: its kubeconfig's content, its tool images, its plain-HTTP registry. */
+function inputs(extra: Record<string, string>): Record<string, string> {
+  const c = tc();
+  return {
+    kubeconfig: readFileSync(c.kubeconfig, "utf8"), "source-image": c.builder, "buildah-image": c.builder,
+    "insecure-registry": "true", "start-timeout": "60s", timeout: "5m", ...extra,
+  };
+}
+
+/** The token is printed only to register it as a secret, before anything else. */
+function expectMasked(stdout: string, stderr: string, token: string) {
+  expect(stderr).not.toContain(token);
+  const lines = stdout.split("\n");
+  const withToken = lines.filter((l) => l.includes(token));
+  expect(withToken.length).toBeGreaterThan(0);
+  for (const l of withToken) expect(l.startsWith("::add-mask::")).toBe(true);
+  const firstOther = lines.findIndex((l) => !l.startsWith("::add-mask::"));
+  expect(lines.slice(firstOther).some((l) => l.includes(token))).toBe(false);
+}
+
+async function leftovers(run: string): Promise<string[]> {
+  const c = await cluster();
+  const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  const jobs = await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  return [...jobs.items.map((j) => `job/${j.metadata!.name}`), ...pods.items.map((p) => `pod/${p.metadata!.name}`)];
+}
+
+const dockerfile = (body: string) => `FROM ${tc().busybox}\n${body}\n`;
+
+let app: Awaited<ReturnType<typeof repo>>;
+
+beforeAll(async () => {
+  app = await repo("action-app", {
+    commits: [
+      { files: { Dockerfile: dockerfile("RUN echo one > /version") }, message: "first" },
+      { files: { Dockerfile: dockerfile("RUN echo two > /version") }, message: "second" },
+    ],
+  });
+});
+
+describe("the action's main step", () => {
+  it("builds from Git: outputs, summary, log groups; the kubeconfig's token masked, no kubeconfig left behind", async () => {
+    const s = step(MAIN, inputs({ git: app.url, ref: "main", image: image("action:git") }));
+    const r = await s.done;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.status).toBe("Complete");
+    expect(r.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(await registryDigest(image("action:git"))).toBe(r.outputs.digest);
+    expect(r.outputs["image-ref"]).toBe(`${image("action")}@${r.outputs.digest}`);
+    expect(r.outputs.image).toBe(image("action:git"));
+    expect(r.outputs.commit).toBe(app.head);
+    expect(r.outputs.build).toMatch(/^action-[a-z0-9]{5}$/);
+    expect(r.outputs.pod).toMatch(new RegExp(`^${r.outputs.build}-`));
+    expect(r.stdout).toMatch(/::group::source\n[\s\S]*checked out [0-9a-f]{40}[\s\S]*::endgroup::\n[\s\S]*::group::build\n[\s\S]*STEP 1\/[\s\S]*::endgroup::/);
+    expect(r.summary).toContain("Build complete");
+    expect(r.summary).toContain(r.outputs.digest);
+    expect(r.state).toMatchObject({ run: r.outputs.build, namespace: "default", kind: "job", finished: "true" });
+    expectMasked(r.stdout, r.stderr, tc().apiToken);
+    // The kubeconfig was written outside the workspace and removed at the end.
+    expect(readdirSync(join(s.dir, "workspace"))).toEqual([]);
+    expect(readdirSync(join(s.dir, "temp"))).toEqual([]);
+  });
+
+  it("without a source input builds this repository at GITHUB_SHA, labelled with its source, revision and commit time", async () => {
+    const old = app.commits[0];
+    const event = join(mkdtempSync(join(tmpdir(), "buildpod-event-")), "event.json");
+    writeFileSync(event, JSON.stringify({ head_commit: { id: old, timestamp: "2024-03-04T05:06:07Z" } }));
+    const r = await step(MAIN, inputs({ image: image("action:default") }), {
+      env: { GITHUB_SERVER_URL: tc().gitUrl, GITHUB_REPOSITORY: "action-app", GITHUB_SHA: old, GITHUB_EVENT_PATH: event },
+    }).done;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.commit).toBe(old);
+    const inspect = await exec("skopeo", ["inspect", "--tls-verify=false", `docker://${image("action:default")}`], { env: tc().podmanEnv });
+    const labels = (JSON.parse(inspect.stdout) as { Labels: Record<string, string> }).Labels;
+    expect(labels).toMatchObject({
+      "org.opencontainers.image.source": `${tc().gitUrl}/action-app`,
+      "org.opencontainers.image.revision": old,
+      "org.opencontainers.image.created": "2024-03-04T05:06:07.000Z",
+    });
+  });
+
+  it("a failing build fails the step: an error annotation, outputs, and the last lines in the summary's <details>", async () => {
+    const r = await step(MAIN, inputs({ "inline-dockerfile": dockerfile("RUN echo boom-from-the-build && exit 3"), image: image("action:fail") })).done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^::error::build failed \(BuildFailed\): /m);
+    expect(r.outputs.status).toBe("Failed");
+    expect(r.outputs.digest).toBe("");
+    expect(r.summary).toContain("Build failed");
+    expect(r.summary).toMatch(/<details>[\s\S]*boom-from-the-build[\s\S]*<\/details>/);
+    expect(r.state.finished).toBe("true");
+  });
+
+  it("bad inputs fail the step before anything is created, naming the input", async () => {
+    const r = await step(MAIN, inputs({ git: app.url, image: image("action:bad"), "memory-limit": "12" })).done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^::error::input memory-limit \(resources.limits.memory\): "12" is 12 bytes/m);
+    expect(r.state.run).toBeUndefined();
+  });
+
+  it("SIGINT mid-build: main deletes the build and exits well within the runner's 7.5 s", async () => {
+    const s = step(MAIN, inputs({ "inline-dockerfile": dockerfile("RUN echo started-sleeping && sleep 120"), image: image("action:cancel") }));
+    const until = Date.now() + 90_000;
+    while (!s.stdout().includes("started-sleeping") && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    expect(s.stdout()).toContain("started-sleeping");
+    const t0 = Date.now();
+    s.child.kill("SIGINT");
+    const r = await s.done;
+    const took = Date.now() - t0;
+    expect(took).toBeLessThan(7500);
+    expect(r.code).toBe(1);
+    expect(r.outputs.status).toBe("Cancelled");
+    expect(r.stdout).toMatch(/deleted job\/action-[a-z0-9]{5}, pod\//);
+    expect(r.state.finished).toBe("true");
+    // Deleted, with the pods' short grace period: gone before the runner would kill the step.
+    while ((await leftovers(r.state.run)).length && Date.now() - t0 < 7500) await new Promise((res) => setTimeout(res, 200));
+    expect(await leftovers(r.state.run)).toEqual([]);
+  });
+});
+
+describe("the action's post step", () => {
+  it("deletes a build that main recorded but did not finish", async () => {
+    const c = await cluster();
+    const handle = await startBuild(c, request_({ source: { dockerfile: dockerfile("RUN sleep 120") }, output: { image: image("action:post") } }), { id: newRunId() });
+    const r = await step(POST, { kubeconfig: readFileSync(tc().kubeconfig, "utf8") }, { state: { run: handle.name, namespace: handle.namespace, kind: handle.kind } }).done;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`deleted job/${handle.name}`);
+    expectMasked(r.stdout, r.stderr, tc().apiToken);
+    const until = Date.now() + 5000;
+    while ((await leftovers(handle.name)).length && Date.now() < until) await new Promise((res) => setTimeout(res, 200));
+    expect(await leftovers(handle.name)).toEqual([]);
+  });
+
+  it("does nothing after a main step that finished, or that created nothing", async () => {
+    const states: Record<string, string>[] = [{ run: "x-bcdfg", namespace: "default", kind: "job", finished: "true" }, {}];
+    for (const state of states) {
+      const r = await step(POST, { kubeconfig: "not even a kubeconfig" }, { state }).done;
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).toBe("");
+    }
+  });
+});
