@@ -11,7 +11,7 @@ export default defineConfig({
       { test: { name: "cluster", include: ["test/cluster/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 900_000 } },
       {
         test: {
-          name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/e2e/global-setup.ts"],
+          name: "e2e", include: ["test/e2e/**/*.test.ts", "test/action/**/*.test.ts"], globalSetup: ["test/e2e/global-setup.ts"],
           fileParallelism: false, testTimeout: 240_000, hookTimeout: 900_000,
         },
       },
