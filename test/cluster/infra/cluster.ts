@@ -7,12 +7,12 @@
 //   ... infra.images.busybox, infra.images.builder, infra.git.url("repo") ...
 //   await node.shutdown(); await infra.stop();
 import { mkdirSync } from "node:fs";
-import { connect } from "node:net";
 import type { NodeInfo } from "../node/runtime.js";
 import { defaultStateDir, machineAllocatable } from "../node/podman-node.js";
 import { createTestRepo, startGitDaemon, type GitDaemon, type TestRepo, type TestRepoOptions } from "./gitd.js";
 import { ensureImages, type ClusterImages } from "./images.js";
 import { preparePodman, type PodmanEnv } from "./podman-env.js";
+import { canConnect } from "./proc.js";
 import { startRegistry, type Registry } from "./registry.js";
 
 export { defaultStateDir, machineAllocatable };
@@ -121,17 +121,7 @@ async function forgetStaleRegistryNames(pm: PodmanEnv): Promise<void> {
   const r = await pm.podman(["images", "--format", "{{.Repository}}"], { check: false });
   const hosts = new Set(r.stdout.split("\n").filter((n) => /^127\.0\.0\.1:\d+\//.test(n)).map((n) => n.slice(0, n.indexOf("/"))));
   const stale = new Set<string>();
-  for (const h of hosts) if (!(await listening(Number(h.split(":")[1])))) stale.add(h);
+  for (const h of hosts) if (!(await canConnect(Number(h.split(":")[1])))) stale.add(h);
   if (stale.size) await forgetRegistryNames(pm, (h) => stale.has(h));
 }
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}

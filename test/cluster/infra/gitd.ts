@@ -2,9 +2,8 @@
 // repository from files with a branch, a tag and fixed dates (so commit SHAs are the same on every run).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { dirname, join } from "node:path";
-import { run, sleep } from "./proc.js";
+import { canConnect, reapOnExit, run, sleep } from "./proc.js";
 import { freePort } from "./registry.js";
 
 export interface GitDaemon {
@@ -25,16 +24,6 @@ export interface GitDaemonOptions {
 const SERVE_CONFIG = ["uploadpack.allowReachableSHA1InWant=true", "uploadpack.allowAnySHA1InWant=true",
   "uploadpack.allowTipSHA1InWant=true", "uploadpack.allowFilter=true"];
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 export async function startGitDaemon(opts: GitDaemonOptions): Promise<GitDaemon> {
   const baseDir = opts.baseDir ?? join(opts.stateDir, "git", "repos");
@@ -46,19 +35,10 @@ export async function startGitDaemon(opts: GitDaemonOptions): Promise<GitDaemon>
     "--informative-errors", baseDir);
   const logFd = openSync(join(dirname(baseDir), `daemon-${port}.log`), "a");
   const child: ChildProcess = spawn("git", args, { stdio: ["ignore", logFd, logFd] });
-  let exited = false;
-  // Never outlive the test process, even when it ends without calling stop().
-  const reap = () => {
-    if (!exited) child.kill("SIGKILL");
-  };
-  process.once("exit", reap);
-  child.on("exit", () => {
-    exited = true;
-    process.removeListener("exit", reap);
-  });
+  const exited = reapOnExit(child);
   const deadline = Date.now() + 10_000;
   while (!(await canConnect(port))) {
-    if (exited) throw new Error("git daemon exited early");
+    if (exited()) throw new Error("git daemon exited early");
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`git daemon did not listen on ${port}`);
@@ -70,11 +50,11 @@ export async function startGitDaemon(opts: GitDaemonOptions): Promise<GitDaemon>
     baseDir,
     url: (name) => `git://127.0.0.1:${port}/${name}`,
     stop: async () => {
-      if (exited) return;
+      if (exited()) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGTERM");
       await Promise.race([gone, sleep(3000)]);
-      if (!exited) child.kill("SIGKILL");
+      if (!exited()) child.kill("SIGKILL");
     },
   };
 }

@@ -1,5 +1,6 @@
 // Small process helpers for the test cluster: run a command, capture its output, fail loudly with stderr.
-import { spawn, type SpawnOptions } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { connect } from "node:net";
 
 // debootstrap and some of podman's helpers live in sbin, which a non-login or non-root PATH may lack.
 for (const dir of ["/usr/local/sbin", "/usr/sbin", "/sbin"]) {
@@ -72,3 +73,30 @@ function signalNumber(sig: NodeJS.Signals): number {
 }
 
 export { sleep } from "../../../core/cluster.js";
+
+/** Whether something accepts connections on the loopback port. */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** Never lets a child server outlive the test process, even when it ends without stopping it. Returns
+ * whether the child has exited. */
+export function reapOnExit(child: ChildProcess): () => boolean {
+  let exited = false;
+  const reap = () => {
+    if (!exited) child.kill("SIGKILL");
+  };
+  process.once("exit", reap);
+  child.on("exit", () => {
+    exited = true;
+    process.removeListener("exit", reap);
+  });
+  return () => exited;
+}

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { sleep } from "./proc.js";
+import { reapOnExit, sleep } from "./proc.js";
 
 export interface Registry {
   /** host:port, e.g. 127.0.0.1:41234 */
@@ -62,20 +62,11 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     stdio: ["ignore", logFd, logFd],
     detached: false,
   });
-  let exited = false;
-  // Never outlive the test process, even when it ends without calling stop().
-  const reap = () => {
-    if (!exited) child.kill("SIGKILL");
-  };
-  process.once("exit", reap);
-  child.on("exit", () => {
-    exited = true;
-    process.removeListener("exit", reap);
-  });
+  const exited = reapOnExit(child);
 
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (exited) throw new Error(`docker-registry exited early; see ${join(dir, "registry.log")}`);
+    if (exited()) throw new Error(`docker-registry exited early; see ${join(dir, "registry.log")}`);
     try {
       const res = await fetch(`http://${host}/v2/`);
       if (res.ok) break;
@@ -93,11 +84,11 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     storageDir,
     ref: (nameAndTag) => `${host}/${nameAndTag}`,
     stop: async () => {
-      if (exited) return;
+      if (exited()) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGTERM");
       await Promise.race([gone, sleep(5000)]);
-      if (!exited) child.kill("SIGKILL");
+      if (!exited()) child.kill("SIGKILL");
     },
   };
 }
