@@ -123,6 +123,8 @@ export class PodTracker {
   pod?: V1Pod;
   private node?: string;
   private lastCause?: string;
+  /** Since when a container of a started pod has been stuck before starting. */
+  private stuckSince?: number;
   private readonly announced = new Set<string>();
   private readonly following = new Set<string>();
   private readonly finished = new Set<string>();
@@ -167,33 +169,43 @@ export class PodTracker {
     const outcome = finalOutcome(pod);
     if (outcome) return [...events, this.finish(outcome)];
 
-    if (this.state === "Pending") {
-      const cause = pendingCause(pod);
-      const key = cause ? `${cause.reason}:${cause.container ?? ""}` : undefined;
-      if (cause && key !== this.lastCause) {
-        progress(`waiting: ${cause.reason}: ${cause.message}`);
-      }
-      this.lastCause = key;
-      if (cause && FATAL_WAITING.has(cause.reason)) {
-        return [...events, this.finish({ status: "StartFailed", reason: cause.reason, message: cause.message })];
-      }
-      if (!cause) {
-        const phaseKey = `phase:${pod.status?.phase ?? "Pending"}`;
-        if (!this.announced.has(phaseKey) && !nodeName) {
-          this.announced.add(phaseKey);
-          progress("waiting to be scheduled");
-        }
+    // A container can be stuck before it starts at any point: the first one, or a later one after init
+    // containers ran (its image cannot be pulled, its Secret is missing).
+    const cause = pendingCause(pod);
+    const key = cause ? `${cause.reason}:${cause.container ?? ""}` : undefined;
+    if (cause && key !== this.lastCause) {
+      progress(`waiting: ${cause.reason}: ${cause.message}`);
+      if (this.state === "Running") this.stuckSince = now;
+    }
+    if (!cause) this.stuckSince = undefined;
+    this.lastCause = key;
+    if (cause && FATAL_WAITING.has(cause.reason)) {
+      return [...events, this.finish({ status: "StartFailed", reason: cause.reason, message: cause.message })];
+    }
+    if (this.state === "Pending" && !cause) {
+      const phaseKey = `phase:${pod.status?.phase ?? "Pending"}`;
+      if (!this.announced.has(phaseKey) && !nodeName) {
+        this.announced.add(phaseKey);
+        progress("waiting to be scheduled");
       }
     }
     return [...events, ...this.tick(now)];
   }
 
-  /** Lets time pass: a pod that has not started a container by the start deadline has failed to start. */
+  /**
+   * Lets time pass: a pod that has not started a container by the start deadline has failed to start, and
+   * so has a later container stuck as long before it could start.
+   */
   tick(now: number): FollowEvent[] {
+    const waited = `${this.opts.startTimeout}s`;
+    if (this.state === "Running" && this.stuckSince !== undefined && this.pod) {
+      const cause = pendingCause(this.pod);
+      if (!cause || now - this.stuckSince < this.opts.startTimeout * 1000) return [];
+      return [this.finish({ status: "StartFailed", reason: cause.reason, message: `container ${cause.container} did not start within ${waited}: ${cause.message}` })];
+    }
     if (this.state !== "Waiting" && this.state !== "Pending") return [];
     if (now - this.opts.createdAt < this.opts.startTimeout * 1000) return [];
     const cause = this.pod ? pendingCause(this.pod) : undefined;
-    const waited = `${this.opts.startTimeout}s`;
     if (cause) {
       return [this.finish({ status: "StartFailed", reason: cause.reason, message: `the build did not start within ${waited}: ${cause.message}` })];
     }

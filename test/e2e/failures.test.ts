@@ -73,6 +73,19 @@ describe("a build that cannot start", () => {
     expect(await leftoversAfter(result.run, 5000)).toEqual([]);
   });
 
+  it("a builder image that cannot be pulled, after the source step ran: StartFailed at the start deadline", async () => {
+    const t0 = Date.now();
+    const { result } = await build({
+      source: inline("RUN true"), images: { source: tc().builder, buildah: image("no-such-builder:1") }, startTimeout: "10s",
+      output: { image: image("fail:builder-pull") },
+    });
+    expect(result.status).toBe("StartFailed");
+    expect(["ErrImagePull", "ImagePullBackOff"]).toContain(result.reason);
+    expect(result.message).toMatch(/^container build did not start within 10s: container build cannot pull its image/);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(await leftoversAfter(result.run, 5000)).toEqual([]);
+  });
+
   it("a request no node can hold: Unschedulable with the scheduler's message", async () => {
     const { result } = await build({
       source: inline("RUN true"), startTimeout: "5s",

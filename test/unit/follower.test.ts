@@ -123,3 +123,25 @@ describe("PodTracker", () => {
     expect(t.tick(T0 + 60_000)).toEqual([]);
   });
 });
+
+describe("PodTracker, a later container that cannot start", () => {
+  it("fails the build at the start deadline counted from when the container got stuck", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 20 });
+    t.observe(pod("Pending", [cs("source", running)], [cs("build", waiting("PodInitializing"))]), T0 + 1000);
+    const stuck = pod("Pending", [cs("source", ok)], [cs("build", waiting("ImagePullBackOff", 'Back-off pulling image "img/build"'))]);
+    const first = t.observe(stuck, T0 + 60_000);
+    expect(done(first)).toBeUndefined();
+    expect(progress(first).join("\n")).toMatch(/waiting: ImagePullBackOff: container build cannot pull its image img\/build/);
+    expect(t.tick(T0 + 79_000)).toEqual([]);
+    const o = done(t.tick(T0 + 80_000))!.outcome;
+    expect(o).toMatchObject({ status: "StartFailed", reason: "ImagePullBackOff" });
+    expect(o.message).toMatch(/^container build did not start within 20s: container build cannot pull its image/);
+  });
+
+  it("forgets a cause that went away", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 20 });
+    t.observe(pod("Running", [cs("source", ok)], [cs("build", waiting("ErrImagePull"))]), T0 + 1000);
+    t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 5000);
+    expect(t.tick(T0 + 100_000)).toEqual([]);
+  });
+});
