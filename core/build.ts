@@ -89,6 +89,13 @@ export async function findBuild(cluster: Cluster, name: string, namespace: strin
   return undefined;
 }
 
+/** 1.2 MB, 3.4 kB, 512 B. */
+function size(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
 class Deferred<T> {
   resolve!: (v: T) => void;
   readonly promise = new Promise<T>((r) => (this.resolve = r));
@@ -107,7 +114,7 @@ async function upload(cluster: Cluster, ns: string, pod: string, make: () => Pac
         sent += chunk.length;
         if (Date.now() >= nextReport) {
           nextReport = Date.now() + 2000;
-          progress(`uploading: ${(sent / 1e6).toFixed(1)} MB sent`);
+          progress(`uploading: ${size(sent)} sent`);
         }
         cb(null, chunk);
       },
@@ -123,7 +130,7 @@ async function upload(cluster: Cluster, ns: string, pod: string, make: () => Pac
         const done = await cluster.run(ns, pod, "source", ["touch", PATHS.uploadDone], {});
         if (done.status !== "Success") throw new Error(done.message ?? "could not mark the upload done");
         const secs = Math.max(0.001, (Date.now() - started) / 1000);
-        progress(`uploaded ${packed.files} file${packed.files === 1 ? "" : "s"}, ${(sent / 1e6).toFixed(1)} MB compressed, in ${secs.toFixed(1)}s (${(packed.inputBytes / 1e6 / secs).toFixed(1)} MB/s)`);
+        progress(`uploaded ${packed.files} file${packed.files === 1 ? "" : "s"} (${size(packed.inputBytes)}, ${size(sent)} compressed) in ${secs.toFixed(1)}s`);
         return;
       }
       lastError = errText.trim() || status.message || "tar failed";
