@@ -1,6 +1,6 @@
 // The action's inputs -> core's one request model. Pure: inputs, environment and the event come in as
 // arguments, so the mapping is tested without a runner. Names follow `buildpod run`'s options.
-import { InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../core/model.js";
+import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../core/model.js";
 
 type Kind = "string" | "boolean" | "map" | "list";
 
@@ -104,16 +104,6 @@ function read(kind: Kind, text: string, input: string): unknown {
       return out;
     }
   }
-}
-
-/** Tool image mirrors from the environment (BUILDPOD_IMAGE_SOURCE, ...), under the build file and inputs. */
-function imagesFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const images: Record<string, string> = {};
-  for (const key of ["source", "buildah", "buildkit", "kaniko", "docker"]) {
-    const value = env[`BUILDPOD_IMAGE_${key.toUpperCase()}`];
-    if (value) images[key] = value;
-  }
-  return Object.keys(images).length ? { images } : {};
 }
 
 export interface ActionRequest {

@@ -4,7 +4,7 @@ export { InputError, ClusterError } from "./errors.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { parseReference, type ImageReference } from "./reference.js";
 export {
-  parseRequest, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
+  parseRequest, imagesFromEnv, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
   type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
 } from "./request.js";
 export { parseBuildFile, mergeInput } from "./buildfile.js";

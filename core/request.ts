@@ -573,3 +573,16 @@ export function parseRequest(input: unknown): BuildRequest {
     labels: labels(raw.labels, "labels"),
   };
 }
+
+/**
+ * Tool image mirrors from the environment, BUILDPOD_IMAGE_SOURCE, BUILDPOD_IMAGE_BUILDAH and so on, as a
+ * build-file fragment that every adapter lays under its file and inputs.
+ */
+export function imagesFromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const images: Record<string, string> = {};
+  for (const key of KNOWN.images) {
+    const value = env[`BUILDPOD_IMAGE_${key.toUpperCase()}`];
+    if (value) images[key] = value;
+  }
+  return Object.keys(images).length ? { images } : {};
+}

@@ -2,7 +2,7 @@
 // sets. Flags are laid over the build file, then the result is validated by core's parseRequest.
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../../core/model.js";
+import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../../core/model.js";
 
 type Kind = "string" | "boolean" | "map" | "list";
 
@@ -111,16 +111,6 @@ function keyValues(items: string[], flag: string): Record<string, string> {
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
-}
-
-/** Tool image mirrors from the environment (BUILDPOD_IMAGE_SOURCE, BUILDPOD_IMAGE_BUILDAH, ...), under the file and flags. */
-export function imagesFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const images: Record<string, string> = {};
-  for (const key of ["source", "buildah", "buildkit", "kaniko", "docker"]) {
-    const value = env[`BUILDPOD_IMAGE_${key.toUpperCase()}`];
-    if (value) images[key] = value;
-  }
-  return Object.keys(images).length ? { images } : {};
 }
 
 export interface RequestInput {
