@@ -92,7 +92,8 @@ export async function listBuilds(cluster: Cluster, namespace: string): Promise<B
   return [...jobs.items.map(jobSummary), ...bare.map(podSummary)];
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this machine still runs (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

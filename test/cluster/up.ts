@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { processAlive } from "../../core/prune.js";
 import { startTestCluster } from "./index.js";
 import { defaultStateDir } from "./node/podman-node.js";
 
@@ -28,14 +29,7 @@ interface State {
   busybox: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = processAlive;
 
 function readState(): State | undefined {
   try {

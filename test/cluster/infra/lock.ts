@@ -2,16 +2,10 @@
 // image once. A lock left by a dead process is taken over.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "../../../core/prune.js";
 import { sleep } from "./proc.js";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+const alive = processAlive;
 
 export async function withLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 15 * 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
