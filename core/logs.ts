@@ -22,6 +22,12 @@ function parseStamp(text: string): Stamp | undefined {
   return [seconds, Number((m[2] ?? "").padEnd(9, "0"))];
 }
 
+function splitStamp(line: string): [Stamp | undefined, string] {
+  const space = line.indexOf(" ");
+  const stamp = space > 0 ? parseStamp(line.slice(0, space)) : undefined;
+  return stamp ? [stamp, line.slice(space + 1)] : [undefined, line];
+}
+
 function compare(a: Stamp, b: Stamp): number {
   return a[0] - b[0] || a[1] - b[1];
 }
@@ -29,6 +35,8 @@ function compare(a: Stamp, b: Stamp): number {
 export class LogCursor {
   private last?: Stamp;
   private lastText?: string;
+  /** The last line delivered as the server sent it, timestamp included. */
+  lastRaw?: string;
   /** Lines delivered carrying the last timestamp. */
   private atLast = 0;
   /** While resuming: lines at the last timestamp still to pass over. */
@@ -84,17 +92,33 @@ export class LogCursor {
     return [];
   }
 
+  /**
+   * Whether `tail`, the log's last line as read with tailLines=1, is where this cursor stands: its last
+   * delivered line, or the unterminated `partial` the last stream ended on. A line longer than the
+   * runtime's entry size is logged in pieces and the tail is only its last piece, so a partial matches
+   * when it ends with the tail's text at the same or a later time.
+   */
+  isAtEnd(tail: string, partial: string): boolean {
+    if (tail === "") return this.count === 0 && partial === "";
+    const terminated = tail.endsWith("\n");
+    const last = (terminated ? tail.slice(0, -1) : tail).split("\n").pop()!.replace(/\r$/, "");
+    if (terminated) return partial === "" && last === this.lastRaw;
+    if (partial === "" || partial === last) return partial === last;
+    const [pStamp, pText] = splitStamp(partial);
+    const [tStamp, tText] = splitStamp(last);
+    return pText.endsWith(tText) && (!pStamp || !tStamp || compare(tStamp, pStamp) >= 0);
+  }
+
   private accept(raw: string): LogLine | undefined {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    const space = line.indexOf(" ");
-    const stamp = space > 0 ? parseStamp(line.slice(0, space)) : undefined;
+    const [stamp, text] = splitStamp(line);
     if (!stamp) {
       // No timestamp: the server ignored timestamps=true. Deliver as is, in arrival order.
       this.count++;
+      this.lastRaw = line;
       return { time: this.lastText ?? "", text: line };
     }
-    const time = line.slice(0, space);
-    const text = line.slice(space + 1);
+    const time = line.slice(0, line.length - text.length - 1);
     if (this.resuming && this.last) {
       const c = compare(stamp, this.last);
       if (c < 0) return undefined;
@@ -110,6 +134,7 @@ export class LogCursor {
       this.atLast = 1;
     }
     this.lastText = time;
+    this.lastRaw = line;
     this.count++;
     return { time, text };
   }

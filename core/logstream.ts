@@ -47,16 +47,32 @@ async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opt
   return { lines, error, caughtUp: cursor.caughtUp, partial: cursor.partial };
 }
 
+/** The log's last line (tailLines=1), or undefined when it could not be read. */
+async function readTail(cluster: Cluster, t: LogTarget, signal: AbortSignal): Promise<string | undefined> {
+  const decoder = new StringDecoder("utf8");
+  let text = "";
+  try {
+    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: false, tailLines: 1, signal }, (chunk) => (text += decoder.write(chunk)));
+  } catch {
+    return undefined;
+  }
+  return text + decoder.end();
+}
+
+/** Reads that found nothing new and could not confirm the end before the last one is taken as final. */
+const UNCONFIRMED_LIMIT = 10;
+
 /**
  * Follows a container's log until the container has terminated and its log has been read to the end.
  * A stream that ends while the container still runs is resumed where it stopped. After the container
- * has ended, reads repeat until one gets past everything read before and brings nothing new: a stream
- * can end early, even mid-line, without an error.
+ * has ended, a stream can still end early, even mid-line, without an error, so the end is confirmed by
+ * the log's last line (tailLines=1): it must be the last line delivered, or the unterminated text the
+ * stream ended on, which is then the container's last line written without a newline.
  */
 export async function followLog(cluster: Cluster, t: LogTarget, opts: FollowLogOptions): Promise<number> {
   const cursor = new LogCursor();
   let failures = 0;
-  let lastPartial: string | undefined;
+  let unconfirmed = 0;
   while (!opts.signal.aborted) {
     const afterEnd = opts.terminated();
     const end = await readStream(cluster, t, cursor, opts);
@@ -73,14 +89,15 @@ export async function followLog(cluster: Cluster, t: LogTarget, opts: FollowLogO
       continue;
     }
     failures = 0;
-    if (afterEnd && end.caughtUp && end.lines === 0) {
-      // Nothing new. A trailing text seen twice in a row is a last line written without a newline.
-      if (end.partial === "" || end.partial === lastPartial) {
+    if (afterEnd && end.caughtUp) {
+      const tail = await readTail(cluster, t, opts.signal);
+      if (opts.signal.aborted) break;
+      unconfirmed = end.lines === 0 ? unconfirmed + 1 : 0;
+      if ((tail !== undefined && cursor.isAtEnd(tail, end.partial)) || unconfirmed >= UNCONFIRMED_LIMIT) {
         for (const line of cursor.end(true)) opts.onLine(line);
         return cursor.count;
       }
     }
-    lastPartial = end.lines === 0 ? end.partial : undefined;
     cursor.end(false);
     // The stream ended by itself: most often the container just ended and the watch has not said so yet.
     if (!afterEnd && end.lines === 0) await Promise.race([opts.changed(), sleep(1000, opts.signal)]);

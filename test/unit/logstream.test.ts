@@ -6,13 +6,16 @@ import { followLog } from "../../core/logstream.js";
 
 interface Entry { ts: string; text: string }
 
-function logServer(entries: Entry[], cuts: { afterBytes: number; error: boolean }[]) {
+/** Log entries served as kubelet does: sinceTime at whole seconds, tailLines; the last entry may lack its newline. */
+function logServer(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false) {
   let calls = 0;
   const fake = {
-    async streamLog(_ns: string, _pod: string, _c: string, opts: { sinceTime?: string }, onChunk: (b: Buffer) => void) {
+    async streamLog(_ns: string, _pod: string, _c: string, opts: { sinceTime?: string; tailLines?: number }, onChunk: (b: Buffer) => void) {
       calls++;
       const since = opts.sinceTime ? Date.parse(opts.sinceTime) : -Infinity;
-      const text = entries.filter((e) => Date.parse(e.ts) >= since).map((e) => `${e.ts} ${e.text}\n`).join("");
+      const picked = entries.filter((e) => Date.parse(e.ts) >= since).slice(opts.tailLines === undefined ? 0 : -opts.tailLines);
+      let text = picked.map((e) => `${e.ts} ${e.text}\n`).join("");
+      if (lastUnterminated && picked.at(-1) === entries.at(-1)) text = text.slice(0, -1);
       const cut = cuts.shift();
       const body = Buffer.from(cut ? text.slice(0, cut.afterBytes) : text);
       for (let i = 0; i < body.length; i += 1000) onChunk(body.subarray(i, i + 1000));
@@ -31,8 +34,8 @@ function burstLog(n: number): Entry[] {
   });
 }
 
-async function follow(entries: Entry[], cuts: { afterBytes: number; error: boolean }[]) {
-  const server = logServer(entries, cuts);
+async function follow(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false) {
+  const server = logServer(entries, cuts, lastUnterminated);
   const got: string[] = [];
   await followLog(server.cluster, { namespace: "ns", pod: "p", container: "build" }, {
     terminated: () => true,
@@ -67,15 +70,28 @@ describe("followLog", () => {
     expect(got).toEqual(all);
   });
 
+  it("streams that end cleanly at the same place again and again are not taken for the end", async () => {
+    // A clean end mid-line, twice at the same offset, looks like a last line without a newline; and a
+    // clean end just after the lines already read looks like nothing new. Only the log's tail says which.
+    const stuck = Array.from({ length: 4 }, () => ({ afterBytes: 9000, error: false }));
+    const { got } = await follow(log, stuck);
+    expect(got).toEqual(all);
+    const atBoundary = log.slice(0, 300).map((e) => `${e.ts} ${e.text}\n`).join("").length;
+    const { got: again } = await follow(log, Array.from({ length: 4 }, () => ({ afterBytes: atBoundary, error: false })));
+    expect(again).toEqual(all);
+  });
+
   it("a last line without a newline is delivered once", async () => {
-    const server = logServer([], []);
-    (server.cluster as unknown as { streamLog: unknown }).streamLog = async (_a: string, _b: string, _c: string, _o: unknown, onChunk: (b: Buffer) => void) => {
-      onChunk(Buffer.from("2026-11-23T10:00:00.1Z first\n2026-11-23T10:00:00.2Z no newline"));
-    };
-    const got: string[] = [];
-    await followLog(server.cluster, { namespace: "ns", pod: "p", container: "c" }, {
-      terminated: () => true, changed: async () => undefined, onLine: (l) => got.push(l.text), signal: new AbortController().signal,
-    });
+    const entries = [{ ts: "2026-11-23T10:00:00.1Z", text: "first" }, { ts: "2026-11-23T10:00:00.2Z", text: "no newline" }];
+    const { got } = await follow(entries, [], true);
     expect(got).toEqual(["first", "no newline"]);
+    const { got: cut } = await follow(entries, [{ afterBytes: 30, error: false }, { afterBytes: 30, error: false }], true);
+    expect(cut).toEqual(["first", "no newline"]);
+  });
+
+  it("an empty log ends at once", async () => {
+    const { got, calls } = await follow([], []);
+    expect(got).toEqual([]);
+    expect(calls).toBe(2);
   });
 });
