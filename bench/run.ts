@@ -1,48 +1,16 @@
 // `npm run bench`: what buildpod costs around a build, each figure beside its anchor, measured in the same
 // run on the test cluster. Prints a table and writes build/bench.json. Rows not measured yet say so.
-import { spawn } from "node:child_process";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { cache } from "./cache.js";
+import { fanOut } from "./fanout.js";
+import { firstOutput, kubectl as kubectlIn, median, ms, ROOT, RUNS, type Row } from "./kit.js";
+import { logRelay } from "./logs.js";
+import { upload } from "./upload.js";
 import { stringify } from "yaml";
 import { Cluster, parseRequest, render, runBuild } from "../core/index.js";
 import { startTestCluster, type TestCluster } from "../test/cluster/index.js";
-
-const ROOT = join(import.meta.dirname, "../..");
-const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-
-interface Row {
-  figure: string;
-  buildpod: string;
-  anchor: string;
-  ratio: string;
-  target: string;
-  met: boolean | "n/a";
-  raw?: Record<string, unknown>;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (x: number) => `${x.toFixed(0)} ms`;
-
-/** Milliseconds from spawn to the first byte of output (or exit), cold process each time. */
-function firstOutput(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let done = false;
-    const stop = () => {
-      if (done) return;
-      done = true;
-      resolve(Number(process.hrtime.bigint() - t0) / 1e6);
-    };
-    child.stdout.once("data", stop);
-    child.stderr.once("data", stop);
-    child.on("exit", stop);
-  });
-}
 
 async function startup(): Promise<Row[]> {
   const node = process.execPath;
@@ -91,15 +59,7 @@ async function overhead(tc: TestCluster): Promise<Row> {
   });
   const ours: number[] = [];
   const theirs: number[] = [];
-  // Asynchronous: the test cluster's API server runs in this very process and must keep answering.
-  const kubectl = (args: string[], input?: string) =>
-    new Promise<{ stdout: string }>((resolve) => {
-      const child = spawn("kubectl", ["--kubeconfig", tc.kubeconfig, ...args], { stdio: ["pipe", "pipe", "ignore"] });
-      let stdout = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.on("exit", () => resolve({ stdout }));
-      child.stdin.end(input ?? "");
-    });
+  const kubectl = (args: string[], input?: string) => kubectlIn(tc.kubeconfig, args, { input });
   for (let i = 0; i < RUNS; i++) {
     // buildpod: create, follow every container's log, result with digest, delete.
     let t0 = Date.now();
@@ -130,21 +90,28 @@ async function overhead(tc: TestCluster): Promise<Row> {
   };
 }
 
-const notYet = (figure: string, target: string): Row => ({ figure, buildpod: "not measured yet", anchor: "-", ratio: "-", target, met: "n/a" });
 
-const rows: Row[] = [...(await startup())];
-const tc = await startTestCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`) });
+// Rows in the issue's order; BENCH_ONLY=overhead,logs (names below) runs some of them.
+const ROWS: { name: string; cluster: boolean; measure: (tc: TestCluster) => Promise<Row[]> }[] = [
+  { name: "overhead", cluster: true, measure: async (tc) => [await overhead(tc)] },
+  { name: "logs", cluster: true, measure: logRelay },
+  { name: "fanout", cluster: true, measure: fanOut },
+  { name: "upload", cluster: true, measure: upload },
+  { name: "startup", cluster: false, measure: () => startup() },
+  { name: "cache", cluster: true, measure: cache },
+];
+const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter(Boolean);
+const chosen = ROWS.filter((r) => !only || only.includes(r.name));
+const rows: Row[] = [];
+const tc = chosen.some((r) => r.cluster) ? await startTestCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`) }) : undefined;
 try {
-  rows.push(await overhead(tc));
+  for (const r of chosen) {
+    process.stderr.write(`bench: ${r.name}\n`);
+    rows.push(...(await r.measure(tc!)));
+  }
 } finally {
-  await tc.stop();
+  await tc?.stop();
 }
-rows.push(
-  notYet("log relay: 1,000,000 lines through buildpod run vs kubectl logs -f", ">= kubectl, >= 80% of a bare HTTP read, 0 lost"),
-  notYet("fan-out: 100 builds from one process", "<= 200 MB RSS, no polling, <= 1 watch per build"),
-  notYet("upload: 200 MB, 20,000 files vs kubectl cp", ">= 1.5x kubectl cp"),
-  notYet("cache: unchanged rebuild with registry layer cache, S2I incremental", ">= 3x faster than cold"),
-);
 
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
 mkdirSync(join(ROOT, "build"), { recursive: true });
