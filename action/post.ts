@@ -1,8 +1,9 @@
 // The action's post step: runs always, also after a cancelled job. When main did not finish (it was
-// killed, or could not delete its build), it deletes the build main recorded; otherwise it does nothing.
+// killed, or could not delete its build), it deletes the build main recorded; otherwise it does nothing,
+// without loading the cluster part.
 import * as core from "@actions/core";
-import { cancelBuild, Cluster } from "../core/index.js";
 import { kubeconfigSecrets, writeKubeconfig } from "./kubeconfig.js";
+import { clusterPart } from "./load.js";
 import { STATE } from "./state.js";
 
 async function post(): Promise<void> {
@@ -14,9 +15,8 @@ async function post(): Promise<void> {
   for (const secret of kubeconfig ? kubeconfigSecrets(kubeconfig) : []) core.setSecret(secret);
   const file = kubeconfig ? writeKubeconfig(kubeconfig, process.env) : undefined;
   try {
-    const cluster = await Cluster.connect({ kubeconfig: file?.path, context: core.getInput("kube-context") || undefined });
-    const deleted = await cancelBuild(cluster, { name, namespace, kind });
-    core.info(deleted.length ? `buildpod: deleted ${deleted.join(", ")}` : `buildpod: ${kind} ${name} was already gone`);
+    const { cleanUpStep } = await clusterPart();
+    await cleanUpStep({ name, namespace, kind }, { kubeconfig: file?.path, context: core.getInput("kube-context") || undefined });
   } finally {
     file?.remove();
   }

@@ -5,26 +5,42 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { cache } from "./cache.js";
 import { fanOut } from "./fanout.js";
-import { firstOutput, kubectl as kubectlIn, median, ms, ROOT, RUNS, type Row } from "./kit.js";
+import { firstOutput, kubectl as kubectlIn, median, ms, ROOT, run, RUNS, type Row } from "./kit.js";
 import { logRelay } from "./logs.js";
 import { upload } from "./upload.js";
 import { stringify } from "yaml";
 import { Cluster, parseRequest, render, runBuild } from "../core/index.js";
 import { startTestCluster, type TestCluster } from "../test/cluster/index.js";
 
+/** Milliseconds from spawn to exit. */
+function toExit(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return run(cmd, args, { env }).then((r) => r.seconds * 1000);
+}
+
 async function startup(): Promise<Row[]> {
   const node = process.execPath;
+  // The action's main step with inputs that pass, up to where it needs the cluster: the kubeconfig it is
+  // pointed at does not exist, so it stops right after loading its cluster part.
+  const actionEnv = {
+    PATH: process.env.PATH, HOME: "/nonexistent", KUBECONFIG: "/nonexistent/kubeconfig",
+    INPUT_IMAGE: "registry.example.com/app:1", GITHUB_REPOSITORY: "org/app", GITHUB_SERVER_URL: "https://github.com",
+    GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
+  };
+  const main = join(ROOT, "dist/action/main/index.js");
   const base: number[] = [];
   const version: number[] = [];
   const action: number[] = [];
+  const actionLoaded: number[] = [];
+  const baseExit: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     base.push(await firstOutput(node, ["-e", "console.log(1)"]));
+    baseExit.push(await toExit(node, ["-e", "0"], process.env));
     version.push(await firstOutput(node, [join(ROOT, "bin/buildpod.js"), "--version"]));
-    // With no inputs the action's main step fails at once: the time to that first line is its load time.
-    action.push(await firstOutput(node, [join(ROOT, "dist/action/main/index.js")], { PATH: process.env.PATH }));
+    action.push(await firstOutput(node, [main], actionEnv));
+    actionLoaded.push(await toExit(node, [main], actionEnv));
   }
   const size = (p: string) => statSync(join(ROOT, p)).size / 1e6;
-  const mainMb = size("dist/action/main/index.js");
+  const [mainMb, postMb, clusterMb] = ["main", "post", "cluster"].map((b) => size(`dist/action/${b}/index.js`));
   return [
     {
       figure: "start-up: buildpod --version, to first output (median, cold)",
@@ -32,14 +48,19 @@ async function startup(): Promise<Row[]> {
       target: "< 150 ms", met: median(version) < 150, raw: { version, base },
     },
     {
-      figure: "start-up: the action's main bundle, to first output",
+      figure: "start-up: the action's main step, to its first line (median, cold)",
       buildpod: ms(median(action)), anchor: `node -e: ${ms(median(base))}`, ratio: `${(median(action) / median(base)).toFixed(2)}x`,
       target: "< 150 ms", met: median(action) < 150, raw: { action },
     },
     {
+      figure: "start-up: the action's main step with its cluster part loaded, to exit (median, cold)",
+      buildpod: ms(median(actionLoaded)), anchor: `node -e, to exit: ${ms(median(baseExit))}`, ratio: `${(median(actionLoaded) / median(baseExit)).toFixed(2)}x`,
+      target: "-", met: "n/a", raw: { actionLoaded, baseExit },
+    },
+    {
       figure: "bundle sizes",
-      buildpod: `action main ${mainMb.toFixed(1)} MB, post ${size("dist/action/post/index.js").toFixed(1)} MB; cli ${size("dist/cli/index.js").toFixed(2)} MB + cluster ${size("dist/cli-cluster/index.js").toFixed(1)} MB`,
-      anchor: "-", ratio: "-", target: "action bundle < 3 MB", met: mainMb < 3,
+      buildpod: `action: main ${mainMb.toFixed(2)} MB + cluster part ${clusterMb.toFixed(1)} MB (post ${postMb.toFixed(2)} MB); cli ${size("dist/cli/index.js").toFixed(2)} MB + cluster part ${size("dist/cli-cluster/index.js").toFixed(1)} MB`,
+      anchor: "-", ratio: "-", target: "action bundle < 3 MB (main and the part it loads)", met: mainMb + clusterMb < 3,
     },
   ];
 }

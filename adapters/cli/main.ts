@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
 import { InputError, newRunId, render, VERSION } from "../../core/model.js";
+import { importPart } from "../../core/lazy.js";
 import type { IO } from "./commands.js";
 import type { runClusterCommand } from "./cluster.js";
 import { reportError } from "./errors.js";
@@ -11,9 +12,7 @@ import { reportError } from "./errors.js";
  * and --version then start without parsing client-node. Run from compiled sources, they are a sibling.
  */
 async function clusterCommand(...a: Parameters<typeof runClusterCommand>): Promise<number> {
-  const bundled = import.meta.url.endsWith("/dist/cli/index.js");
-  const url = new URL(bundled ? "../cli-cluster/index.js" : "./cluster.js", import.meta.url).href;
-  const mod = (await import(/* webpackIgnore: true */ url)) as typeof import("./cluster.js");
+  const mod = await importPart<typeof import("./cluster.js")>(import.meta.url, "/dist/cli/index.js", "../cli-cluster/index.js", "./cluster.js");
   return mod.runClusterCommand(...a);
 }
 import { EXIT } from "./exit.js";
