@@ -33,16 +33,19 @@ export interface Ran {
 
 /**
  * Runs a command to its end, asynchronously: a synchronous spawn would freeze the in-process test cluster.
- * `onStdout` sees output as it comes (stdout is then not kept).
+ * `onStdout` sees output as it comes (stdout is then not kept); `onStderr` sees it too.
  */
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStdout?: (chunk: Buffer) => void } = {}): Promise<Ran> {
+export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStdout?: (chunk: Buffer) => void; onStderr?: (chunk: Buffer) => void } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (opts.onStdout ? opts.onStdout(d) : (stdout += d.toString())));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(d);
+    });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr, seconds: Number(process.hrtime.bigint() - t0) / 1e9 }));
     child.stdin.end(opts.input ?? "");

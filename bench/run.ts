@@ -5,11 +5,10 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { cache } from "./cache.js";
 import { fanOut } from "./fanout.js";
-import { firstOutput, kubectl as kubectlIn, median, ms, ROOT, run, RUNS, type Row } from "./kit.js";
+import { firstOutput, median, ms, ROOT, run, RUNS, type Row } from "./kit.js";
 import { logRelay } from "./logs.js";
+import { overhead } from "./overhead.js";
 import { upload } from "./upload.js";
-import { stringify } from "yaml";
-import { Cluster, parseRequest, render, runBuild } from "../core/index.js";
 import { startTestCluster, type TestCluster } from "../test/cluster/index.js";
 
 /** Milliseconds from spawn to exit. */
@@ -65,56 +64,9 @@ async function startup(): Promise<Row[]> {
   ];
 }
 
-/** Seconds the build container itself ran, from its status (whole-second timestamps). */
-function containerSeconds(started?: string | Date, finished?: string | Date): number {
-  return started && finished ? (new Date(finished).getTime() - new Date(started).getTime()) / 1000 : 0;
-}
-
-async function overhead(tc: TestCluster): Promise<Row> {
-  const cluster = await Cluster.connect({ kubeconfig: tc.kubeconfig });
-  const raw = (i: number) => ({
-    name: `bench-${i}`,
-    source: { dockerfile: `FROM ${tc.infra.images.busybox}\nRUN true\n` },
-    output: { image: `${tc.registry}/bench/trivial:${i}`, insecure: true },
-    images: { source: tc.infra.images.builder, buildah: tc.infra.images.builder },
-  });
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  const kubectl = (args: string[], input?: string) => kubectlIn(tc.kubeconfig, args, { input });
-  for (let i = 0; i < RUNS; i++) {
-    // buildpod: create, follow every container's log, result with digest, delete.
-    let t0 = Date.now();
-    const req = parseRequest(raw(i));
-    const r = await runBuild(cluster, req, { onLog: () => undefined });
-    const pod = r.pod ? await cluster.core.readNamespacedPod({ name: r.pod, namespace: "default" }) : undefined;
-    const b = pod?.status?.containerStatuses?.[0]?.state?.terminated;
-    await cluster.deleteRun("job", r.run, "default", 0);
-    ours.push((Date.now() - t0) / 1000 - containerSeconds(b?.startedAt, b?.finishedAt));
-    // The same with kubectl: apply, wait, logs -f, read the result, delete.
-    const obj = render(parseRequest(raw(i)), { id: `k${i}` });
-    const name = obj.metadata!.name!;
-    t0 = Date.now();
-    await kubectl(["apply", "-f", "-"], stringify(obj));
-    await kubectl(["wait", "--for=condition=complete", `job/${name}`, "--timeout=120s"]);
-    await kubectl(["logs", `job/${name}`, "--all-containers", "-f"]);
-    const term = (await kubectl(["get", "pods", "-l", `buildpod.dev/run=${name}`, "-o", "jsonpath={.items[0].status.containerStatuses[0].state.terminated}"])).stdout;
-    await kubectl(["delete", "job", name, "--wait=true"]);
-    const t = term ? (JSON.parse(term) as { startedAt?: string; finishedAt?: string }) : {};
-    theirs.push((Date.now() - t0) / 1000 - containerSeconds(t.startedAt, t.finishedAt));
-  }
-  const a = median(ours);
-  const k = median(theirs);
-  return {
-    figure: `overhead around a trivial build: wall time minus the build container's own (median of ${RUNS})`,
-    buildpod: `${a.toFixed(2)} s`, anchor: `kubectl script: ${k.toFixed(2)} s`, ratio: `${(a / k).toFixed(2)}x`,
-    target: "at most 0.5x the kubectl script", met: a <= k / 2, raw: { ours, theirs },
-  };
-}
-
-
 // Rows in the issue's order; BENCH_ONLY=overhead,logs (names below) runs some of them.
 const ROWS: { name: string; cluster: boolean; measure: (tc: TestCluster) => Promise<Row[]> }[] = [
-  { name: "overhead", cluster: true, measure: async (tc) => [await overhead(tc)] },
+  { name: "overhead", cluster: true, measure: overhead },
   { name: "logs", cluster: true, measure: logRelay },
   { name: "fanout", cluster: true, measure: fanOut },
   { name: "upload", cluster: true, measure: upload },
