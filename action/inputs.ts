@@ -33,6 +33,8 @@ export const REQUEST_INPUTS: [input: string, path: string, kind: Kind][] = [
   ["push-secret", "output.pushSecret", "string"],
   ["insecure-registry", "output.insecure", "boolean"],
   ["labels", "output.labels", "map"],
+  ["cache", "cache.repository", "string"],
+  ["cache-mode", "cache.mode", "string"],
   ["cpu-request", "resources.requests.cpu", "string"],
   ["cpu-limit", "resources.limits.cpu", "string"],
   ["memory-request", "resources.requests.memory", "string"],

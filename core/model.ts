@@ -6,6 +6,7 @@ export { parseReference, type ImageReference } from "./reference.js";
 export {
   parseRequest, imagesFromEnv, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
   type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
+  type LayerCache, type CacheMode,
 } from "./request.js";
 export { parseBuildFile, mergeInput } from "./buildfile.js";
 export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";

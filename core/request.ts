@@ -11,6 +11,11 @@ export const STRATEGIES = ["docker", "source", "custom"] as const;
 export const BUILDERS = ["buildah", "buildkit", "kaniko", "docker"] as const;
 export type StrategyType = (typeof STRATEGIES)[number];
 export type BuilderName = (typeof BUILDERS)[number];
+/** read-write: reuse the cache and update it; read: reuse only (builds that should not change it, such as pull requests). */
+export const CACHE_MODES = ["read-write", "read"] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+/** Builders that keep a layer cache in a registry; the node's Docker daemon keeps its own on the node. */
+export const CACHE_BUILDERS: readonly BuilderName[] = ["buildah", "buildkit", "kaniko"];
 
 export interface GitSource {
   url: string;
@@ -77,6 +82,18 @@ export interface Output {
   labels: Record<string, string>;
 }
 
+/**
+ * A registry layer cache for the docker strategy: build pods start empty, so layers are reused from a
+ * registry. It is reached with the output's registry settings (insecure, push secret).
+ */
+export interface LayerCache {
+  /** A repository without a tag: each builder names its cache entries itself. */
+  repository: string;
+  /** The repository's registry host. */
+  registry: string;
+  mode: CacheMode;
+}
+
 export interface ResourceList {
   cpu?: string;
   memory?: string;
@@ -116,6 +133,7 @@ export interface BuildRequest {
   source: Source;
   strategy: Strategy;
   output: Output;
+  cache?: LayerCache;
   resources: { requests: ResourceList; limits: ResourceList };
   /** Seconds the build may run (activeDeadlineSeconds). */
   timeout: number;
@@ -147,13 +165,14 @@ export const LABEL_PREFIX = "buildpod.dev/";
 type Raw = Record<string, unknown>;
 
 const KNOWN: Record<string, readonly string[]> = {
-  "": ["name", "namespace", "workload", "source", "strategy", "output", "resources", "timeout", "startTimeout", "uploadTimeout", "deleteAfter", "scheduling", "labels", "images"],
+  "": ["name", "namespace", "workload", "source", "strategy", "output", "cache", "resources", "timeout", "startTimeout", "uploadTimeout", "deleteAfter", "scheduling", "labels", "images"],
   images: ["source", "buildah", "buildkit", "kaniko", "docker"],
   source: ["git", "binary", "dockerfile", "contextDir", "sourceDateEpoch"],
   "source.git": ["url", "ref", "secret"],
   "source.binary": ["dir", "archive"],
   strategy: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket", "incremental", "scriptsUrl", "env", "exposeDockerSocket"],
   output: ["image", "tags", "pushSecret", "insecure", "labels"],
+  cache: ["repository", "mode"],
   resources: ["requests", "limits"],
   "resources.requests": ["cpu", "memory"],
   "resources.limits": ["cpu", "memory"],
@@ -438,6 +457,25 @@ function parseOutput(raw: Raw | undefined): Output {
   };
 }
 
+function parseCache(raw: Raw | undefined, strategy: Strategy): LayerCache | undefined {
+  if (raw === undefined) return undefined;
+  const repository = required(string(raw.repository, "cache.repository"), "cache.repository", "the registry repository to keep the layer cache in, e.g. registry.example.com/team/app-cache (--cache)");
+  const ref = parseReference(repository);
+  if (typeof ref === "string") throw new InputError("cache.repository", `"${repository}" is not a valid repository: it ${ref}`);
+  if (ref.tag || ref.digest) {
+    throw new InputError("cache.repository", `"${repository}" names a ${ref.digest ? "digest" : "tag"}; give the repository alone: each builder names its cache entries itself`);
+  }
+  const mode = oneOf(raw.mode, "cache.mode", CACHE_MODES) ?? "read-write";
+  if (strategy.type === "source") {
+    throw new InputError("cache", "applies to the docker strategy; S2I builds reuse the previous image's artifacts with strategy.incremental (--incremental)");
+  }
+  if (strategy.type === "custom") throw new InputError("cache", "applies to the docker strategy; a custom builder keeps its own cache");
+  if (!CACHE_BUILDERS.includes(strategy.builder)) {
+    throw new InputError("cache", `the ${strategy.builder} builder keeps its cache on the node; a registry layer cache works with ${CACHE_BUILDERS.join(", ")}`);
+  }
+  return { repository, registry: ref.registry, mode };
+}
+
 function parseResources(raw: Raw | undefined): BuildRequest["resources"] {
   const r = object(raw ?? {}, "resources")!;
   const requests = object(r.requests ?? {}, "resources.requests")!;
@@ -543,6 +581,7 @@ export function parseRequest(input: unknown): BuildRequest {
   const source = parseSource(object(raw.source, "source"));
   const strategy = parseStrategy(object(raw.strategy, "strategy"), source);
   const output = parseOutput(object(raw.output, "output"));
+  const cache = parseCache(object(raw.cache, "cache"), strategy);
   const name = string(raw.name, "name") || defaultName(output.ref);
   // Room for the "-xxxxx" run suffix inside a 63-character pod name label.
   const nameProblem = dnsLabelProblem(name, 50);
@@ -563,6 +602,7 @@ export function parseRequest(input: unknown): BuildRequest {
   }
   return {
     name, namespace, source, strategy, output, images,
+    ...(cache ? { cache } : {}),
     workload: oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job",
     resources: parseResources(object(raw.resources, "resources")),
     timeout: duration(raw.timeout, "timeout", DEFAULTS.timeout),

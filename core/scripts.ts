@@ -106,7 +106,7 @@ printf '{"digest":"%s"}' "$digest" > /dev/termination-log
 printf 'buildpod: pushed %s@%s\\n' "$BUILDPOD_IMAGE" "$digest"
 `;
 
-/** docker strategy, buildah builder. "$@": --build-arg, --label, --target options. */
+/** docker strategy, buildah builder. "$@": --build-arg, --label, --target and the layer cache's options. */
 export const BUILDAH_SCRIPT = `${BUILDAH_PRELUDE}bah bud --isolation=chroot --timestamp "$epoch" --tls-verify="$BUILDPOD_TLS_VERIFY" -f "$BUILDPOD_DOCKERFILE" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
 ${BUILDAH_PUSH}`;
 
@@ -115,20 +115,28 @@ ${BUILDAH_PUSH}`;
  * incremental Dockerfile when the previous image exists, build, push.
  */
 export const S2I_SCRIPT = `${BUILDAH_PRELUDE}builder="$BUILDPOD_S2I_BUILDER"
+# An incremental build pulls the previous image while the builder image is pulled, not after it.
+previous=
+if [ "\${BUILDPOD_S2I_INCREMENTAL:-false}" = true ]; then
+  bah pull --tls-verify="$BUILDPOD_TLS_VERIFY" -q "$BUILDPOD_IMAGE" >/dev/null 2>&1 &
+  previous=$!
+fi
 bah pull --tls-verify="$BUILDPOD_TLS_VERIFY" -q "$builder" >/dev/null
+# The builder's user and scripts label in one look (every buildah start costs time).
+info=$(bah inspect --type image --format '{{ .OCIv1.Config.User }}|{{ index .OCIv1.Config.Labels "io.openshift.s2i.scripts-url" }}' "$builder")
+user="\${info%%|*}"
+[ -n "$user" ] || user=0
 scripts="\${BUILDPOD_S2I_SCRIPTS_URL:-}"
-[ -n "$scripts" ] || scripts=$(bah inspect --type image --format '{{ index .OCIv1.Config.Labels "io.openshift.s2i.scripts-url" }}' "$builder")
+[ -n "$scripts" ] || scripts="\${info#*|}"
 case "$scripts" in ""|"<no value>") scripts=image:///usr/libexec/s2i ;; esac
 case "$scripts" in
 image://*) dir="\${scripts#image://}" ;;
 *) printf 'buildpod: the builder image gives scripts at %s; only image:// locations are supported\\n' "$scripts" >&2; exit 2 ;;
 esac
-user=$(bah inspect --type image --format '{{ .OCIv1.Config.User }}' "$builder")
-[ -n "$user" ] || user=0
 dockerfile=/workspace/meta/Dockerfile
 set -- "$@" --build-arg "BUILDPOD_S2I_BUILDER=$builder" --build-arg "BUILDPOD_S2I_SCRIPTS=$dir" --build-arg "BUILDPOD_S2I_USER=$user"
-if [ "\${BUILDPOD_S2I_INCREMENTAL:-false}" = true ]; then
-  if bah pull --tls-verify="$BUILDPOD_TLS_VERIFY" -q "$BUILDPOD_IMAGE" >/dev/null 2>&1; then
+if [ -n "$previous" ]; then
+  if wait "$previous"; then
     printf 'buildpod: incremental build: restoring the artifacts saved by %s\\n' "$BUILDPOD_IMAGE"
     dockerfile=/workspace/meta/Dockerfile.incremental
     set -- "$@" --build-arg "BUILDPOD_S2I_PREVIOUS=$BUILDPOD_IMAGE"
@@ -139,11 +147,16 @@ fi
 bah bud --isolation=chroot --timestamp "$epoch" --tls-verify="$BUILDPOD_TLS_VERIFY" -f "$dockerfile" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
 ${BUILDAH_PUSH}`;
 
-/** docker strategy, rootless BuildKit. "$@": --opt options; the output spec comes in BUILDPOD_OUTPUT. */
+/**
+ * docker strategy, rootless BuildKit. "$@": --opt options and the cache's --import-cache/--export-cache;
+ * the output spec comes in BUILDPOD_OUTPUT.
+ */
 export const BUILDKIT_SCRIPT = `set -eu
 epoch=$(cat /workspace/meta/source-date-epoch 2>/dev/null || echo 0)
 if [ "$BUILDPOD_TLS_VERIFY" = false ]; then
-  printf '[registry."%s"]\\n  http = true\\n  insecure = true\\n' "$BUILDPOD_REGISTRY" > /tmp/buildkitd.toml
+  for host in "$BUILDPOD_REGISTRY" "\${BUILDPOD_CACHE_REGISTRY:-}"; do
+    [ -z "$host" ] || printf '[registry."%s"]\\n  http = true\\n  insecure = true\\n' "$host"
+  done > /tmp/buildkitd.toml
   export BUILDKITD_FLAGS="\${BUILDKITD_FLAGS:-} --config=/tmp/buildkitd.toml"
 fi
 buildctl-daemonless.sh build --frontend dockerfile.v0 \\

@@ -49,6 +49,8 @@ export const REQUEST_OPTIONS: RequestOption[] = [
   opt("Output", "--push-secret <secret>", "output.pushSecret", "string", "kubernetes.io/dockerconfigjson Secret to push with"),
   opt("Output", "--insecure-registry", "output.insecure", "boolean", "the registry is plain HTTP or has an unverifiable certificate"),
   opt("Output", "--label <key=value>", "output.labels", "map", "image label (repeatable)"),
+  opt("Output", "--cache <repository>", "cache.repository", "string", "registry repository for the layer cache (docker strategy; reached like the image: --insecure-registry, --push-secret)"),
+  opt("Output", "--cache-mode <mode>", "cache.mode", "string", "read-write: reuse and update the cache; read: reuse only (default: read-write)"),
   opt("Resources", "--cpu-request <cpu>", "resources.requests.cpu", "string", "CPU request, e.g. 500m"),
   opt("Resources", "--cpu-limit <cpu>", "resources.limits.cpu", "string", "CPU limit, e.g. 2"),
   opt("Resources", "--memory-request <memory>", "resources.requests.memory", "string", "memory request, e.g. 1Gi"),

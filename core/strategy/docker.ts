@@ -2,7 +2,7 @@
 // rootless BuildKit or kaniko by choice), or with the node's Docker daemon when explicitly allowed.
 import type { V1Container, V1SecurityContext } from "@kubernetes/client-node";
 import { BUILDER_IMAGES } from "../images.js";
-import type { BuildRequest, BuilderName, DockerStrategy } from "../request.js";
+import type { BuildRequest, BuilderName, DockerStrategy, LayerCache } from "../request.js";
 import { BUILDAH_SCRIPT, BUILDKIT_SCRIPT, DOCKER_SCRIPT, PATHS } from "../scripts.js";
 import { contextPath, dockerfilePath, emptyDir, env, outputEnv, pairs, type StrategyPlan } from "./plan.js";
 
@@ -13,7 +13,15 @@ interface BuilderSpec {
   scratch: Record<string, string>;
   env: Record<string, string>;
   container(req: BuildRequest, s: DockerStrategy): Pick<V1Container, "command" | "args"> & { env?: Record<string, string | undefined> };
+  /**
+   * Options that reuse the registry layer cache, and update it in read-write mode. Absent for a builder
+   * that has none (request validation refuses a cache there).
+   */
+  cache?(c: LayerCache, req: BuildRequest): string[];
 }
+
+/** The tag BuildKit's cache manifest gets in the cache repository (buildah and kaniko tag by step). */
+export const BUILDKIT_CACHE_TAG = "buildcache";
 
 const NO_ESCALATION = { allowPrivilegeEscalation: false, privileged: false } as const;
 
@@ -28,6 +36,9 @@ export const BUILDERS: Record<BuilderName, BuilderSpec> = {
       args: [...dockerOptions(req, s)],
       env: { BUILDPOD_DOCKERFILE: dockerfilePath(req, s.dockerfile) },
     }),
+    // --layers commits every step; --cache-from pulls a step's layer from the repository instead of running
+    // it, --cache-to pushes the steps it ran (tagged by a key of the step and what precedes it).
+    cache: (c) => ["--layers", "--cache-from", c.repository, ...(c.mode === "read-write" ? ["--cache-to", c.repository] : [])],
   },
   buildkit: {
     // moby/buildkit's rootless example: user 1000, no seccomp or AppArmor confinement, no process sandbox.
@@ -54,8 +65,15 @@ export const BUILDERS: Record<BuilderName, BuilderSpec> = {
           BUILDPOD_DOCKERFILE_NAME: file.slice(slash + 1),
           BUILDPOD_OUTPUT: output,
           BUILDPOD_REGISTRY: req.output.ref.registry,
+          // Configured like the output's registry (plain HTTP when insecure); named once if it is the same.
+          BUILDPOD_CACHE_REGISTRY: req.cache && req.cache.registry !== req.output.ref.registry ? req.cache.registry : undefined,
         },
       };
+    },
+    // mode=max keeps the layers of every stage, not only the final image's, as buildah and kaniko do.
+    cache: (c) => {
+      const ref = `type=registry,ref=${c.repository}:${BUILDKIT_CACHE_TAG}`;
+      return ["--import-cache", ref, ...(c.mode === "read-write" ? ["--export-cache", `${ref},mode=max`] : [])];
     },
   },
   kaniko: {
@@ -81,6 +99,12 @@ export const BUILDERS: Record<BuilderName, BuilderSpec> = {
         ...(req.output.insecure ? ["--insecure", "--insecure-pull", "--skip-tls-verify", "--skip-tls-verify-pull"] : []),
       ],
     }),
+    // Cache look-ups go by registry host: an insecure output makes the cache's registry insecure too.
+    cache: (c, req) => [
+      "--cache=true", `--cache-repo=${c.repository}`,
+      ...(c.mode === "read" ? ["--no-push-cache"] : []),
+      ...(req.output.insecure ? [`--insecure-registry=${c.registry}`, `--skip-tls-verify-registry=${c.registry}`] : []),
+    ],
   },
   docker: {
     // The node's daemon does the work; the socket is root on the node, hence the explicit opt-in.
@@ -110,7 +134,8 @@ function dockerOptions(req: BuildRequest, s: DockerStrategy): string[] {
 
 export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPlan {
   const spec = BUILDERS[s.builder];
-  const { command, args, env: extra } = spec.container(req, s);
+  const { command, args: own, env: extra } = spec.container(req, s);
+  const args = [...(own ?? []), ...(req.cache && spec.cache ? spec.cache(req.cache, req) : [])];
   const mounts = Object.entries(spec.scratch).map(([name, mountPath]) => ({ name, mountPath }));
   const volumes = Object.keys(spec.scratch).map((name) => emptyDir(name));
   if (s.builder === "docker") {

@@ -79,6 +79,12 @@ describe("inputs -> request", () => {
     expect(req.images.buildah).toBe("m.example.com/buildah:1");
   });
 
+  it("cache and cache-mode set the layer cache", () => {
+    const { req } = from({ image: "r.example.com/a:1", cache: "r.example.com/a-cache", "cache-mode": "read" });
+    expect(req.cache).toEqual({ repository: "r.example.com/a-cache", registry: "r.example.com", mode: "read" });
+    expect(() => from({ image: "r.example.com/a:1", cache: "r.example.com/a-cache:v1" })).toThrow(/^input cache \(cache\.repository\): .*names a tag/);
+  });
+
   it("errors name the input", () => {
     expect(() => from({ image: "r.example.com/a:1", "memory-limit": "512" })).toThrow(/^input memory-limit \(resources.limits.memory\): "512" is 512 bytes/);
     expect(() => from({ image: "r.example.com/a:1", "build-args": "NOEQUALS" })).toThrow(/build-args: "NOEQUALS" is not KEY=VALUE/);

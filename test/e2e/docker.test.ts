@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { run } from "../cluster/infra/proc.js";
 import { build, image, registryDigest, repo, tc } from "./kit.js";
 
 let app: Awaited<ReturnType<typeof repo>>;
@@ -112,5 +113,47 @@ describe("docker strategy, buildah, from binary input", () => {
     const { result } = await build({ source: { dockerfile: `FROM ${from()}\nRUN echo inline > /inline\n` }, output: { image: image("inline:1") } });
     expect(result.status, result.message).toBe("Complete");
     expect(await registryDigest(image("inline:1"))).toBe(result.digest);
+  });
+});
+
+describe("docker strategy, buildah, registry layer cache", () => {
+  // The slow step writes a random value: had it run again, the image (and its digest) would differ. What
+  // it prints ("slow step ran: 42") is not in its own text, which the log shows as the step starts.
+  const RAN = "slow step ran: 42";
+  const dockerfile = () => `FROM ${tc().busybox}\nRUN echo "slow step ran: $((40 + 2))" && sleep 3 && cat /proc/sys/kernel/random/uuid > /stamp\nRUN echo after > /after\n`;
+  const cache = () => ({ repository: image("layer-cache") });
+  const cacheTags = async () => {
+    const r = await run("skopeo", ["list-tags", "--tls-verify=false", `docker://${cache().repository}`], { env: tc().podmanEnv, check: false });
+    return r.code === 0 ? (JSON.parse(r.stdout) as { Tags: string[] }).Tags.sort() : [];
+  };
+  let first: Awaited<ReturnType<typeof build>>;
+
+  it("a fresh build pod takes the slow step's layer from the cache repository: step not run, same digest", async () => {
+    first = await build({ source: { dockerfile: dockerfile() }, output: { image: image("cached:1") }, cache: cache() });
+    expect(first.result.status, `${first.result.message}\n${first.result.logTail?.join("\n")}`).toBe("Complete");
+    expect(first.lines.build.join("\n")).toContain(RAN);
+    // One cache entry per step that ran, pushed to the registry.
+    expect(await cacheTags()).toHaveLength(2);
+
+    const second = await build({ source: { dockerfile: dockerfile() }, output: { image: image("cached:2") }, cache: cache() });
+    expect(second.result.status, second.result.message).toBe("Complete");
+    const log = second.lines.build.join("\n");
+    expect(log).not.toContain(RAN);
+    expect(log).toMatch(/Cache pulled from remote .*layer-cache/);
+    expect(log).toContain("Using cache");
+    expect(second.result.digest).toBe(first.result.digest);
+    expect(await registryDigest(image("cached:2"))).toBe(first.result.digest);
+  });
+
+  it("read mode reuses the cache and adds nothing to it", async () => {
+    const before = await cacheTags();
+    const changed = `${dockerfile()}RUN echo new step > /new\n`;
+    const { result, lines } = await build({ source: { dockerfile: changed }, output: { image: image("cached:read") }, cache: { ...cache(), mode: "read" } });
+    expect(result.status, result.message).toBe("Complete");
+    const log = lines.build.join("\n");
+    expect(log).not.toContain(RAN);
+    expect(log).toContain("Using cache");
+    expect(log).not.toContain("Pushing cache");
+    expect(await cacheTags()).toEqual(before);
   });
 });

@@ -2,34 +2,11 @@
 // builds first (docker strategy, from Git).
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, image, registryDigest, repo, tc } from "./kit.js";
+import { s2iBuilderFiles } from "./s2i-builder.js";
 
-/** A small S2I builder: assemble copies the source and counts builds through saved artifacts. */
+/** The shared small S2I builder: assemble copies the source and counts builds through saved artifacts. */
 function s2iBuilderRepo() {
-  const assemble = [
-    "#!/bin/sh", "set -e",
-    "mkdir -p /opt/app",
-    "if [ -f /tmp/artifacts/builds ]; then echo \"restoring artifacts: $(cat /tmp/artifacts/builds) earlier build(s)\"; n=$(cat /tmp/artifacts/builds); else echo 'no artifacts: first build'; n=0; fi",
-    "cp -R /tmp/src/. /opt/app/",
-    "echo $((n + 1)) > /opt/app/builds",
-    "echo \"assembled with GREETING=$GREETING as uid $(id -u)\"",
-  ].join("\n") + "\n";
-  const run = "#!/bin/sh\ncat /opt/app/hello.txt\n";
-  const save = "#!/bin/sh\ntar -cf - -C /opt/app builds\n";
-  return repo("e2e-s2i-builder", {
-    files: {
-      Dockerfile: [
-        `FROM ${tc().busybox}`,
-        "LABEL io.openshift.s2i.scripts-url=image:///usr/libexec/s2i",
-        "COPY s2i/ /usr/libexec/s2i/",
-        "RUN chmod 755 /usr/libexec/s2i/* && mkdir -p /opt/app && chown 1001:0 /opt/app",
-        "USER 1001",
-        "",
-      ].join("\n"),
-      "s2i/assemble": assemble,
-      "s2i/run": run,
-      "s2i/save-artifacts": save,
-    },
-  });
+  return repo("e2e-s2i-builder", { files: s2iBuilderFiles(tc().busybox) });
 }
 
 /** A custom builder: builds the source's Dockerfile with buildah and reports the pushed digest. */
@@ -94,6 +71,7 @@ describe("source strategy (S2I)", () => {
     const log = second.lines.build.join("\n");
     expect(log).toContain("incremental build: restoring the artifacts saved by");
     expect(log).toContain("restoring artifacts: 1 earlier build(s)");
+    expect(log).toContain("dependencies: restored from artifacts");
     expect(second.result.digest).not.toBe(first.result.digest);
   });
 });

@@ -16,6 +16,8 @@ function scriptsOf(obj: any): string[] {
 const requests: Record<string, unknown>[] = [
   { strategy: { type: "docker", builder: "buildah", buildArgs: { ARG: EVIL }, target: "stage" } },
   { strategy: { type: "docker", builder: "buildkit", buildArgs: { ARG: EVIL } } },
+  { strategy: { type: "docker", builder: "buildah", buildArgs: { ARG: EVIL } }, cache: { repository: "evilcache.example.com:5000/evilcache" } },
+  { strategy: { type: "docker", builder: "buildkit", buildArgs: { ARG: EVIL } }, cache: { repository: "evilcache.example.com:5000/evilcache", mode: "read" } },
   { strategy: { type: "docker", builder: "docker", allowDockerSocket: true, buildArgs: { ARG: EVIL } } },
   { strategy: { type: "source", builderImage: "registry.example.com/s2i/evil:1", env: { V: EVIL }, incremental: true } },
   { strategy: { type: "custom", builderImage: "registry.example.com/evil:1", env: { V: EVIL } } },
@@ -35,7 +37,7 @@ describe("request values never reach a script's text", () => {
       expect(scripts.length).toBeGreaterThan(0);
       for (const script of scripts) {
         expect(ALL_SCRIPTS).toContain(script);
-        for (const value of [EVIL, "evil$(id)", "evil`id`", "evil dir", "evilrepo", "eviltag", "evilsecret", "evilname", "evil.label"]) {
+        for (const value of [EVIL, "evil$(id)", "evil`id`", "evil dir", "evilrepo", "eviltag", "evilsecret", "evilname", "evil.label", "evilcache"]) {
           expect(script).not.toContain(value);
         }
       }

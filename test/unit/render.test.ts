@@ -145,6 +145,61 @@ describe("docker strategy builders", () => {
   });
 });
 
+describe("registry layer cache", () => {
+  const CACHE = "registry.example.com/team/app-cache";
+  const buildOf = (strategy: Record<string, unknown>, cache: Record<string, unknown>, output: Record<string, unknown> = {}) => {
+    const job: any = render(parseRequest({ name: "app", source: sources.git, strategy, output: { image: IMAGE, pushSecret: "regcred", ...output }, cache }), { id: "abcde" });
+    expectValidObject(job);
+    return job.spec.template.spec.containers[0];
+  };
+
+  it("buildah: commits every step, reads and writes the cache repository, after the build options", () => {
+    const c = buildOf({ buildArgs: { A: "1" } }, { repository: CACHE });
+    expect(c.args).toEqual(["--build-arg", "A=1", "--layers", "--cache-from", CACHE, "--cache-to", CACHE]);
+    // The cache is reached with the output's registry settings: TLS choice and the push secret.
+    expect(c.command[2]).toContain('--tls-verify="$BUILDPOD_TLS_VERIFY"');
+    expect(envOf(c)).toMatchObject({ REGISTRY_AUTH_FILE: `${PATHS.pushConfig}/config.json` });
+  });
+
+  it("buildah, read mode: reads the cache, pushes nothing to it", () => {
+    expect(buildOf({}, { repository: CACHE, mode: "read" }).args).toEqual(["--layers", "--cache-from", CACHE]);
+  });
+
+  it("buildkit: registry cache import and export with every stage's layers", () => {
+    const c = buildOf(strategies["docker/buildkit"], { repository: CACHE });
+    expect(c.args).toEqual([
+      "--import-cache", `type=registry,ref=${CACHE}:buildcache`,
+      "--export-cache", `type=registry,ref=${CACHE}:buildcache,mode=max`,
+    ]);
+    expect(envOf(c).DOCKER_CONFIG).toBe(PATHS.pushConfig);
+    expect(buildOf(strategies["docker/buildkit"], { repository: CACHE, mode: "read" }).args).toEqual(["--import-cache", `type=registry,ref=${CACHE}:buildcache`]);
+  });
+
+  it("buildkit: a cache on another insecure registry is configured as plain HTTP too, once", () => {
+    const other = buildOf(strategies["docker/buildkit"], { repository: "cache.example.com:5000/app" }, { insecure: true });
+    expect(envOf(other)).toMatchObject({ BUILDPOD_REGISTRY: "registry.example.com", BUILDPOD_CACHE_REGISTRY: "cache.example.com:5000" });
+    expect(other.command[2]).toContain('for host in "$BUILDPOD_REGISTRY" "${BUILDPOD_CACHE_REGISTRY:-}"');
+    expect(envOf(buildOf(strategies["docker/buildkit"], { repository: CACHE }, { insecure: true })).BUILDPOD_CACHE_REGISTRY).toBeUndefined();
+  });
+
+  it("kaniko: cache on, its repository, read-only with --no-push-cache, insecure by the cache's host", () => {
+    const c = buildOf(strategies["docker/kaniko"], { repository: "cache.example.com:5000/app" }, { insecure: true });
+    expect(c.args).toEqual(expect.arrayContaining([
+      "--cache=true", "--cache-repo=cache.example.com:5000/app",
+      "--insecure-registry=cache.example.com:5000", "--skip-tls-verify-registry=cache.example.com:5000",
+    ]));
+    expect(c.args).not.toContain("--no-push-cache");
+    expect(buildOf(strategies["docker/kaniko"], { repository: CACHE, mode: "read" }).args).toEqual(expect.arrayContaining(["--cache=true", `--cache-repo=${CACHE}`, "--no-push-cache"]));
+  });
+
+  it("without a cache no builder gets cache options", () => {
+    for (const s of ["docker/buildah", "docker/buildkit", "docker/kaniko"]) {
+      const c: any = (render(build(strategies[s], sources.git), { id: "abcde" }) as any).spec.template.spec.containers[0];
+      expect(c.args.join(" ")).not.toMatch(/cache|--layers/);
+    }
+  });
+});
+
 describe("sources", () => {
   const specFor = (source: Record<string, unknown>, strategy = strategies["docker/buildah"]) =>
     (render(build(strategy, source), { id: "abcde" }) as any).spec.template.spec;

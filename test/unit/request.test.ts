@@ -28,6 +28,12 @@ describe("defaults", () => {
   it("puts the Dockerfile in the context directory unless told otherwise", () => {
     expect(parseRequest(withField({ source: { contextDir: "./svc/api/" } })).strategy).toMatchObject({ dockerfile: "svc/api/Dockerfile" });
   });
+  it("has no layer cache unless asked; a cache reads and writes by default", () => {
+    expect(req.cache).toBeUndefined();
+    expect(parseRequest(withField({ cache: { repository: "registry.example.com:5000/team/cache" } })).cache)
+      .toEqual({ repository: "registry.example.com:5000/team/cache", registry: "registry.example.com:5000", mode: "read-write" });
+    expect(parseRequest(withField({ cache: { repository: "team/cache", mode: "read" } })).cache).toMatchObject({ registry: "docker.io", mode: "read" });
+  });
   it("turns extra tags into full references on the output repository", () => {
     const req = parseRequest(withField({ output: { image: "registry.example.com:5000/team/app:1.0", tags: ["latest", "1.0", "mirror.example.com/app:1"] } }));
     expect(req.output.tags).toEqual(["registry.example.com:5000/team/app:latest", "mirror.example.com/app:1"]);
@@ -60,6 +66,15 @@ describe("bad input names the field and says what is wrong", () => {
     ["a reserved env name", { strategy: { type: "custom", builderImage: "b:1", env: { BUILDPOD_X: "1" } } }, /^strategy\.env\.BUILDPOD_X: .*reserved/],
     ["an S2I build with no builder image", { strategy: { type: "source" } }, /^strategy\.builderImage: is required/],
     ["memory in bytes by mistake", { resources: { limits: { memory: "512" } } }, /^resources\.limits\.memory: .*did you mean 512Mi/],
+    ["a cache without a repository", { cache: { mode: "read" } }, /^cache\.repository: is required/],
+    ["a cache repository with a tag", { cache: { repository: "registry.example.com/team/cache:latest" } }, /^cache\.repository: .*names a tag; give the repository alone/],
+    ["a cache repository that is not one", { cache: { repository: "registry.example.com/Team/cache" } }, /^cache\.repository: .*not a valid repository.*upper-case/],
+    ["an unknown cache mode", { cache: { repository: "registry.example.com/c", mode: "write" } }, /^cache\.mode: unknown value "write"; choose one of read-write, read/],
+    ["a misspelt cache field", { cache: { repo: "registry.example.com/c" } }, /^cache\.repo: unknown field/],
+    ["a cache given as a string", { cache: "registry.example.com/c" }, /^cache: must be a mapping/],
+    ["a cache for an S2I build", { strategy: { type: "source", builderImage: "s2i:1" }, cache: { repository: "registry.example.com/c" } }, /^cache: applies to the docker strategy; .*incremental/],
+    ["a cache for a custom build", { strategy: { type: "custom", builderImage: "b:1" }, cache: { repository: "registry.example.com/c" } }, /^cache: applies to the docker strategy/],
+    ["a cache with the node's Docker daemon", { strategy: { builder: "docker", allowDockerSocket: true }, cache: { repository: "registry.example.com/c" } }, /^cache: the docker builder keeps its cache on the node/],
   ];
   for (const [what, patch, message] of cases) {
     it(what, () => {
