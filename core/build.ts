@@ -1,7 +1,6 @@
 // A build's life on the cluster: start it, follow it to its end, cancel it. Many builds can run at
 // once in one process; each has its own watch, log streams and timers, and reports through callbacks.
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { PassThrough, Transform } from "node:stream";
 import { ClusterError, sleep, type Cluster } from "./cluster.js";
 import { PodTracker, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
@@ -10,8 +9,8 @@ import { preflight } from "./preflight.js";
 import { ANNOTATIONS, LABELS, newRunId, render } from "./render.js";
 import type { BuildRequest } from "./request.js";
 import { digestFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
-import { PATHS } from "./scripts.js";
-import { pack, type Packed } from "./upload.js";
+import { packParts } from "./upload.js";
+import { sendInput, type UploadReport } from "./upload-send.js";
 
 export interface BuildHandle {
   /** The Job's (or bare Pod's) name: the build's name and a run id. */
@@ -28,7 +27,16 @@ export interface BuildEvents {
   onProgress?(message: string): void;
   /** One line of a container's log, exactly once, in order. */
   onLog?(container: string, line: LogLine): void;
+  /**
+   * Called after each batch of log lines: a promise it returns pauses reading the logs until it settles,
+   * for a consumer slower than the log (a pipe), so that lines do not pile up in memory.
+   */
+  afterLogBatch?(): Promise<void> | void;
+  /** The binary input arrived in the pod: what went and how long it took, for callers that measure it. */
+  onUpload?(report: UploadReport): void;
 }
+
+export type { UploadReport };
 
 export interface StartOptions {
   /** Run id (default: random). */
@@ -89,62 +97,24 @@ export async function findBuild(cluster: Cluster, name: string, namespace: strin
   return undefined;
 }
 
-/** 1.2 MB, 3.4 kB, 512 B. */
-function size(bytes: number): string {
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${bytes} B`;
+/**
+ * Resolves when `done` does, or once `progress()` has stayed the same for `idleMs`. Leaves no timer
+ * behind: a pending one would keep a command's process alive after its work is done.
+ */
+async function settledOrIdle(done: Promise<unknown>, progress: () => number, idleMs: number): Promise<void> {
+  let finished = false;
+  void done.then(() => (finished = true));
+  for (let seen = -1; !finished && seen !== progress(); ) {
+    seen = progress();
+    const timer = new AbortController();
+    await Promise.race([done, sleep(idleMs, timer.signal)]);
+    timer.abort();
+  }
 }
 
 class Deferred<T> {
   resolve!: (v: T) => void;
   readonly promise = new Promise<T>((r) => (this.resolve = r));
-}
-
-/** Sends the binary input into the waiting source container, retrying a failed upload. */
-async function upload(cluster: Cluster, ns: string, pod: string, make: () => Packed, progress: (m: string) => void, signal: AbortSignal): Promise<void> {
-  const started = Date.now();
-  let lastError = "";
-  for (let attempt = 1; attempt <= 3 && !signal.aborted; attempt++) {
-    const packed = make();
-    let sent = 0;
-    let nextReport = Date.now() + 2000;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        sent += chunk.length;
-        if (Date.now() >= nextReport) {
-          nextReport = Date.now() + 2000;
-          progress(`uploading: ${size(sent)} sent`);
-        }
-        cb(null, chunk);
-      },
-    });
-    packed.stream.on("error", (err) => counter.destroy(err));
-    packed.stream.pipe(counter);
-    const stderr = new PassThrough();
-    let errText = "";
-    stderr.on("data", (d: Buffer) => (errText += d.toString()).slice(-2000));
-    try {
-      const status = await cluster.run(ns, pod, "source", ["tar", "-xzf", "-", "-C", PATHS.source], { stdin: counter, stderr });
-      if (status.status === "Success") {
-        const done = await cluster.run(ns, pod, "source", ["touch", PATHS.uploadDone], {});
-        if (done.status !== "Success") throw new Error(done.message ?? "could not mark the upload done");
-        const secs = Math.max(0.001, (Date.now() - started) / 1000);
-        progress(`uploaded ${packed.files} file${packed.files === 1 ? "" : "s"} (${size(packed.inputBytes)}, ${size(sent)} compressed) in ${secs.toFixed(1)}s`);
-        return;
-      }
-      lastError = errText.trim() || status.message || "tar failed";
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    if (attempt < 3 && !signal.aborted) {
-      progress(`upload failed (${lastError.split("\n")[0]}); retrying`);
-      await cluster.run(ns, pod, "source", ["rm", "-rf", PATHS.source], {}).catch(() => undefined);
-      await cluster.run(ns, pod, "source", ["mkdir", "-p", PATHS.source], {}).catch(() => undefined);
-      await sleep(500 * attempt, signal);
-    }
-  }
-  throw new Error(lastError || "cancelled");
 }
 
 function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: string; finishedAt?: string; durationSeconds?: number } {
@@ -183,12 +153,16 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   let uploading: Promise<void> | undefined;
 
   const progress = (m: string) => opts.onProgress?.(m);
-  const onLine = (container: string) => (line: LogLine) => {
+  let delivered = 0;
+  const onLine = (container: string) => {
     const tail = tails.get(container) ?? [];
-    tail.push(line.text);
-    if (tail.length > tailSize) tail.shift();
     tails.set(container, tail);
-    opts.onLog?.(container, line);
+    return (line: LogLine) => {
+      delivered++;
+      // Trimmed now and then rather than shifted on every line of what can be millions.
+      if (tail.push(line.text) >= 2 * tailSize + 16) tail.splice(0, tail.length - tailSize);
+      opts.onLog?.(container, line);
+    };
   };
 
   const handleEvents = (events: FollowEvent[]) => {
@@ -197,7 +171,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
       else if (e.type === "done") done.resolve(e.outcome);
       else if (e.type === "logs" && podName) {
         const target = { namespace: ns, pod: podName, container: e.container };
-        const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), signal: stop.signal });
+        const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), afterChunk: opts.afterLogBatch, signal: stop.signal });
         // Init containers run one after another, and their logs are shown the same way, before the build's.
         const task = initChain.then(follow, follow);
         if (e.init) initChain = task;
@@ -208,7 +182,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
           const uploadTimeout = (opts.uploadTimeout ?? req.uploadTimeout) * 1000;
           const guard = AbortSignal.any([stop.signal, AbortSignal.timeout(uploadTimeout)]);
           progress(`uploading ${binary.path}`);
-          uploading = upload(cluster, ns, podName, () => pack(binary, req.source.contextDir, dockerfile), progress, guard).catch((err: Error) => {
+          uploading = sendInput(cluster, ns, podName, () => packParts(binary, req.source.contextDir, dockerfile), progress, guard).then((report) => opts.onUpload?.(report), (err: Error) => {
             if (stop.signal.aborted) return;
             const why = guard.aborted ? `it did not finish within ${uploadTimeout / 1000}s` : err.message;
             handleEvents([tracker.finish({ status: "StartFailed", reason: "UploadFailed", message: `uploading ${binary.path} failed: ${why}` })]);
@@ -247,8 +221,10 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   let outcome = await Promise.race([done.promise, cancelled]);
   clearInterval(ticker);
   if (outcome.status !== "Cancelled") {
-    // The containers have ended: their logs end too. Give the streams a moment to deliver the last lines.
-    await Promise.race([Promise.allSettled(logTasks), sleep(15_000)]);
+    // The containers have ended: their logs end too. Wait for the streams to deliver the last lines for as
+    // long as lines keep coming (a big log takes a while), but not on streams silent for a minute
+    // (a connection gone quiet; a slow server can take a while before its first byte).
+    await settledOrIdle(Promise.allSettled(logTasks), () => delivered, 60_000);
   }
   stop.abort();
   outer.removeEventListener("abort", onOuterAbort);
@@ -295,7 +271,8 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   if (outcome.exitCode !== undefined) result.exitCode = outcome.exitCode;
   if (outcome.failedContainer) {
     result.failedContainer = outcome.failedContainer;
-    result.logTail = tails.get(outcome.failedContainer) ?? [];
+    const tail = tails.get(outcome.failedContainer) ?? [];
+    result.logTail = tail.slice(Math.max(0, tail.length - tailSize));
   }
   if (outcome.status === "StartFailed" && events.length) result.logTail = events;
   if (digest) {

@@ -1,13 +1,15 @@
 // The edge to the cluster: client-node calls with retries, and one error type that says what failed.
 import {
-  AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, Watch,
+  AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig,
   type ApiException, type V1Job, type V1Pod, type V1Status,
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
-import { request as httpRequest, type RequestOptions } from "node:http";
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Readable, Writable } from "node:stream";
+import { PassThrough, type Readable, type Writable } from "node:stream";
 import { ClusterError } from "./errors.js";
+import { sendStdin, type ExecSocket } from "./exec-stdin.js";
+import { Transport, type TransportError } from "./transport.js";
 
 export { ClusterError };
 
@@ -152,14 +154,16 @@ export class Cluster {
   readonly core: CoreV1Api;
   readonly batch: BatchV1Api;
   readonly authz: AuthorizationV1Api;
-  readonly watcher: Watch;
   readonly exec: Exec;
+  /** Pooled connections for the API calls and watches (see transport.ts). */
+  readonly transport: Transport;
 
   constructor(readonly kc: KubeConfig) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.batch = kc.makeApiClient(BatchV1Api);
-    this.authz = kc.makeApiClient(AuthorizationV1Api);
-    this.watcher = new Watch(kc);
+    this.transport = new Transport(kc);
+    const config = this.transport.configuration();
+    this.core = new CoreV1Api(config);
+    this.batch = new BatchV1Api(config);
+    this.authz = new AuthorizationV1Api(config);
     this.exec = new Exec(kc);
   }
 
@@ -209,8 +213,9 @@ export class Cluster {
 
   /**
    * Watches the pods matching a label selector until the signal aborts, calling back on every change.
-   * Resumes from the last resourceVersion whenever a watch ends (server timeout, dropped connection,
-   * client-node's inactivity timeout) and re-lists on 410 Gone, reporting pods that vanished meanwhile.
+   * Resumes from the last resourceVersion whenever a watch ends (server timeout, dropped connection, a
+   * stream silent for too long) and re-lists on 410 Gone, reporting pods that vanished meanwhile. One
+   * request while nothing goes wrong.
    */
   async watchPods(namespace: string, labelSelector: string, on: { pod(p: V1Pod): void; deleted(p: V1Pod): void }, signal: AbortSignal): Promise<void> {
     const known = new Map<string, V1Pod>();
@@ -231,50 +236,41 @@ export class Cluster {
       }
       rv = list.metadata?.resourceVersion;
     };
-    await relist();
+    // The first watch has no resourceVersion: the server starts it with the pods that exist, as ADDED
+    // events, so no list is needed first (nor can the list's version be too old by the time the watch asks).
     let failures = 0;
     while (!signal.aborted) {
       const started = Date.now();
       let events = 0;
-      const result = await new Promise<{ gone: boolean; err?: unknown }>((resolve) => {
-        let gone = false;
-        let ctrl: AbortController | undefined;
-        const onAbort = () => ctrl?.abort();
-        this.watcher
-          .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 290 }, (type: string, obj: any) => {
-            events++;
-            if (type === "ERROR") {
-              if (obj?.code === 410) gone = true;
-              return;
-            }
-            if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-            if (type === "BOOKMARK") return;
-            const name = obj?.metadata?.name as string;
-            if (type === "DELETED") {
-              known.delete(name);
-              on.deleted(obj);
-            } else {
-              known.set(name, obj);
-              on.pod(obj);
-            }
-          }, (err: unknown) => {
-            signal.removeEventListener("abort", onAbort);
-            resolve({ gone, err });
-          })
-          .then((c) => {
-            ctrl = c;
-            if (signal.aborted) c.abort();
-            else signal.addEventListener("abort", onAbort, { once: true });
-          })
-          .catch((err: unknown) => resolve({ gone, err }));
-      });
+      let gone = false;
+      const result: { err?: unknown } = {};
+      await this.transport
+        .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 290 }, (type, obj) => {
+          events++;
+          if (type === "ERROR") {
+            if (obj?.code === 410) gone = true;
+            return;
+          }
+          if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+          if (type === "BOOKMARK") return;
+          const name = obj?.metadata?.name as string;
+          if (type === "DELETED") {
+            known.delete(name);
+            on.deleted(obj);
+          } else {
+            known.set(name, obj);
+            on.pod(obj);
+          }
+        }, signal)
+        .catch((err: unknown) => (result.err = err));
       if (signal.aborted) return;
       const code = result.err ? httpStatus(result.err) : undefined;
-      if (result.gone || code === 410) {
+      if (gone || code === 410) {
         await relist();
         continue;
       }
-      const timedOut = (result.err as Error | undefined)?.name === "TimeoutError";
+      // A silent watch is resumed like one the server ended.
+      const timedOut = (result.err as TransportError | undefined)?.code === "ETIMEDOUT";
       if (result.err && !timedOut) {
         if (code !== undefined && code < 500 && code !== 429) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
         if (++failures > 8) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
@@ -297,9 +293,11 @@ export class Cluster {
   /**
    * Streams a container's log (with timestamps), chunk by chunk. Resolves when the stream ends or the
    * signal aborts; rejects with a ClusterError carrying the HTTP status, or none when the connection broke.
+   * When onChunk returns a promise, reading pauses until it settles: a slow reader holds the stream back
+   * instead of the log piling up in memory.
    * (Written on node:https rather than client-node's Log, whose stream errors cannot be caught.)
    */
-  async streamLog(namespace: string, pod: string, container: string, opts: { follow: boolean; sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void): Promise<void> {
+  async streamLog(namespace: string, pod: string, container: string, opts: { follow: boolean; sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
     const server = this.kc.getCurrentCluster()!.server;
     const url = new URL(`${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`);
     url.searchParams.set("container", container);
@@ -308,12 +306,44 @@ export class Cluster {
     if (opts.sinceTime) url.searchParams.set("sinceTime", opts.sinceTime);
     if (opts.tailLines !== undefined) url.searchParams.set("tailLines", String(opts.tailLines));
     const options: RequestOptions = { method: "GET" };
-    await this.kc.applyToHTTPSOptions(options);
+    Object.assign(options, await this.transport.options("stream")); // pooled, shared TLS context
     const what = `reading the log of ${pod}/${container}`;
     return new Promise((resolve, reject) => {
       if (opts.signal?.aborted) return resolve();
+      // A server may write each line on its own (an HTTP chunk per line): what arrives in one turn of the
+      // event loop goes to the reader as one chunk (up to 64 kB), sparing it a call per line.
+      let pending: Buffer[] = [];
+      let size = 0;
+      let batch: NodeJS.Immediate | undefined;
+      let settled = false;
+      let response: IncomingMessage | undefined;
+      const flush = () => {
+        if (batch) clearImmediate(batch);
+        batch = undefined;
+        if (settled || !pending.length) return;
+        const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending, size);
+        pending = [];
+        size = 0;
+        const wait = onChunk(chunk);
+        if (wait && response && !response.isPaused()) {
+          const res = response;
+          res.pause();
+          const resume = () => void (settled || res.resume());
+          wait.then(resume, resume);
+        }
+      };
+      /** Ends the call once: what arrived before is delivered first, unless the caller aborted. */
+      const settle = (err?: Error) => {
+        if (settled) return;
+        if (!opts.signal?.aborted) flush();
+        settled = true;
+        if (batch) clearImmediate(batch);
+        if (err && !opts.signal?.aborted) reject(err);
+        else resolve();
+      };
       const get = url.protocol === "https:" ? httpsRequest : httpRequest;
       const req = get(url, options, (res) => {
+        response = res;
         if (res.statusCode !== 200) {
           let body = "";
           res.on("data", (d: Buffer) => (body += d.toString()));
@@ -322,20 +352,25 @@ export class Cluster {
             try {
               message = (JSON.parse(body) as { message?: string }).message ?? message;
             } catch {}
-            reject(new ClusterError(`${what}: ${message}`, res.statusCode));
+            settle(new ClusterError(`${what}: ${message}`, res.statusCode));
           });
-          res.on("error", () => reject(new ClusterError(`${what}: HTTP ${res.statusCode}`, res.statusCode)));
+          res.on("error", () => settle(new ClusterError(`${what}: HTTP ${res.statusCode}`, res.statusCode)));
           return;
         }
-        res.on("data", onChunk);
-        res.on("end", () => resolve());
-        res.on("error", (err) => (opts.signal?.aborted ? resolve() : reject(new ClusterError(`${what}: ${err.message}`))));
-        res.on("aborted", () => (opts.signal?.aborted ? resolve() : reject(new ClusterError(`${what}: the stream was cut`))));
+        res.on("data", (d: Buffer) => {
+          pending.push(d);
+          size += d.length;
+          if (size >= 65536) flush();
+          else batch ??= setImmediate(flush);
+        });
+        res.on("end", () => settle());
+        res.on("error", (err) => settle(new ClusterError(`${what}: ${err.message}`)));
+        res.on("aborted", () => settle(new ClusterError(`${what}: the stream was cut`)));
       });
-      req.on("error", (err) => (opts.signal?.aborted ? resolve() : reject(explain(what, err))));
+      req.on("error", (err) => settle(explain(what, err)));
       opts.signal?.addEventListener("abort", () => {
         req.destroy();
-        resolve();
+        settle();
       }, { once: true });
       req.end();
     });
@@ -345,8 +380,11 @@ export class Cluster {
   run(namespace: string, pod: string, container: string, command: string[], io: { stdin?: Readable; stdout?: Writable; stderr?: Writable }): Promise<V1Status> {
     return new Promise((resolve, reject) => {
       let settled = false;
+      // client-node is given a stand-in that never sends: it makes the session ask for stdin, and sendStdin
+      // sends the real one with back-pressure.
+      const stdin = io.stdin ? new PassThrough() : null;
       this.exec
-        .exec(namespace, pod, container, command, io.stdout ?? null, io.stderr ?? null, io.stdin ?? null, false, (status) => {
+        .exec(namespace, pod, container, command, io.stdout ?? null, io.stderr ?? null, stdin, false, (status) => {
           settled = true;
           resolve(status);
         })
@@ -357,6 +395,14 @@ export class Cluster {
           ws.on("error", (err: Error) => {
             if (!settled) reject(explain(`running ${command[0]} in ${pod}/${container}`, err));
           });
+          if (io.stdin) {
+            sendStdin(ws as unknown as ExecSocket, io.stdin).catch((err: Error) => {
+              // A failed source ends the session: the command must not take a partial input for a whole one.
+              if (!settled) reject(new ClusterError(`sending input to ${command[0]} in ${pod}/${container}: ${err.message}`));
+              settled = true;
+              ws.close();
+            });
+          }
         })
         .catch((err: unknown) => reject(explain(`running ${command[0]} in ${pod}/${container}`, err)));
     });

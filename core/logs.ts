@@ -12,20 +12,59 @@ export interface LogLine {
 /** [seconds since epoch, nanoseconds]: comparable whatever number of fraction digits the server printed. */
 type Stamp = [number, number];
 
-const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+/** The fixed part of an RFC3339 timestamp: d is a digit. */
+const SHAPE = "dddd-dd-ddTdd:dd:dd";
+const TENS = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
-function parseStamp(text: string): Stamp | undefined {
-  const m = STAMP.exec(text);
-  if (!m) return undefined;
-  const seconds = Date.parse(`${m[1]}${m[3]}`) / 1000;
-  if (Number.isNaN(seconds)) return undefined;
-  return [seconds, Number((m[2] ?? "").padEnd(9, "0"))];
+/**
+ * Parses line[0, end) as YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM) by hand, without a regular expression
+ * or a string per line: the cursor does this for every line of logs that run to millions. Date.parse is
+ * only called when the second changes (cached in `seconds`).
+ */
+class StampParser {
+  sec = 0;
+  ns = 0;
+  private prefix = "";
+  private zone = "";
+  private seconds = 0;
+
+  parse(line: string, end: number): boolean {
+    if (end < 20) return false;
+    // The same second as the line before (most lines): its fixed part was checked then.
+    const sameSecond = this.prefix !== "" && line.startsWith(this.prefix);
+    for (let i = 0; i < 19 && !sameSecond; i++) {
+      const c = line.charCodeAt(i);
+      if (SHAPE[i] === "d" ? !isDigit(c) : c !== SHAPE.charCodeAt(i)) return false;
+    }
+    let i = 19;
+    let ns = 0;
+    if (line.charCodeAt(i) === 0x2e) {
+      for (i++; i < end && i < 29 && isDigit(line.charCodeAt(i)); i++) ns = ns * 10 + line.charCodeAt(i) - 0x30;
+      if (i === 20) return false;
+      ns *= TENS[29 - i];
+    }
+    const z = line.charCodeAt(i);
+    const zoned = z === 0x5a ? end === i + 1
+      : (z === 0x2b || z === 0x2d) && end === i + 6 && isDigit(line.charCodeAt(i + 1)) && isDigit(line.charCodeAt(i + 2)) && line.charCodeAt(i + 3) === 0x3a && isDigit(line.charCodeAt(i + 4)) && isDigit(line.charCodeAt(i + 5));
+    if (!zoned) return false;
+    if (!(sameSecond && end - i === this.zone.length && line.startsWith(this.zone, i))) {
+      const prefix = line.slice(0, 19);
+      const zone = line.slice(i, end);
+      const seconds = Date.parse(prefix + zone) / 1000;
+      if (Number.isNaN(seconds)) return false;
+      [this.prefix, this.zone, this.seconds] = [prefix, zone, seconds];
+    }
+    this.sec = this.seconds;
+    this.ns = ns;
+    return true;
+  }
 }
 
 function splitStamp(line: string): [Stamp | undefined, string] {
   const space = line.indexOf(" ");
-  const stamp = space > 0 ? parseStamp(line.slice(0, space)) : undefined;
-  return stamp ? [stamp, line.slice(space + 1)] : [undefined, line];
+  const p = new StampParser();
+  return space > 0 && p.parse(line, space) ? [[p.sec, p.ns], line.slice(space + 1)] : [undefined, line];
 }
 
 function compare(a: Stamp, b: Stamp): number {
@@ -33,7 +72,11 @@ function compare(a: Stamp, b: Stamp): number {
 }
 
 export class LogCursor {
-  private last?: Stamp;
+  /** The last delivered line's stamp, when there is one. */
+  private hasLast = false;
+  private lastSec = 0;
+  private lastNs = 0;
+  private readonly stamp = new StampParser();
   private lastText?: string;
   /** The last line delivered as the server sent it, timestamp included. */
   lastRaw?: string;
@@ -49,22 +92,23 @@ export class LogCursor {
   /** Options for the next stream: from the start, or from the second of the last line delivered. */
   nextStream(): { sinceTime?: string } {
     this.partial_ = "";
-    if (!this.last) return {};
+    if (!this.hasLast) return {};
     this.resuming = true;
     this.skipAtLast = this.atLast;
-    return { sinceTime: new Date(this.last[0] * 1000).toISOString().replace(/\.\d+Z$/, "Z") };
+    return { sinceTime: new Date(this.lastSec * 1000).toISOString().replace(/\.\d+Z$/, "Z") };
   }
 
   /** Feeds a chunk of the stream; returns the lines it completes that were not delivered before. */
   push(chunk: string): LogLine[] {
-    const text = this.partial_ + chunk;
-    const lines = text.split("\n");
-    this.partial_ = lines.pop() ?? "";
+    const text = this.partial_ === "" ? chunk : this.partial_ + chunk;
     const out: LogLine[] = [];
-    for (const line of lines) {
-      const delivered = this.accept(line);
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      const delivered = this.accept(text.slice(start, nl));
       if (delivered) out.push(delivered);
+      start = nl + 1;
     }
+    this.partial_ = start === 0 ? text : text.slice(start);
     return out;
   }
 
@@ -110,17 +154,17 @@ export class LogCursor {
   }
 
   private accept(raw: string): LogLine | undefined {
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    const [stamp, text] = splitStamp(line);
-    if (!stamp) {
+    const line = raw.charCodeAt(raw.length - 1) === 0x0d ? raw.slice(0, -1) : raw;
+    const space = line.indexOf(" ");
+    if (space <= 0 || !this.stamp.parse(line, space)) {
       // No timestamp: the server ignored timestamps=true. Deliver as is, in arrival order.
       this.count++;
       this.lastRaw = line;
       return { time: this.lastText ?? "", text: line };
     }
-    const time = line.slice(0, line.length - text.length - 1);
-    if (this.resuming && this.last) {
-      const c = compare(stamp, this.last);
+    const { sec, ns } = this.stamp;
+    const c = this.hasLast ? sec - this.lastSec || ns - this.lastNs : 1;
+    if (this.resuming && this.hasLast) {
       if (c < 0) return undefined;
       if (c === 0 && this.skipAtLast > 0) {
         this.skipAtLast--;
@@ -128,14 +172,15 @@ export class LogCursor {
       }
       this.resuming = false;
     }
-    if (this.last && compare(stamp, this.last) === 0) this.atLast++;
+    if (c === 0) this.atLast++;
     else {
-      this.last = stamp;
+      [this.hasLast, this.lastSec, this.lastNs] = [true, sec, ns];
       this.atLast = 1;
     }
+    const time = line.slice(0, space);
     this.lastText = time;
     this.lastRaw = line;
     this.count++;
-    return { time, text };
+    return { time, text: line.slice(space + 1) };
   }
 }

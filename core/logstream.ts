@@ -15,6 +15,8 @@ export interface FollowLogOptions {
   /** Resolves at the pod's next change (or soon): to wait between streams without polling hard. */
   changed(): Promise<void>;
   onLine(line: LogLine): void;
+  /** Called after the lines of each chunk: a promise it returns holds the stream until it settles. */
+  afterChunk?(): Promise<void> | void;
   signal: AbortSignal;
 }
 
@@ -39,7 +41,10 @@ async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opt
   const { sinceTime } = cursor.nextStream();
   let error: unknown;
   try {
-    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: true, sinceTime, signal: opts.signal }, (chunk) => deliver(cursor.push(decoder.write(chunk))));
+    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: true, sinceTime, signal: opts.signal }, (chunk) => {
+      deliver(cursor.push(decoder.write(chunk)));
+      return opts.afterChunk?.();
+    });
   } catch (err) {
     error = err;
   }
@@ -52,7 +57,9 @@ async function readTail(cluster: Cluster, t: LogTarget, signal: AbortSignal): Pr
   const decoder = new StringDecoder("utf8");
   let text = "";
   try {
-    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: false, tailLines: 1, signal }, (chunk) => (text += decoder.write(chunk)));
+    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: false, tailLines: 1, signal }, (chunk) => {
+      text += decoder.write(chunk);
+    });
   } catch {
     return undefined;
   }
@@ -67,7 +74,9 @@ const UNCONFIRMED_LIMIT = 10;
  * A stream that ends while the container still runs is resumed where it stopped. After the container
  * has ended, a stream can still end early, even mid-line, without an error, so the end is confirmed by
  * the log's last line (tailLines=1): it must be the last line delivered, or the unterminated text the
- * stream ended on, which is then the container's last line written without a newline.
+ * stream ended on, which is then the container's last line written without a newline. A stream that was
+ * open when the container ended goes to that confirmation too, rather than being read again: a resumed
+ * read scans the log from its start on the node, a tail read only its end.
  */
 export async function followLog(cluster: Cluster, t: LogTarget, opts: FollowLogOptions): Promise<number> {
   const cursor = new LogCursor();
@@ -89,7 +98,7 @@ export async function followLog(cluster: Cluster, t: LogTarget, opts: FollowLogO
       continue;
     }
     failures = 0;
-    if (afterEnd && end.caughtUp) {
+    if ((afterEnd || opts.terminated()) && end.caughtUp) {
       const tail = await readTail(cluster, t, opts.signal);
       if (opts.signal.aborted) break;
       unconfirmed = end.lines === 0 ? unconfirmed + 1 : 0;

@@ -93,8 +93,26 @@ async function checkSecret(cluster: Cluster, namespace: string, name: string, ki
   }
 }
 
-/** Throws a PreflightError (or ClusterError) naming what is missing and what to do. */
-export async function preflight(cluster: Cluster, req: BuildRequest): Promise<void> {
+/** Checks under way, per cluster connection, by what they check. */
+const underWay = new WeakMap<Cluster, Map<string, Promise<void>>>();
+
+/**
+ * Throws a PreflightError (or ClusterError) naming what is missing and what to do. Builds started
+ * together that need the same checks share one run of them (a service starting a hundred builds at once
+ * asks eight questions, not eight hundred); a check that has finished is never reused.
+ */
+export function preflight(cluster: Cluster, req: BuildRequest): Promise<void> {
+  const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), req.strategy.type === "docker" ? req.strategy.builder : req.strategy.type, req.output.pushSecret, req.source.git?.secret]);
+  let checks = underWay.get(cluster);
+  if (!checks) underWay.set(cluster, (checks = new Map()));
+  const running = checks.get(key);
+  if (running) return running;
+  const check = checkAll(cluster, req).finally(() => checks.delete(key));
+  checks.set(key, check);
+  return check;
+}
+
+async function checkAll(cluster: Cluster, req: BuildRequest): Promise<void> {
   const ns = req.namespace;
   const namespace = await readNamespace(cluster, ns);
   if (namespace === "missing") {

@@ -1,6 +1,7 @@
 // The commands that talk to a cluster: run, logs, cancel.
 import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { StringDecoder } from "node:string_decoder";
 import {
   cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, InputError, LogCursor, parseDuration, pruneBuilds, findBuild, followBuild, resultEnv, runBuild,
   type BuildResult, type BuildStatus, type LogLine,
@@ -11,6 +12,8 @@ import { requestFromFlags } from "./options.js";
 export interface IO {
   out(s: string): void;
   err(s: string): void;
+  /** When the stream holds more than it should (a slow pipe): resolves once it has drained. */
+  drained?(stream: "out" | "err"): Promise<void> | undefined;
 }
 
 const STATUS_EXIT: Record<BuildStatus, number> = {
@@ -50,13 +53,39 @@ function onSignals(abort: AbortController, io: IO): () => void {
   };
 }
 
+/**
+ * Prints progress and log lines. A log can run to millions of lines: the lines that arrive together (one
+ * chunk of a log stream) are written together, not with a write each.
+ */
 function printer(io: IO, logsTo: "out" | "err") {
-  const width = { n: 6 };
+  let width = 6;
+  let batch = "";
+  let queued = false;
+  const flush = () => {
+    queued = false;
+    if (batch === "") return;
+    const text = batch;
+    batch = "";
+    io[logsTo](text);
+  };
   return {
-    progress: (m: string) => io.err(`buildpod: ${m}\n`),
+    progress: (m: string) => {
+      flush();
+      io.err(`buildpod: ${m}\n`);
+    },
     log: (container: string, line: LogLine) => {
-      width.n = Math.max(width.n, container.length);
-      io[logsTo](`${container.padEnd(width.n)} | ${line.text}\n`);
+      width = Math.max(width, container.length);
+      batch += `${container.padEnd(width)} | ${line.text}\n`;
+      if (!queued) {
+        queued = true;
+        queueMicrotask(flush);
+      }
+    },
+    flush,
+    /** After a batch of lines: holds the log streams while the output drains. */
+    afterBatch: () => {
+      flush();
+      return io.drained?.(logsTo);
     },
   };
 }
@@ -107,8 +136,10 @@ export async function runCommand(opts: Record<string, unknown>, io: IO): Promise
       annotations: { [CLIENT_ANNOTATION]: `${hostname()}/${process.pid}` },
       onProgress: p.progress,
       onLog: opts.logs === false ? undefined : p.log,
+      afterLogBatch: p.afterBatch,
     });
   } finally {
+    p.flush();
     release();
   }
   io.err(summary(result));
@@ -132,7 +163,7 @@ export async function logsCommand(name: string, opts: Record<string, unknown>, i
     const abort = new AbortController();
     const release = onSignals(abort, io);
     try {
-      const result = await followBuild(cluster, handle, { signal: abort.signal, onProgress: p.progress, onLog: p.log, startTimeout: 24 * 3600 });
+      const result = await followBuild(cluster, handle, { signal: abort.signal, onProgress: p.progress, onLog: p.log, afterLogBatch: p.afterBatch, startTimeout: 24 * 3600 }).finally(p.flush);
       if (result.status !== "Cancelled") io.err(summary(result));
       return result.status === "Cancelled" ? EXIT.ok : exitCodeFor(result);
     } finally {
@@ -144,16 +175,20 @@ export async function logsCommand(name: string, opts: Record<string, unknown>, i
     for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
       const cursor = new LogCursor();
       cursor.nextStream();
+      // Decoded across chunks: a character split between two chunks stays whole.
+      const decoder = new StringDecoder("utf8");
       try {
         await cluster.streamLog(namespace, pod.metadata!.name!, c.name, { follow: false }, (chunk) => {
-          for (const line of cursor.push(chunk.toString())) p.log(c.name, line);
+          for (const line of cursor.push(decoder.write(chunk))) p.log(c.name, line);
+          return p.afterBatch();
         });
       } catch {
         continue; // not started yet: nothing to show
       }
-      for (const line of cursor.end(true)) p.log(c.name, line);
+      for (const line of [...cursor.push(decoder.end()), ...cursor.end(true)]) p.log(c.name, line);
     }
   }
+  p.flush();
   return EXIT.ok;
 }
 

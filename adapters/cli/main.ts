@@ -1,4 +1,5 @@
 // The `buildpod` command line: what Jenkins stages, Tekton steps and people call.
+import { once } from "node:events";
 import { Command, CommanderError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
 import { InputError, newRunId, render, VERSION } from "../../core/model.js";
@@ -111,8 +112,17 @@ ${EXIT_CODES_HELP}`)
   return cli;
 }
 
+const stdio: IO = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  drained: (name) => {
+    const stream = name === "out" ? process.stdout : process.stderr;
+    return stream.writableNeedDrain ? once(stream, "drain").then(() => undefined) : undefined;
+  },
+};
+
 /** Runs the command line; resolves with the exit code. Never throws. */
-export async function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): Promise<number> {
+export async function main(argv: string[], io: IO = stdio): Promise<number> {
   let code: number = EXIT.ok;
   const cli = program(io, (c) => (code = c));
   cli.configureOutput({ writeOut: io.out, writeErr: io.err });

@@ -56,6 +56,25 @@ describe("LogCursor", () => {
     expect(texts(c.push("2026-11-23T10:00:01.12Z old\n2026-11-23T10:00:01.5Z a\n2026-11-23T10:00:01.51Z new\n"))).toEqual(["new"]);
   });
 
+  it("reads zone offsets, and tells apart the same clock time in another zone", () => {
+    const c = new LogCursor();
+    c.nextStream();
+    expect(texts(c.push("2026-11-23T10:00:01.5+00:00 a\n2026-11-23T10:00:01.6+01:00 b\n"))).toEqual(["a", "b"]);
+    // b is at 09:00:01 UTC: a resumed stream starts at that second and skips it once.
+    expect(c.nextStream()).toEqual({ sinceTime: "2026-11-23T09:00:01Z" });
+    expect(texts(c.push("2026-11-23T10:00:01.6+01:00 b\n2026-11-23T09:00:01.7Z c\n"))).toEqual(["c"]);
+  });
+
+  it("takes what only looks like a timestamp for text", () => {
+    const c = new LogCursor();
+    c.nextStream();
+    const lines = [
+      "2026-11-23T10:00:01.1234567890Z ten digits", "2026-13-23T10:00:01Z no month 13", "2026-11-23T10:00:01 no zone",
+      "2026-11-23T10:00:01.Z no digits", "2026-11-23T10:00:01.5+0100 short offset", "plain text",
+    ];
+    expect(texts(c.push(lines.map((l) => `${l}\n`).join("")))).toEqual(lines);
+  });
+
   it("survives a server that ignores sinceTime and replays everything", () => {
     const c = new LogCursor();
     const all = Array.from({ length: 50 }, (_, i) => `${T(i % 60, i)} line ${i}\n`).join("");

@@ -34,11 +34,11 @@ function burstLog(n: number): Entry[] {
   });
 }
 
-async function follow(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false) {
+async function follow(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false, terminated = () => true) {
   const server = logServer(entries, cuts, lastUnterminated);
   const got: string[] = [];
   await followLog(server.cluster, { namespace: "ns", pod: "p", container: "build" }, {
-    terminated: () => true,
+    terminated,
     changed: () => new Promise((r) => setTimeout(r, 1)),
     onLine: (l) => got.push(l.text),
     signal: new AbortController().signal,
@@ -54,6 +54,21 @@ describe("followLog", () => {
     const { got, calls } = await follow(log, []);
     expect(got).toEqual(all);
     expect(calls).toBe(2);
+  });
+
+  it("a stream open when the container ends is confirmed by the tail, not read again", async () => {
+    // terminated() is false when the first stream starts and true by the time it ends.
+    let asked = 0;
+    const { got, calls } = await follow(log, [], false, () => ++asked > 1);
+    expect(got).toEqual(all);
+    expect(calls).toBe(2);
+  });
+
+  it("a stream that ended early as the container ended is resumed after the tail says so", async () => {
+    let asked = 0;
+    const { got, calls } = await follow(log, [{ afterBytes: 20_000, error: false }], false, () => ++asked > 1);
+    expect(got).toEqual(all);
+    expect(calls).toBe(4);
   });
 
   for (const error of [false, true]) {

@@ -1,0 +1,109 @@
+// The cluster transport against a small HTTPS server on loopback: calls share a few kept-alive
+// connections, credentials go on every request, and watch streams are read event by event however the
+// bytes are cut, ending as the server ends them.
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cluster } from "../../core/index.js";
+import type { TransportError } from "../../core/transport.js";
+import { kubeconfigYaml, makeCerts } from "../cluster/api/certs.js";
+
+let dir: string;
+let server: Server;
+let kc: KubeConfig;
+let connections = 0;
+const seen: { url: string; auth?: string }[] = [];
+/** What the next watch request gets: an answer status, and the body in pieces. */
+let watchAnswer: { status: number; pieces: string[] } = { status: 200, pieces: [] };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "bp-transport-"));
+  const certs = await makeCerts(dir);
+  server = createServer({ cert: certs.cert, key: certs.key }, (req, res) => {
+    seen.push({ url: req.url ?? "", auth: req.headers.authorization });
+    if (req.url?.includes("watch=true")) {
+      const { status, pieces } = watchAnswer;
+      res.writeHead(status, { "Content-Type": "application/json" });
+      // Each piece in its own write, a moment apart, so the client sees them as separate chunks.
+      let i = 0;
+      const next = () => (i < pieces.length ? (res.write(pieces[i++]), setTimeout(next, 5)) : res.end());
+      next();
+      return;
+    }
+    setTimeout(() => {
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "7" }, items: [] }));
+    }, 5);
+  });
+  server.on("secureConnection", () => connections++);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  kc = new KubeConfig();
+  kc.loadFromString(kubeconfigYaml(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, certs.ca, "secret-token", "tester"));
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("API calls", () => {
+  it("a burst of calls shares a few kept-alive connections, each call with the credentials", async () => {
+    const cluster = new Cluster(kc);
+    connections = 0;
+    seen.length = 0;
+    const lists = await Promise.all(Array.from({ length: 60 }, () => cluster.listPods("ns", "a=b")));
+    expect(lists.every((l) => l.metadata?.resourceVersion === "7")).toBe(true);
+    expect(seen).toHaveLength(60);
+    expect(seen.every((s) => s.auth === "Bearer secret-token")).toBe(true);
+    expect(connections).toBeLessThanOrEqual(16);
+    // Later calls reuse the open connections.
+    await cluster.listPods("ns", "a=b");
+    expect(connections).toBeLessThanOrEqual(16);
+  });
+});
+
+describe("watch", () => {
+  const watch = async (signal = new AbortController().signal) => {
+    const events: [string, unknown][] = [];
+    const cluster = new Cluster(kc);
+    const done = cluster.transport.watch("/api/v1/namespaces/ns/pods", { labelSelector: "a=b", resourceVersion: "7" }, (type, obj) => events.push([type, obj]), signal);
+    return { events, done };
+  };
+
+  it("reads events cut anywhere, including an ERROR event, and resolves when the server ends the stream", async () => {
+    const lines = [
+      { type: "ADDED", object: { metadata: { name: "p", resourceVersion: "8" } } },
+      { type: "MODIFIED", object: { metadata: { name: "p", resourceVersion: "9" }, status: { phase: "Running" } } },
+      { type: "ERROR", object: { kind: "Status", code: 410 } },
+    ].map((e) => JSON.stringify(e) + "\n").join("");
+    watchAnswer = { status: 200, pieces: [lines.slice(0, 10), lines.slice(10, 75), lines.slice(75, 76), lines.slice(76)] };
+    const { events, done } = await watch();
+    await done;
+    expect(events.map(([t]) => t)).toEqual(["ADDED", "MODIFIED", "ERROR"]);
+    expect((events[1][1] as { status: { phase: string } }).status.phase).toBe("Running");
+    const query = new URL(seen.at(-1)!.url, "https://x").searchParams;
+    expect([query.get("watch"), query.get("labelSelector"), query.get("resourceVersion")]).toEqual(["true", "a=b", "7"]);
+  });
+
+  it("an answer other than 200 rejects with its status and message", async () => {
+    watchAnswer = { status: 403, pieces: [JSON.stringify({ kind: "Status", message: "pods is forbidden", code: 403 })] };
+    const { done } = await watch();
+    const err = (await done.catch((e: unknown) => e)) as TransportError;
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toBe("pods is forbidden");
+  });
+
+  it("aborting ends the watch quietly", async () => {
+    watchAnswer = { status: 200, pieces: [JSON.stringify({ type: "ADDED", object: { metadata: { name: "p" } } }) + "\n", ...Array(100).fill(" ")] };
+    const abort = new AbortController();
+    const { events, done } = await watch(abort.signal);
+    setTimeout(() => abort.abort(), 100);
+    await expect(done).resolves.toBeUndefined();
+    expect(events).toHaveLength(1);
+  });
+});
