@@ -134,7 +134,7 @@ image://*) dir="\${scripts#image://}" ;;
 *) printf 'buildpod: the builder image gives scripts at %s; only image:// locations are supported\\n' "$scripts" >&2; exit 2 ;;
 esac
 dockerfile=/workspace/meta/Dockerfile
-set -- "$@" --build-arg "BUILDPOD_S2I_BUILDER=$builder" --build-arg "BUILDPOD_S2I_SCRIPTS=$dir" --build-arg "BUILDPOD_S2I_USER=$user"
+set -- "$@" --build-arg "BUILDPOD_S2I_BUILDER=$builder" --build-arg "BUILDPOD_S2I_SCRIPTS=$dir" --build-arg "BUILDPOD_S2I_USER=$user" --build-arg "BUILDPOD_S2I_OWNER=\${user%%:*}:0"
 if [ -n "$previous" ]; then
   if wait "$previous"; then
     printf 'buildpod: incremental build: restoring the artifacts saved by %s\\n' "$BUILDPOD_IMAGE"

@@ -242,7 +242,10 @@ describe("source strategy (S2I)", () => {
   it("generates a Dockerfile that copies the source to /tmp/src, runs assemble and sets run", () => {
     const df = s2iDockerfile(s, false);
     expect(df).toContain("FROM ${BUILDPOD_S2I_BUILDER}");
-    expect(df).toContain("COPY . /tmp/src");
+    expect(df).toContain("COPY --chown=${BUILDPOD_S2I_OWNER} . /tmp/src");
+    // One step runs in the cold build, and it runs as the builder's user, never root.
+    expect(df.match(/^RUN /gm)).toHaveLength(1);
+    expect(df).not.toMatch(/^USER root/m);
     expect(df).toContain('RUN "$BUILDPOD_S2I_SCRIPTS/assemble"');
     expect(df).toContain("USER ${BUILDPOD_S2I_USER}");
     expect(df).toContain('ENV APP_MODE="${APP_MODE}"');
@@ -256,8 +259,9 @@ describe("source strategy (S2I)", () => {
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     expect(at(/^FROM \$\{BUILDPOD_S2I_PREVIOUS\} AS previous$/)).toBeGreaterThanOrEqual(0);
     expect(at(/save-artifacts/)).toBeLessThan(at(/^FROM \$\{BUILDPOD_S2I_BUILDER\}$/));
-    expect(at(/COPY --from=previous \/tmp\/artifacts.tar/)).toBeLessThan(at(/assemble/));
-    expect(df).toContain("tar -xf /tmp/artifacts.tar -C /tmp/artifacts");
+    expect(at(/^COPY --from=previous --chown=\$\{BUILDPOD_S2I_OWNER\} \/tmp\/artifacts \/tmp\/artifacts$/)).toBeLessThan(at(/assemble/));
+    expect(at(/tar -xf \/tmp\/artifacts.tar -C \/tmp\/artifacts/)).toBeLessThan(at(/^FROM \$\{BUILDPOD_S2I_BUILDER\}$/));
+    expect(df.match(/^RUN /gm)).toHaveLength(2);
   });
 
   it("renders both Dockerfiles into the source container and env values as build arguments", () => {
