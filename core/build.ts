@@ -1,6 +1,7 @@
 // A build's life on the cluster: start it, follow it to its end, cancel it. Many builds can run at
 // once in one process; each has its own watch, log streams and timers, and reports through callbacks.
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import { randomUUID } from "node:crypto";
 import { ClusterError, sleep, type Cluster } from "./cluster.js";
 import { PodTracker, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
@@ -66,14 +67,19 @@ export async function startBuild(cluster: Cluster, req: BuildRequest, opts: Star
     Object.assign(obj.metadata!.annotations!, opts.annotations);
     if (obj.kind === "Job") Object.assign((obj as V1Job).spec!.template.metadata!.annotations!, opts.annotations);
   }
+  // A create whose answer was lost (dropped connection, timeout, 5xx after the write) is retried and then
+  // meets its own object: the token tells our object from someone else's of the same name.
+  const token = randomUUID();
+  obj.metadata!.annotations![ANNOTATIONS.createToken] = token;
   const createdAt = Date.now();
   try {
     await cluster.create(obj, opts.signal);
   } catch (err) {
-    if (err instanceof ClusterError && err.code === 409) {
+    if (!(err instanceof ClusterError && err.code === 409)) throw err;
+    const existing = await cluster.readRun(req.workload, obj.metadata!.name!, req.namespace).catch(() => undefined);
+    if (existing?.metadata?.annotations?.[ANNOTATIONS.createToken] !== token) {
       throw new ClusterError(`a build named ${obj.metadata!.name} already exists in namespace ${req.namespace}; use another run id`, 409, "AlreadyExists");
     }
-    throw err;
   }
   return { name: obj.metadata!.name!, namespace: req.namespace, kind: req.workload, createdAt, request: req };
 }

@@ -180,6 +180,17 @@ export class Cluster {
     return retry(`creating Pod ${obj.metadata!.name} in namespace ${namespace}`, () => this.core.createNamespacedPod({ namespace, body: obj as V1Pod }), { signal });
   }
 
+  /** The build's Job or bare Pod as the cluster has it, or undefined when there is none. */
+  async readRun(kind: "job" | "pod", name: string, namespace: string): Promise<V1Job | V1Pod | undefined> {
+    if (kind === "job") return this.readJob(name, namespace);
+    try {
+      return await retry(`reading Pod ${name}`, () => this.core.readNamespacedPod({ name, namespace }));
+    } catch (err) {
+      if (err instanceof ClusterError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** Deletes a build's Job (with its pod) or bare Pod. Resolves false when it was already gone. */
   async deleteRun(kind: "job" | "pod", name: string, namespace: string, gracePeriodSeconds = 0): Promise<boolean> {
     try {

@@ -21,6 +21,8 @@ export const ANNOTATIONS = {
   source: "buildpod.dev/source",
   ref: "buildpod.dev/ref",
   startTimeout: "buildpod.dev/start-timeout",
+  /** Set on create only, to recognise our own object when a create's answer was lost and it is retried. */
+  createToken: "buildpod.dev/create-token",
 } as const;
 
 /** User id of the source container: any non-root id works; 1000 matches rootless BuildKit's. */

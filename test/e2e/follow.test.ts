@@ -1,7 +1,7 @@
 // Following a build through a cluster that misbehaves: every log line exactly once and in order.
 import { afterEach, describe, expect, it } from "vitest";
-import { findBuild, followBuild } from "../../core/index.js";
-import { build, cluster, emulatedOnly, faults, image, tc } from "./kit.js";
+import { findBuild, followBuild, newRunId, startBuild } from "../../core/index.js";
+import { build, cluster, emulatedOnly, faults, image, request_, tc } from "./kit.js";
 
 const COUNT = 3000;
 /** A build step printing numbered lines, pausing now and then so that faults land mid-stream. */
@@ -54,6 +54,17 @@ describe.skipIf(emulatedOnly())("following a build through faults (the test clus
     expect(result.digest).toMatch(/^sha256:/);
   });
 
+  it("a create whose answer is lost is retried and follows the build it made; a name someone else holds is refused", async () => {
+    await faults.add({ kind: "loseAnswer", verb: "create", path: "/jobs$", count: 1 });
+    const raw = { source: { dockerfile: `FROM ${tc().busybox}\nRUN echo made once\n` }, output: { image: image("faults:lost-create") } };
+    const id = newRunId();
+    const { result, lines } = await build(raw, { id });
+    expect(result.status, result.message).toBe("Complete");
+    expect(lines.build.filter((l) => l === "made once")).toHaveLength(1);
+    // The same name again is another build's: refused, not adopted.
+    const again = await startBuild(await cluster(), request_(raw), { id }).then(() => "started", (e: Error) => e.message);
+    expect(again).toMatch(/a build named \S+ already exists in namespace \S+; use another run id/);
+  });
 });
 
 describe("following a quiet build", () => {

@@ -18,6 +18,8 @@ export type Fault =
   | ({ kind: "error"; status?: number; message?: string } & FaultMatch)
   /** Answer with 429 TooManyRequests and a Retry-After header. */
   | ({ kind: "tooManyRequests"; retryAfterSeconds?: number } & FaultMatch)
+  /** Carry the request out, then break the connection instead of answering (a write whose answer was lost). */
+  | ({ kind: "loseAnswer" } & FaultMatch)
   /** Hold the request before handling it. */
   | ({ kind: "delay"; ms: number } & FaultMatch)
   /** Answer a watch with 410: as an ERROR event in a 200 stream (what a real server does) or as an HTTP 410. */

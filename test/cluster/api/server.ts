@@ -33,6 +33,17 @@ interface Route {
   sub?: string;
 }
 
+/** The request is handled as usual, but its answer never leaves: the connection breaks instead. */
+function loseAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const cut = () => {
+    req.socket.destroy();
+    return res;
+  };
+  res.writeHead = cut as typeof res.writeHead;
+  res.write = (() => (cut(), false)) as typeof res.write;
+  res.end = cut as typeof res.end;
+}
+
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-cache, private", ...headers });
@@ -214,6 +225,7 @@ export class ApiHandler {
       this.ctx.stats.count(method, path, verb, resourceName);
       const user = this.user(req);
       await this.preFaults(method, path, verb);
+      if (this.ctx.faults.take("loseAnswer", { method, path, verb })) loseAnswer(req, res);
       if (route === undefined) return this.nonResource(req, res, path);
       if (route === "discovery") return this.discovery(res, path);
       this.authorize(user, verb, route);
