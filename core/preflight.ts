@@ -36,7 +36,8 @@ export function requiredAccess(req: BuildRequest): Access[] {
     req.workload === "job" ? { verb: "delete", resource: "jobs", group: "batch" } : { verb: "delete", resource: "pods" },
   ];
   if (req.workload === "job") access.push({ verb: "deletecollection", resource: "pods" });
-  if (req.source.binary) access.push({ verb: "create", resource: "pods", subresource: "exec" });
+  // Exec is a WebSocket GET: "get" before Kubernetes 1.35, "get" and "create" from 1.35.
+  if (req.source.binary) access.push({ verb: "get", resource: "pods", subresource: "exec" }, { verb: "create", resource: "pods", subresource: "exec" });
   return access;
 }
 

@@ -1,5 +1,9 @@
 // How builds fail, on the test cluster: each failure classified, explained, and cleaned up.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { build, cluster, emulatedOnly, image, setPolicy, tc } from "./kit.js";
 
 const inline = (body: string) => ({ dockerfile: `FROM ${tc().busybox}\n${body}\n` });
@@ -117,6 +121,21 @@ describe("preflight", () => {
     ]);
     await expect(build({ source: inline("RUN true"), output: { image: image("fail:rbac") } }))
       .rejects.toThrow(/you may not get pods\/log in namespace default; ask for a Role granting it/);
+  });
+
+  it.skipIf(emulatedOnly())("the Role in deploy/rbac.yaml is enough: an upload build, with only its rules (the test cluster's policy)", async () => {
+    const role = parseYaml(readFileSync(new URL("../../deploy/rbac.yaml", import.meta.url), "utf8")) as { rules: { verbs: string[]; resources: string[]; apiGroups: string[] }[] };
+    // Every authenticated user may create access reviews (the system:basic-user ClusterRole).
+    await setPolicy([...role.rules, { verbs: ["create"], resources: ["selfsubjectaccessreviews"], apiGroups: ["authorization.k8s.io"] }]);
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-rbac-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${tc().busybox}\nCOPY hello.txt /hello.txt\n`);
+    writeFileSync(join(dir, "hello.txt"), "hello\n");
+    const { result } = await build({ source: { binary: { dir } }, output: { image: image("rbac:role") } });
+    expect(result.status, result.message).toBe("Complete");
+    // Without "get" on pods/exec (what API servers before 1.35 check for a WebSocket exec), the preflight says so.
+    await setPolicy([...role.rules.map((r) => (r.resources.includes("pods/exec") ? { ...r, verbs: ["create"] } : r)), { verbs: ["create"], resources: ["selfsubjectaccessreviews"], apiGroups: ["authorization.k8s.io"] }]);
+    await expect(build({ source: { binary: { dir } }, output: { image: image("rbac:noget") } }))
+      .rejects.toThrow(/you may not get pods\/exec in namespace default/);
   });
 
   it("a namespace that does not exist", async () => {

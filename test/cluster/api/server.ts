@@ -576,6 +576,9 @@ export class ApiHandler {
       this.ctx.stats.count(method, path, "create", `pods/${route.sub}`);
       const user = this.user(req);
       await this.preFaults(method, path, "create");
+      // A WebSocket exec starts as a GET: API servers before 1.35 authorize it as "get" on pods/exec, and
+      // 1.35 also as "create" (kubernetes/kubernetes#134577). Both are asked for here.
+      this.authorize(user, "get", route);
       this.authorize(user, "create", route);
       const q = url.searchParams;
       const pod = this.ctx.cluster.store.get("pods", route.namespace, route.name);
