@@ -4,7 +4,7 @@
 import * as core from "@actions/core";
 import { hostname } from "node:os";
 import {
-  cancelBuild, CLIENT_ANNOTATION, Cluster, contextNamespace, followBuild, newRunId, runName, startBuild,
+  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, errorResult, followBuild, newRunId, PreflightError, runName, startBuild,
   type BuildHandle, type BuildRequest, type BuildResult, type LogLine,
 } from "../core/index.js";
 import { STATE } from "./state.js";
@@ -52,6 +52,28 @@ function setOutputs(r: BuildResult): void {
 
 /** main: start the build, follow it, set outputs and the summary; delete it when cancelled or stuck. */
 export async function buildStep(req: BuildRequest, namespaceGiven: boolean, conn: Connection, opts: { signal: AbortSignal; preflight: boolean }): Promise<void> {
+  let result: BuildResult;
+  try {
+    result = await build(req, namespaceGiven, conn, opts);
+  } catch (err) {
+    // Refused by the preflight or no cluster to talk to: outputs and summary still say why.
+    if (!(err instanceof ClusterError)) throw err;
+    result = errorResult(req, err);
+  }
+  setOutputs(result);
+  await core.summary.addRaw(summaryMarkdown(result)).write().catch((err: Error) => core.warning(`could not write the job summary: ${err.message}`));
+  if (result.status === "Complete") {
+    core.info(`buildpod: build complete: ${result.imageRef ?? result.image}${result.durationSeconds !== undefined ? ` in ${result.durationSeconds}s` : ""}`);
+    if (!result.digest) core.warning(result.message);
+  } else {
+    if (result.logTail?.length) core.info(`buildpod: last lines${result.failedContainer ? ` of ${result.failedContainer}` : ""}:\n${result.logTail.slice(-15).map((l) => `  ${l}`).join("\n")}`);
+    core.setFailed(result.run
+      ? `build ${result.status === "StartFailed" ? "failed to start" : result.status.toLowerCase()} (${result.reason}): ${result.message}`
+      : result.message);
+  }
+}
+
+async function build(req: BuildRequest, namespaceGiven: boolean, conn: Connection, opts: { signal: AbortSignal; preflight: boolean }): Promise<BuildResult> {
   const cluster = await Cluster.connect(conn);
   if (!namespaceGiven) req.namespace = contextNamespace(cluster.kc) ?? req.namespace;
   // The run's name is known before it is created: post can delete it even if main dies mid-create.
@@ -65,6 +87,7 @@ export async function buildStep(req: BuildRequest, namespaceGiven: boolean, conn
   const progress = (m: string) => core.info(`buildpod: ${m}`);
   let result: BuildResult | undefined;
   let handle: BuildHandle | undefined;
+  let createInDoubt = false;
   try {
     handle = await startBuild(cluster, req, {
       id, signal: opts.signal, preflight: opts.preflight,
@@ -72,6 +95,10 @@ export async function buildStep(req: BuildRequest, namespaceGiven: boolean, conn
     });
     progress(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
     result = await followBuild(cluster, handle, { signal: opts.signal, onProgress: progress, onLog: logs.line });
+  } catch (err) {
+    // A create that failed without an answer may have made the build anyway: post deletes it then.
+    createInDoubt = !handle && !(err instanceof PreflightError);
+    throw err;
   } finally {
     logs.close();
     // Cancelled (perhaps mid-create), failed to start, or main failed mid-way: the build must not run on.
@@ -82,18 +109,9 @@ export async function buildStep(req: BuildRequest, namespaceGiven: boolean, conn
       });
       if (deleted?.length) progress(`deleted ${deleted.join(", ")}`);
       if (deleted) core.saveState(STATE.finished, "true");
-    } else core.saveState(STATE.finished, "true");
+    } else if (!createInDoubt) core.saveState(STATE.finished, "true");
   }
-
-  setOutputs(result);
-  await core.summary.addRaw(summaryMarkdown(result)).write().catch((err: Error) => core.warning(`could not write the job summary: ${err.message}`));
-  if (result.status === "Complete") {
-    core.info(`buildpod: build complete: ${result.imageRef ?? result.image}${result.durationSeconds !== undefined ? ` in ${result.durationSeconds}s` : ""}`);
-    if (!result.digest) core.warning(result.message);
-  } else {
-    if (result.logTail?.length) core.info(`buildpod: last lines${result.failedContainer ? ` of ${result.failedContainer}` : ""}:\n${result.logTail.slice(-15).map((l) => `  ${l}`).join("\n")}`);
-    core.setFailed(`build ${result.status === "StartFailed" ? "failed to start" : result.status.toLowerCase()} (${result.reason}): ${result.message}`);
-  }
+  return result;
 }
 
 /** post: delete the build main recorded. */

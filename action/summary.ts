@@ -26,7 +26,7 @@ export function summaryMarkdown(r: BuildResult): string {
     ["Digest", r.digest ? code(r.digest) : "none"],
     ["Duration", r.durationSeconds !== undefined ? `${r.durationSeconds}s` : "unknown"],
     ["Source", source],
-    ["Build", `${code(r.run)} in namespace ${code(r.namespace)}${r.pod ? `, pod ${code(r.pod)}` : ""}`],
+    ["Build", r.run ? `${code(r.run)} in namespace ${code(r.namespace)}${r.pod ? `, pod ${code(r.pod)}` : ""}` : `not created (namespace ${code(r.namespace)})`],
   ];
   const out = [
     `### ${HEADLINE[r.status]}`,

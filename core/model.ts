@@ -14,4 +14,4 @@ export { s2iDockerfile } from "./strategy/source.js";
 export { BUILDER_IMAGES, SOURCE_IMAGE } from "./images.js";
 export { PATHS } from "./scripts.js";
 export { VERSION } from "./version.js";
-export { digestFromMessage, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";
+export { digestFromMessage, errorResult, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";

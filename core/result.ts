@@ -1,4 +1,5 @@
 // The result of a build: one model for every adapter (command line, GitHub Action, Jenkins, Tekton).
+import type { BuildRequest } from "./request.js";
 
 export type BuildStatus = "Complete" | "Failed" | "StartFailed" | "Cancelled" | "Error";
 
@@ -30,6 +31,24 @@ export interface BuildResult {
   failedContainer?: string;
   /** Last lines of the failing container, for summaries. */
   logTail?: string[];
+}
+
+/**
+ * The result of a build that never got going: refused by the preflight, or the cluster could not be
+ * reached. Adapters write it like any other, so a pipeline reading the result file sees why.
+ */
+export function errorResult(req: BuildRequest, err: Error & { reason?: string; code?: number }, run = ""): BuildResult {
+  return {
+    status: "Error",
+    reason: err.reason ?? (err.code ? `HTTP${err.code}` : "ClusterError"),
+    message: err.message,
+    image: req.output.image,
+    tags: req.output.tags,
+    source: { uri: req.source.git?.url, ref: req.source.git?.ref },
+    build: req.name,
+    run,
+    namespace: req.namespace,
+  };
 }
 
 /** What the build container wrote in its termination message: JSON from buildah/BuildKit/custom, or a

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import {
-  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, InputError, LogCursor, parseDuration, pruneBuilds, findBuild, followBuild, resultEnv, runBuild,
+  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, errorResult, InputError, LogCursor, parseDuration, pruneBuilds, findBuild, followBuild, resultEnv, runBuild,
   type BuildResult, type BuildStatus, type LogLine,
 } from "../../core/index.js";
 import { EXIT } from "./exit.js";
@@ -121,15 +121,19 @@ function writeResultFiles(r: BuildResult, opts: Record<string, unknown>, io: IO)
 
 export async function runCommand(opts: Record<string, unknown>, io: IO): Promise<number> {
   const { req, raw } = requestFromFlags(opts);
-  const cluster = await connect(opts);
-  // Without a namespace in the flags or file, build where the kubeconfig's context points.
-  if (raw.namespace === undefined) req.namespace = contextNamespace(cluster.kc) ?? req.namespace;
   const json = opts.output === "json";
+  const report = (result: BuildResult) => {
+    writeResultFiles(result, opts, io);
+    if (json) io.out(JSON.stringify(result, null, 2) + "\n");
+  };
   const p = printer(io, json ? "err" : "out");
   const abort = new AbortController();
   const release = onSignals(abort, io);
   let result: BuildResult;
   try {
+    const cluster = await connect(opts);
+    // Without a namespace in the flags or file, build where the kubeconfig's context points.
+    if (raw.namespace === undefined) req.namespace = contextNamespace(cluster.kc) ?? req.namespace;
     result = await runBuild(cluster, req, {
       signal: abort.signal,
       preflight: opts.preflight !== false,
@@ -138,13 +142,16 @@ export async function runCommand(opts: Record<string, unknown>, io: IO): Promise
       onLog: opts.logs === false ? undefined : p.log,
       afterLogBatch: p.afterBatch,
     });
+  } catch (err) {
+    // Refused by the preflight or no cluster to talk to: the result files still say why.
+    if (err instanceof ClusterError) report(errorResult(req, err));
+    throw err;
   } finally {
     p.flush();
     release();
   }
   io.err(summary(result));
-  writeResultFiles(result, opts, io);
-  if (json) io.out(JSON.stringify(result, null, 2) + "\n");
+  report(result);
   return exitCodeFor(result);
 }
 

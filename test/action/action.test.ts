@@ -145,6 +145,17 @@ describe("the action's main step", () => {
     expect(r.state.finished).toBe("true");
   });
 
+  it("a build the preflight refuses fails the step with outputs and a summary that say why", async () => {
+    const r = await step(MAIN, inputs({ "inline-dockerfile": dockerfile("RUN true"), image: image("action:refused"), "push-secret": "no-such-secret" })).done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^::error::the push secret "no-such-secret" does not exist in namespace default/m);
+    expect(r.outputs.status).toBe("Error");
+    expect(r.outputs.build).toBe("");
+    expect(r.summary).toMatch(/Error \(SecretNotFound\)/);
+    expect(r.summary).toContain("not created");
+    expect(r.state.finished).toBe("true");
+  });
+
   it("bad inputs fail the step before anything is created, naming the input", async () => {
     const r = await step(MAIN, inputs({ git: app.url, image: image("action:bad"), "memory-limit": "12" })).done;
     expect(r.code).toBe(1);

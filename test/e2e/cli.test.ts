@@ -79,6 +79,18 @@ describe("buildpod run", () => {
     expect(r.err).toMatch(/^buildpod: error: .*cannot reach the cluster API/);
   });
 
+  it("exit 5 for a build the preflight refuses, with the reason in the result files", () => {
+    const out = mkdtempSync(join(tmpdir(), "buildpod-refused-"));
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\n`), "-t", image("cli:refused"), "--push-secret", "no-such-secret",
+      "--result-file", join(out, "result.json"), "--result-env-file", join(out, "result.env"));
+    expect(r.code).toBe(5);
+    expect(r.err).toMatch(/^buildpod: error: the push secret "no-such-secret" does not exist/m);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    expect(result).toMatchObject({ status: "Error", reason: "SecretNotFound", image: image("cli:refused"), run: "" });
+    expect(result.message).toMatch(/the push secret "no-such-secret" does not exist/);
+    expect(readFileSync(join(out, "result.env"), "utf8")).toMatch(/^BUILDPOD_STATUS=Error$/m);
+  });
+
   it("SIGINT mid-build: exit 4, says what it deleted, nothing left within 5 s", async () => {
     const child = spawn(BIN, ["run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("cli:cancel"), "--insecure-registry"], { env: env() });
     let out = "";
