@@ -226,8 +226,9 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
 
   let outcome = await Promise.race([done.promise, cancelled]);
   clearInterval(ticker);
-  if (outcome.status !== "Cancelled") {
-    // The containers have ended: their logs end too. Wait for the streams to deliver the last lines for as
+  if (outcome.status === "Complete" || outcome.status === "Failed") {
+    // The containers have ended: their logs end too. (A build that failed to start may have a container
+    // still waiting, whose log would not end until the build is deleted.) Wait for the streams to deliver the last lines for as
     // long as lines keep coming (a big log takes a while), but not on streams silent for a minute
     // (a connection gone quiet; a slow server can take a while before its first byte).
     await settledOrIdle(Promise.allSettled(logTasks), () => delivered, 60_000);

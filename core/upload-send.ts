@@ -30,13 +30,33 @@ function size(bytes: number): string {
 const UNPACK = ["tar", "-xzf", "-", "-C", PATHS.source];
 const UNPACK_AND_MARK = ["sh", "-c", 'tar -xzf - -C "$1" && touch "$2"', "sh", PATHS.source, PATHS.uploadDone];
 
-/** One attempt: every part sent and unpacked, or the first failure (the other parts are stopped then). */
-async function attempt(cluster: Cluster, ns: string, pod: string, parts: Packed[], onSent: (n: number) => void): Promise<void> {
+/**
+ * One attempt: every part sent and unpacked, or the first failure (the other parts are stopped then).
+ * The signal (cancel, or the upload's timeout) stops the sessions in flight: their input ends in an error,
+ * which closes them, so no half-sent archive is unpacked afterwards.
+ */
+async function attempt(cluster: Cluster, ns: string, pod: string, parts: Packed[], onSent: (n: number) => void, signal: AbortSignal): Promise<void> {
   let failure: Error | undefined;
   const stopAll = (err: Error) => {
     failure ??= err;
     for (const p of parts) p.stream.destroy();
   };
+  const onAbort = () => stopAll(new Error("stopped"));
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await sendParts(cluster, ns, pod, parts, onSent, stopAll);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (failure) throw failure;
+  if (parts.length > 1) {
+    const done = await cluster.run(ns, pod, "source", ["touch", PATHS.uploadDone], {});
+    if (done.status !== "Success") throw new Error(done.message ?? "could not mark the upload done");
+  }
+}
+
+async function sendParts(cluster: Cluster, ns: string, pod: string, parts: Packed[], onSent: (n: number) => void, stopAll: (err: Error) => void): Promise<void> {
   await Promise.all(parts.map(async (part) => {
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -56,11 +76,6 @@ async function attempt(cluster: Cluster, ns: string, pod: string, parts: Packed[
       stopAll(err as Error);
     }
   }));
-  if (failure) throw failure;
-  if (parts.length > 1) {
-    const done = await cluster.run(ns, pod, "source", ["touch", PATHS.uploadDone], {});
-    if (done.status !== "Success") throw new Error(done.message ?? "could not mark the upload done");
-  }
 }
 
 /** Sends the binary input into the waiting source container, retrying a failed upload. */
@@ -79,7 +94,7 @@ export async function sendInput(cluster: Cluster, ns: string, pod: string, make:
       }
     };
     try {
-      await attempt(cluster, ns, pod, parts, onSent);
+      await attempt(cluster, ns, pod, parts, onSent, signal);
       const secs = (performance.now() - started) / 1000;
       const files = parts.reduce((n, p) => n + p.files, 0);
       const inputBytes = parts.reduce((n, p) => n + p.inputBytes, 0);

@@ -1,4 +1,7 @@
 // Following a build through a cluster that misbehaves: every log line exactly once and in order.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { findBuild, followBuild, newRunId, startBuild } from "../../core/index.js";
 import { build, cluster, emulatedOnly, faults, image, request_, tc } from "./kit.js";
@@ -52,6 +55,26 @@ describe.skipIf(emulatedOnly())("following a build through faults (the test clus
     expect(result.status, result.message).toBe("Complete");
     expect(numbered(lines.build), `${missing(numbered(lines.build))} ${JSON.stringify(lines.build.filter((l) => l.includes("of ") && !/^line \d+ of \d+$/.test(l)))}`).toEqual(ALL);
     expect(result.digest).toMatch(/^sha256:/);
+  });
+
+  it("an upload refused once is retried; an upload that outlasts its timeout is stopped and fails the build", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-upload-faults-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${tc().busybox}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt\n`);
+    writeFileSync(join(dir, "hello.txt"), "uploaded once\n");
+    await faults.add({ kind: "error", status: 500, path: "/exec$", count: 1 });
+    const retried = await build({ source: { binary: { dir } }, output: { image: image("faults:upload-retry") } });
+    expect(retried.result.status, retried.result.message).toBe("Complete");
+    expect(retried.progress.join("\n")).toMatch(/upload failed \(.*\); retrying/);
+    expect(retried.lines.build).toContain("uploaded once");
+
+    // The exec session opens only after the timeout: it must be stopped, not left to finish the upload.
+    await faults.add({ kind: "delay", ms: 6000, path: "/exec$", count: 1 });
+    // The client's limit only (the pod waits its default 10 minutes), so that the client must do the stopping.
+    const slow = await build({ source: { binary: { dir } }, output: { image: image("faults:upload-slow") } }, { uploadTimeout: 2 });
+    expect(slow.result.status, `${slow.result.reason}: ${slow.result.message}\n${slow.progress.join("\n")}`).toBe("StartFailed");
+    expect(slow.result.reason).toBe("UploadFailed");
+    expect(slow.result.message).toMatch(/did not finish within 2s/);
+    expect(slow.lines.build ?? []).not.toContain("uploaded once");
   });
 
   it("a create whose answer is lost is retried and follows the build it made; a name someone else holds is refused", async () => {
