@@ -86,9 +86,10 @@ function isRefused(err: unknown): boolean {
   return /ECONNREFUSED|ENOTFOUND/.test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`);
 }
 
-function retryAfterMs(err: unknown): number | undefined {
-  if (!isApiException(err)) return undefined;
-  const h = err.headers?.["retry-after"] ?? err.headers?.["Retry-After"];
+export function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, unknown> })?.headers;
+  if (!headers || typeof headers !== "object") return undefined;
+  const h = headers["retry-after"] ?? headers["Retry-After"];
   const s = Number(h);
   return Number.isFinite(s) && s >= 0 ? Math.min(s, 30) * 1000 : undefined;
 }
@@ -285,7 +286,7 @@ export class Cluster {
       if (result.err && !timedOut) {
         if (code !== undefined && code < 500 && code !== 429) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
         if (++failures > 8) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
-        await sleep(Math.min(8000, 200 * 2 ** failures), signal);
+        await sleep(retryAfterMs(result.err) ?? Math.min(8000, 200 * 2 ** failures), signal);
         continue;
       }
       failures = 0;

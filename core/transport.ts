@@ -14,7 +14,7 @@ import { VERSION } from "./version.js";
 
 /** A request that failed: no answer (`code`, as Node's network errors), or an unexpected one (`statusCode`). */
 export class TransportError extends Error {
-  constructor(message: string, readonly code?: string, readonly statusCode?: number) {
+  constructor(message: string, readonly code?: string, readonly statusCode?: number, readonly headers?: Record<string, string | string[] | undefined>) {
     super(message);
   }
 }
@@ -134,7 +134,7 @@ export class Transport {
             try {
               message = (JSON.parse(text) as { message?: string }).message ?? message;
             } catch {}
-            fail(new TransportError(message, undefined, res.statusCode));
+            fail(new TransportError(message, undefined, res.statusCode, res.headers));
           });
           res.on("error", fail);
           return;
