@@ -179,6 +179,12 @@ const KNOWN: Record<string, readonly string[]> = {
   scheduling: ["nodeSelector", "tolerations", "affinity", "serviceAccountName", "priorityClassName", "runtimeClassName"],
 };
 
+/** Every field a build file can set, as dotted paths ("source.git.url"): what the adapters offer. */
+export function requestFields(): string[] {
+  const walk = (path: string): string[] => KNOWN[path].flatMap((key) => (KNOWN[join(path, key)] ? walk(join(path, key)) : [join(path, key)]));
+  return walk("");
+}
+
 const STRATEGY_FIELDS: Record<StrategyType, readonly string[]> = {
   docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket"],
   source: ["type", "builderImage", "incremental", "scriptsUrl", "env"],
@@ -283,14 +289,36 @@ function stringMap(value: unknown, path: string, checkKey?: (key: string) => str
   return out;
 }
 
-function duration(value: unknown, path: string, fallback: number, min = 1): number {
+/** The largest int32: the Kubernetes fields that durations land in are (or are kept to) 32 bits. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Each duration field: its default, bounds in seconds, and what sets the upper bound. */
+const DURATIONS = {
+  timeout: { fallback: DEFAULTS.timeout, min: 1, max: INT32_MAX, limit: "the build's deadline (activeDeadlineSeconds) may be at most 2147483647s" },
+  startTimeout: { fallback: DEFAULTS.startTimeout, min: 1, max: INT32_MAX, limit: "the start timeout may be at most 2147483647s" },
+  // The client's upload timer: Node.js timers hold at most 2^31-1 ms and fire at once beyond that.
+  uploadTimeout: { fallback: DEFAULTS.uploadTimeout, min: 1, max: Math.floor(INT32_MAX / 1000), limit: "the upload timer holds at most 2147483s" },
+  deleteAfter: { fallback: DEFAULTS.deleteAfter, min: 0, max: INT32_MAX, limit: "the Job's ttlSecondsAfterFinished is a 32-bit number of seconds, at most 2147483647" },
+} as const;
+
+function duration(value: unknown, path: keyof typeof DURATIONS): number {
+  const { fallback, min, max, limit } = DURATIONS[path];
   if (value === undefined || value === null || value === "") return fallback;
   const seconds = parseDuration(value);
   if (seconds === undefined) {
     throw new InputError(path, `${JSON.stringify(value)} is not a duration; write it like 90s, 15m, 1h30m or 2d`);
   }
   if (seconds < min) throw new InputError(path, `must be at least ${min}s`);
+  if (seconds > max) throw new InputError(path, `${JSON.stringify(value)} is too long: ${limit}; give ${Math.floor(max / 86400)}d or less`);
   return seconds;
+}
+
+/** A whole number in [min, max] from a YAML/JSON number or a string of digits; undefined when absent. `what` says both. */
+function wholeNumber(value: unknown, path: string, min: number, max: number, what: string): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InputError(path, `must be ${what}, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 function quantity(value: unknown, path: string, kind: "cpu" | "memory"): string | undefined {
@@ -338,6 +366,15 @@ function secretName(value: unknown, path: string): string | undefined {
   return s;
 }
 
+/**
+ * What the custom strategy sets in the builder's environment besides BUILDPOD_*: OpenShift's custom build
+ * contract. These come after the user's env, so a user's value would be silently replaced.
+ */
+export const CUSTOM_CONTRACT_ENV = [
+  "BUILD", "OUTPUT_REGISTRY", "OUTPUT_IMAGE", "SOURCE_REPOSITORY", "SOURCE_URI", "SOURCE_REF", "SOURCE_CONTEXT_DIR",
+  "PUSH_DOCKERCFG_PATH", "DOCKER_CONFIG", "DOCKER_SOCKET",
+] as const;
+
 function userEnv(value: unknown, path: string): Record<string, string> {
   return stringMap(value, path, (key) =>
     envNameProblem(key) ?? (key.startsWith("BUILDPOD_") ? `"${key}": names starting with BUILDPOD_ are reserved` : undefined),
@@ -377,12 +414,8 @@ function parseSource(raw: Raw | undefined): Source {
   if (!git && !binary && dockerfile === undefined) {
     throw new InputError("source", "is required: a Git repository (source.git.url, --git), a local directory or archive (--from-dir, --from-archive), or an inline Dockerfile");
   }
-  let sourceDateEpoch: number | undefined;
-  if (src.sourceDateEpoch !== undefined && src.sourceDateEpoch !== null && src.sourceDateEpoch !== "") {
-    const n = Number(src.sourceDateEpoch);
-    if (!Number.isInteger(n) || n < 0) throw new InputError("source.sourceDateEpoch", "must be a whole number of seconds since 1970");
-    sourceDateEpoch = n;
-  }
+  // Builders read SOURCE_DATE_EPOCH as a decimal integer: no exponents, and no dates past year 9999.
+  const sourceDateEpoch = wholeNumber(src.sourceDateEpoch, "source.sourceDateEpoch", 0, 253402300799, "a whole number of seconds since 1970, at most 253402300799 (the end of year 9999)");
   return { git, binary, dockerfile, contextDir, sourceDateEpoch };
 }
 
@@ -432,7 +465,13 @@ function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
   if (exposeDockerSocket && !allowDockerSocket) {
     throw new InputError("strategy.exposeDockerSocket", "exposes the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that");
   }
-  return { type, builderImage: img, env: userEnv(s.env, "strategy.env"), exposeDockerSocket, allowDockerSocket };
+  const env = userEnv(s.env, "strategy.env");
+  for (const name of Object.keys(env)) {
+    if ((CUSTOM_CONTRACT_ENV as readonly string[]).includes(name)) {
+      throw new InputError(`strategy.env.${name}`, `"${name}" is set by buildpod for the custom builder (OpenShift's custom build contract), so your value would be replaced; use another name`);
+    }
+  }
+  return { type, builderImage: img, env, exposeDockerSocket, allowDockerSocket };
 }
 
 function parseOutput(raw: Raw | undefined): Output {
@@ -494,42 +533,55 @@ function parseResources(raw: Raw | undefined): BuildRequest["resources"] {
   return out;
 }
 
+const TOLERATION_FIELDS = ["key", "operator", "value", "effect", "tolerationSeconds"];
+
 function parseTolerations(value: unknown): Toleration[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new InputError("scheduling.tolerations", "must be a list");
   return value.map((item, i) => {
     const path = `scheduling.tolerations[${i}]`;
-    if (typeof item === "string") return parseTolerationText(item, path);
-    if (!item || typeof item !== "object") throw new InputError(path, "must be a mapping or KEY[=VALUE]:EFFECT");
+    if (typeof item === "string") return checkToleration(parseTolerationText(item, path), () => path);
+    if (!item || typeof item !== "object" || Array.isArray(item)) throw new InputError(path, "must be a mapping or KEY[=VALUE]:EFFECT");
     const t = item as Raw;
     for (const key of Object.keys(t)) {
-      if (!["key", "operator", "value", "effect", "tolerationSeconds"].includes(key)) throw new InputError(`${path}.${key}`, "unknown field");
+      if (!TOLERATION_FIELDS.includes(key)) throw new InputError(`${path}.${key}`, `unknown field; a toleration has ${TOLERATION_FIELDS.join(", ")}`);
     }
     const tol: Toleration = {
       key: string(t.key, `${path}.key`),
       operator: oneOf(t.operator, `${path}.operator`, ["Exists", "Equal"] as const),
       value: string(t.value, `${path}.value`),
       effect: oneOf(t.effect, `${path}.effect`, ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const),
+      tolerationSeconds: wholeNumber(t.tolerationSeconds, `${path}.tolerationSeconds`, 0, INT32_MAX, `a whole number of seconds from 0 to ${INT32_MAX}`),
     };
-    if (t.tolerationSeconds !== undefined) {
-      const n = Number(t.tolerationSeconds);
-      if (!Number.isInteger(n)) throw new InputError(`${path}.tolerationSeconds`, "must be a whole number");
-      tol.tolerationSeconds = n;
-    }
-    if (tol.key) {
-      const problem = labelKeyProblem(tol.key);
-      if (problem) throw new InputError(`${path}.key`, problem);
-    }
-    return Object.fromEntries(Object.entries(tol).filter(([, v]) => v !== undefined)) as Toleration;
+    return checkToleration(Object.fromEntries(Object.entries(tol).filter(([, v]) => v !== undefined)) as Toleration, (f) => `${path}.${f}`);
   });
+}
+
+/** The API server's rules between a toleration's fields; `field` names one in errors (the text form has one path). */
+function checkToleration(tol: Toleration, field: (name: string) => string): Toleration {
+  if (tol.key) {
+    const problem = labelKeyProblem(tol.key);
+    if (problem) throw new InputError(field("key"), problem);
+  } else if (tol.operator !== "Exists") {
+    throw new InputError(field("operator"), "must be Exists when key is empty (a toleration of every taint); give a key, or operator: Exists");
+  }
+  if (tol.operator === "Exists" && tol.value) {
+    throw new InputError(field("value"), `must be empty with operator Exists, which matches any value; drop the value, or use operator: Equal to match "${tol.value}"`);
+  }
+  if (tol.operator !== "Exists" && tol.value) {
+    const problem = labelValueProblem(tol.value);
+    if (problem) throw new InputError(field("value"), problem);
+  }
+  if (tol.tolerationSeconds !== undefined && tol.effect !== "NoExecute") {
+    throw new InputError(field("tolerationSeconds"), "applies only to effect NoExecute (how long the pod stays on a node after the taint appears); set effect: NoExecute or drop it");
+  }
+  return tol;
 }
 
 /** "key=value:NoSchedule", "key:NoExecute", "key" (Exists, any effect). */
 function parseTolerationText(text: string, path: string): Toleration {
   const m = /^([^=:]+)(?:=([^:]*))?(?::(NoSchedule|PreferNoSchedule|NoExecute))?$/.exec(text);
   if (!m) throw new InputError(path, `"${text}" is not a toleration; write KEY[=VALUE][:EFFECT], e.g. dedicated=builds:NoSchedule`);
-  const problem = labelKeyProblem(m[1]);
-  if (problem) throw new InputError(path, problem);
   const tol: Toleration = { key: m[1], operator: m[2] === undefined ? "Exists" : "Equal" };
   if (m[2] !== undefined) tol.value = m[2];
   if (m[3]) tol.effect = m[3] as Toleration["effect"];
@@ -547,21 +599,182 @@ function labels(value: unknown, path: string): Record<string, string> {
   return out;
 }
 
+// Affinity: the Kubernetes types as data, so one walk checks and copies any of them. The walk refuses
+// unknown fields and wrong types; each shape's `rule` holds the API server's checks between fields.
+type Shape =
+  | { kind: "object"; type: string; fields: Record<string, Shape>; required?: Record<string, string>; rule?: (v: Raw, path: string) => void }
+  | { kind: "list"; item: Shape; nonEmpty?: string }
+  | { kind: "string"; problem?: (s: string) => string | undefined; choices?: readonly string[] }
+  | { kind: "weight" }
+  | { kind: "labels" };
+
+const text = (problem?: (s: string) => string | undefined): Shape => ({ kind: "string", problem });
+const list = (item: Shape, nonEmpty?: string): Shape => ({ kind: "list", item, nonEmpty });
+const LABEL_KEY = text(labelKeyProblem);
+const NODE_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"] as const;
+const LABEL_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
+
+/** How many values each operator takes, as the API server checks it. */
+function checkValues(r: Raw, path: string): void {
+  const values = (r.values ?? []) as string[];
+  const at = `${path}.values`;
+  switch (r.operator) {
+    case "In": case "NotIn":
+      if (!values.length) throw new InputError(at, `must list at least one value for operator ${r.operator}`);
+      break;
+    case "Exists": case "DoesNotExist":
+      if (values.length) throw new InputError(at, `must be empty for operator ${r.operator}, which looks at the key alone`);
+      break;
+    default: // Gt, Lt
+      if (values.length !== 1 || !/^-?\d+$/.test(values[0])) throw new InputError(at, `must be exactly one whole number for operator ${r.operator}, e.g. ["4"]`);
+  }
+}
+
+const requirement = (type: string, choices: readonly string[], value: Shape, key = LABEL_KEY, more?: (r: Raw, path: string) => void): Shape => ({
+  kind: "object", type,
+  fields: { key, operator: { kind: "string", choices }, values: list(value) },
+  required: { key: "the label to look at", operator: `one of ${choices.join(", ")}` },
+  rule: (r, path) => {
+    checkValues(r, path);
+    more?.(r, path);
+  },
+});
+
+const NODE_SELECTOR_TERM: Shape = {
+  kind: "object", type: "NodeSelectorTerm",
+  fields: {
+    matchExpressions: list(requirement("NodeSelectorRequirement", NODE_OPERATORS, text())),
+    // The API server selects nodes by one field only, their name, with one value.
+    matchFields: list(requirement(
+      "NodeSelectorRequirement", ["In", "NotIn"], text(),
+      text((k) => (k === "metadata.name" ? undefined : `"${k}" is not supported: matchFields selects by metadata.name only`)),
+      (r, path) => {
+        if ((r.values as string[]).length !== 1) throw new InputError(`${path}.values`, "must be exactly one node name");
+      },
+    )),
+  },
+  rule: (t, path) => {
+    if (!(t.matchExpressions as unknown[] | undefined)?.length && !(t.matchFields as unknown[] | undefined)?.length) {
+      throw new InputError(path, "matches no node: give matchExpressions or matchFields");
+    }
+  },
+};
+
+const LABEL_SELECTOR: Shape = {
+  kind: "object", type: "LabelSelector",
+  fields: { matchLabels: { kind: "labels" }, matchExpressions: list(requirement("LabelSelectorRequirement", LABEL_OPERATORS, text(labelValueProblem))) },
+};
+
+const POD_AFFINITY_TERM: Shape = {
+  kind: "object", type: "PodAffinityTerm",
+  fields: {
+    labelSelector: LABEL_SELECTOR, namespaceSelector: LABEL_SELECTOR, topologyKey: LABEL_KEY,
+    namespaces: list(text((n) => dnsLabelProblem(n))), matchLabelKeys: list(LABEL_KEY), mismatchLabelKeys: list(LABEL_KEY),
+  },
+  required: { topologyKey: "the node label that groups nodes, e.g. kubernetes.io/hostname or topology.kubernetes.io/zone" },
+  rule: (t, path) => {
+    for (const f of ["matchLabelKeys", "mismatchLabelKeys"]) {
+      if ((t[f] as unknown[] | undefined)?.length && !t.labelSelector) throw new InputError(`${path}.${f}`, "needs a labelSelector to add to");
+    }
+  },
+};
+
+const WEIGHT: Shape = { kind: "weight" };
+const podAffinity = (type: string): Shape => ({
+  kind: "object", type,
+  fields: {
+    requiredDuringSchedulingIgnoredDuringExecution: list(POD_AFFINITY_TERM),
+    preferredDuringSchedulingIgnoredDuringExecution: list({
+      kind: "object", type: "WeightedPodAffinityTerm", fields: { weight: WEIGHT, podAffinityTerm: POD_AFFINITY_TERM },
+      required: { weight: "1 to 100", podAffinityTerm: "the pods to look for" },
+    }),
+  },
+});
+
+const AFFINITY: Shape = {
+  kind: "object", type: "Affinity",
+  fields: {
+    nodeAffinity: {
+      kind: "object", type: "NodeAffinity",
+      fields: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          kind: "object", type: "NodeSelector",
+          fields: { nodeSelectorTerms: list(NODE_SELECTOR_TERM, "give at least one term; a node must match one of them") },
+          required: { nodeSelectorTerms: "a list of terms, one of which a node must match" },
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: list({
+          kind: "object", type: "PreferredSchedulingTerm", fields: { weight: WEIGHT, preference: NODE_SELECTOR_TERM },
+          required: { weight: "1 to 100", preference: "the node selector term to prefer" },
+        }),
+      },
+    },
+    podAffinity: podAffinity("PodAffinity"),
+    podAntiAffinity: podAffinity("PodAntiAffinity"),
+  },
+};
+
+const an = (type: string) => `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type}`;
+const shown = (value: unknown) => {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+};
+
+/** Checks `value` against `shape` and returns a clean copy (numbers in string fields become strings). */
+function conform(value: unknown, shape: Shape, path: string): unknown {
+  switch (shape.kind) {
+    case "string": {
+      const s = string(value, path) ?? "";
+      if (shape.choices && !shape.choices.includes(s)) throw new InputError(path, `unknown value ${JSON.stringify(s)}; choose one of ${shape.choices.join(", ")}`);
+      const problem = shape.problem?.(s);
+      if (problem) throw new InputError(path, problem);
+      return s;
+    }
+    case "weight":
+      return wholeNumber(value, path, 1, 100, "a whole number from 1 to 100");
+    case "labels": {
+      const out = stringMap(value, path, labelKeyProblem);
+      for (const [k, v] of Object.entries(out)) {
+        const problem = labelValueProblem(v);
+        if (problem) throw new InputError(join(path, k), problem);
+      }
+      return out;
+    }
+    case "list": {
+      if (!Array.isArray(value)) throw new InputError(path, `must be a list (not ${shown(value)})`);
+      if (shape.nonEmpty && value.length === 0) throw new InputError(path, `is empty: ${shape.nonEmpty}`);
+      return value.map((item, i) => conform(item, shape.item, `${path}[${i}]`));
+    }
+    case "object": {
+      const names = Object.keys(shape.fields);
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InputError(path, `must be ${an(shape.type)}, a mapping with any of ${names.join(", ")} (not ${shown(value)})`);
+      }
+      const v = value as Raw;
+      for (const key of Object.keys(v)) {
+        if (shape.fields[key]) continue;
+        const hint = closest(key, names);
+        throw new InputError(`${path}.${key}`, `unknown field${hint ? ` (did you mean ${hint}?)` : `; ${an(shape.type)} has ${names.join(", ")}`}`);
+      }
+      for (const [key, what] of Object.entries(shape.required ?? {})) {
+        if (v[key] === undefined || v[key] === null || v[key] === "") throw new InputError(`${path}.${key}`, `is required: ${what}`);
+      }
+      const out: Raw = {};
+      for (const [key, field] of Object.entries(shape.fields)) {
+        if (v[key] !== undefined && v[key] !== null) out[key] = conform(v[key], field, `${path}.${key}`);
+      }
+      shape.rule?.(out, path);
+      return out;
+    }
+  }
+}
+
 function parseScheduling(raw: Raw | undefined): Scheduling {
   const s = object(raw ?? {}, "scheduling")!;
   const nodeSelector = labels(s.nodeSelector, "scheduling.nodeSelector");
-  let affinity: Record<string, unknown> | undefined;
-  if (s.affinity !== undefined && s.affinity !== null) {
-    if (typeof s.affinity !== "object" || Array.isArray(s.affinity)) throw new InputError("scheduling.affinity", "must be a Kubernetes Affinity object");
-    for (const key of Object.keys(s.affinity)) {
-      if (!["nodeAffinity", "podAffinity", "podAntiAffinity"].includes(key)) {
-        throw new InputError(`scheduling.affinity.${key}`, "unknown field; an Affinity has nodeAffinity, podAffinity and podAntiAffinity");
-      }
-    }
-    affinity = s.affinity as Record<string, unknown>;
-  }
+  const affinity = s.affinity === undefined || s.affinity === null ? undefined : (conform(s.affinity, AFFINITY, "scheduling.affinity") as Raw);
   return {
-    nodeSelector, affinity, tolerations: parseTolerations(s.tolerations),
+    nodeSelector, tolerations: parseTolerations(s.tolerations),
+    ...(affinity && Object.keys(affinity).length ? { affinity } : {}),
     serviceAccountName: secretName(s.serviceAccountName, "scheduling.serviceAccountName"),
     priorityClassName: secretName(s.priorityClassName, "scheduling.priorityClassName"),
     runtimeClassName: secretName(s.runtimeClassName, "scheduling.runtimeClassName"),
@@ -597,6 +810,12 @@ export function parseRequest(input: unknown): BuildRequest {
     image(value, `images.${key}`, { allowDigest: true });
     images[key] = value;
   }
+  if (strategy.type === "source" && source.dockerfile !== undefined) {
+    throw new InputError("source.dockerfile", "does not apply to the source strategy: S2I builds generate their own Dockerfile from the builder image; drop the inline Dockerfile, or build it with the docker strategy");
+  }
+  if (strategy.type === "docker" && strategy.builder === "docker" && output.insecure) {
+    throw new InputError("output.insecure", "does not apply to the docker builder: the node's Docker daemon pushes, and its own configuration (insecure-registries in its daemon.json) decides which registries may be plain HTTP or unverified; drop output.insecure (--insecure-registry) and configure the daemon, or use buildah");
+  }
   if (strategy.type === "source" && !source.git && !source.binary) {
     throw new InputError("source", "the source strategy needs source code: a Git repository or a binary input");
   }
@@ -605,10 +824,10 @@ export function parseRequest(input: unknown): BuildRequest {
     ...(cache ? { cache } : {}),
     workload: oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job",
     resources: parseResources(object(raw.resources, "resources")),
-    timeout: duration(raw.timeout, "timeout", DEFAULTS.timeout),
-    startTimeout: duration(raw.startTimeout, "startTimeout", DEFAULTS.startTimeout),
-    uploadTimeout: duration(raw.uploadTimeout, "uploadTimeout", DEFAULTS.uploadTimeout),
-    deleteAfter: duration(raw.deleteAfter, "deleteAfter", DEFAULTS.deleteAfter, 0),
+    timeout: duration(raw.timeout, "timeout"),
+    startTimeout: duration(raw.startTimeout, "startTimeout"),
+    uploadTimeout: duration(raw.uploadTimeout, "uploadTimeout"),
+    deleteAfter: duration(raw.deleteAfter, "deleteAfter"),
     scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
     labels: labels(raw.labels, "labels"),
   };

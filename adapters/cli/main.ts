@@ -37,7 +37,6 @@ function program(io: IO, setExit: (code: number) => void): Command {
     .description("Build container images on your Kubernetes cluster, driven from the CI you already use.")
     .version(VERSION, "-V, --version")
     .addHelpText("after", EXIT_CODES_HELP)
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 
   const renderCmd = cli
@@ -121,16 +120,72 @@ const stdio: IO = {
   },
 };
 
+const ARGUMENT_ERRORS = new Set([
+  "commander.unknownOption", "commander.unknownCommand", "commander.optionMissingArgument", "commander.invalidArgument",
+  "commander.missingArgument", "commander.excessArguments", "commander.missingMandatoryOptionValue", "commander.conflictingOption",
+  "commander.error",
+]);
+
+/** "--output" from "-o, --output <format>". */
+function longFlag(flags: string): string {
+  return /--[\w-]+/.exec(flags)?.[0] ?? flags.split(/[ ,]/)[0];
+}
+
+/**
+ * Commander's parse error as buildpod's one line, "<what>: <problem>", from its message: commander's
+ * own text is the fallback when a message has a form this does not know.
+ */
+function parseErrorLine(err: CommanderError, cmd: Command): string {
+  const [first, ...rest] = err.message.replace(/^error: /, "").split("\n");
+  const suggestion = /^\(Did you mean (.+)\?\)$/.exec(rest.join(" ").trim())?.[1];
+  const didYouMean = suggestion ? ` (did you mean ${suggestion}?)` : "";
+  const usage = `usage: ${[cmd.parent ? "buildpod" : "", cmd.name(), cmd.usage()].filter(Boolean).join(" ")}`;
+  let m: RegExpExecArray | null;
+  switch (err.code) {
+    case "commander.unknownOption":
+      if ((m = /unknown option '(.+)'$/.exec(first))) return `${m[1]}: unknown option${didYouMean}`;
+      break;
+    case "commander.unknownCommand":
+      // All five commands say more than commander's guess, which can be far off ("bogus": logs?).
+      if ((m = /unknown command '(.+)'$/.exec(first))) return `${m[1]}: unknown command; the commands are ${cmd.commands.map((c) => c.name()).join(", ")}`;
+      break;
+    case "commander.optionMissingArgument":
+      if ((m = /option '(.+)' argument missing$/.exec(first))) return `${longFlag(m[1])}: needs a value, as in ${m[1].replace(/^-\w, /, "")}`;
+      break;
+    case "commander.invalidArgument":
+      if ((m = /option '(.+)' argument '(.*)' is invalid\. Allowed choices are (.+)\.$/.exec(first))) {
+        return `${longFlag(m[1])}: unknown value ${JSON.stringify(m[2])}; choose one of ${m[3]}`;
+      }
+      break;
+    case "commander.missingArgument":
+      if ((m = /missing required argument '(.+)'$/.exec(first))) return `${cmd.name()}: the argument <${m[1]}> is missing; ${usage}`;
+      break;
+    case "commander.excessArguments":
+      if ((m = /got \d+: (.+)\.$/.exec(first))) return `${cmd.name()}: too many arguments (${m[1]}); ${usage}`;
+      break;
+  }
+  return `${first}${didYouMean}`;
+}
+
 /** Runs the command line; resolves with the exit code. Never throws. */
 export async function main(argv: string[], io: IO = stdio): Promise<number> {
   let code: number = EXIT.ok;
   const cli = program(io, (c) => (code = c));
-  cli.configureOutput({ writeOut: io.out, writeErr: io.err });
+  // Commander prints its parse errors itself; each command instead records that it failed, and the
+  // error is reported below in buildpod's form.
+  let failed = cli;
+  for (const cmd of [cli, ...cli.commands]) {
+    cmd.configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => void (failed = cmd) });
+  }
   try {
     await cli.parseAsync(argv, { from: "user" });
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
+      if (ARGUMENT_ERRORS.has(err.code)) {
+        const name = failed.parent ? `buildpod ${failed.name()}` : "buildpod";
+        io.err(`buildpod: error: ${parseErrorLine(err, failed)}\n(see ${name} --help)\n`);
+      }
       return err.exitCode === 0 ? EXIT.ok : EXIT.invalidInput;
     }
     return reportError(err, io.err);

@@ -2,9 +2,11 @@
 // sets. Flags are laid over the build file, then the result is validated by core's parseRequest.
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../../core/model.js";
 
-type Kind = "string" | "boolean" | "map" | "list";
+/** object: a JSON or YAML mapping given whole, which replaces the build file's (no merge key by key). */
+type Kind = "string" | "boolean" | "map" | "list" | "object";
 
 interface RequestOption {
   flags: string;
@@ -64,12 +66,19 @@ export const REQUEST_OPTIONS: RequestOption[] = [
   opt("Scheduling", "--service-account <name>", "scheduling.serviceAccountName", "string", "service account of the build pod"),
   opt("Scheduling", "--priority-class <name>", "scheduling.priorityClassName", "string", "priority class of the build pod"),
   opt("Scheduling", "--runtime-class <name>", "scheduling.runtimeClassName", "string", "runtime class of the build pod"),
+  opt("Scheduling", "--affinity <json>", "scheduling.affinity", "object", "node and pod affinity: a Kubernetes Affinity as JSON or YAML (replaces the build file's scheduling.affinity)"),
   opt("Images", "--source-image <image>", "images.source", "string", "image with git, tar and a shell for the source container (env BUILDPOD_IMAGE_SOURCE)"),
   opt("Images", "--buildah-image <image>", "images.buildah", "string", "buildah image, for docker and S2I builds (env BUILDPOD_IMAGE_BUILDAH)"),
   opt("Images", "--buildkit-image <image>", "images.buildkit", "string", "rootless BuildKit image (env BUILDPOD_IMAGE_BUILDKIT)"),
   opt("Images", "--kaniko-image <image>", "images.kaniko", "string", "kaniko executor image (env BUILDPOD_IMAGE_KANIKO)"),
   opt("Images", "--docker-image <image>", "images.docker", "string", "docker CLI image (env BUILDPOD_IMAGE_DOCKER)"),
 ];
+
+/**
+ * Build-file fields with no flag, each with the reason. A field in neither REQUEST_OPTIONS nor here fails
+ * the flags test: a new model field needs a flag or a reason.
+ */
+export const FILE_ONLY: Record<string, string> = {};
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -105,6 +114,19 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[keys[keys.length - 1]] = value;
 }
 
+function mapping(text: string, flag: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new InputError(flag, `is not valid JSON or YAML: ${(err instanceof Error ? err.message : String(err)).split("\n")[0].replace(/:$/, "")}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InputError(flag, `must be a JSON or YAML mapping, e.g. '{"nodeAffinity": {...}}'`);
+  }
+  return value as Record<string, unknown>;
+}
+
 function keyValues(items: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
@@ -136,15 +158,21 @@ export function requestInput(parsed: Record<string, unknown>): RequestInput {
     base = parseBuildFile(text, file);
   }
   const over: Record<string, unknown> = {};
+  const whole: [string, unknown][] = [];
   const flagFor = new Map<string, string>();
   for (const o of REQUEST_OPTIONS) {
     const v = parsed[attribute(o)];
     if (v === undefined) continue;
-    const value = o.kind === "map" ? keyValues(v as string[], flagName(o)) : o.value !== undefined ? o.value : v;
+    const value = o.kind === "map" ? keyValues(v as string[], flagName(o))
+      : o.kind === "object" ? mapping(v as string, flagName(o))
+      : o.value !== undefined ? o.value : v;
     setPath(over, o.path, value);
+    if (o.kind === "object") whole.push([o.path, value]);
     flagFor.set(o.path, flagName(o));
   }
-  return { raw: mergeInput(mergeInput(imagesFromEnv(process.env), base), over), flagFor };
+  const raw = mergeInput(mergeInput(imagesFromEnv(process.env), base), over);
+  for (const [path, value] of whole) setPath(raw, path, value);
+  return { raw, flagFor };
 }
 
 /** Rewrites an error about a field set by a flag so that it names the flag the user typed. */

@@ -1,10 +1,12 @@
-// The command as users run it: the committed bundle through bin/buildpod.js.
+// The command as users run it: the committed bundle through bin/buildpod.js; and, for what the bundle may
+// not hold yet until it is rebuilt, the same main() from source, in process.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { main } from "../../adapters/cli/main.js";
 import { VERSION } from "../../core/index.js";
 import { expectValidObject } from "./schema.js";
 
@@ -17,6 +19,13 @@ function buildpod(...args: string[]) {
 function buildpodEnv(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+async function fromSource(...args: string[]) {
+  let out = "";
+  let err = "";
+  const code = await main(args, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
 }
 
 const GIT = ["--git", "https://git.example.com/team/app.git", "-t", "registry.example.com/team/app:1.0"];
@@ -111,7 +120,94 @@ describe("bad input: exit 2 with one line that names the field, no stack trace",
   it("an unknown option", () => {
     const r = buildpod("render", "--imagee", "x");
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown option '--imagee'/);
+    expect(r.err).toMatch(/unknown option '--imagee'|--imagee: unknown option/);
+  });
+});
+
+describe("from source: bad input gives exit 2 and one line that names the field", () => {
+  const cases: [string[], RegExp][] = [
+    [["--delete-after", "100000d"], /^--delete-after \(deleteAfter\): "100000d" is too long: .*ttlSecondsAfterFinished.*; give 24855d or less$/],
+    [["--timeout", "100000000000000000000d"], /^--timeout \(timeout\): .* is too long: .*activeDeadlineSeconds/],
+    [["--start-timeout", "30000d"], /^--start-timeout \(startTimeout\): "30000d" is too long/],
+    [["--source-date-epoch", "1e30"], /^--source-date-epoch \(source\.sourceDateEpoch\): must be a whole number of seconds since 1970/],
+    [["--affinity", "{nodeAffinity: garbage}"], /^--affinity \(scheduling\.affinity\.nodeAffinity\): must be a NodeAffinity/],
+    [["--affinity", "{nodeAffinity: "], /^--affinity: is not valid JSON or YAML/],
+    [["--toleration", "spot=yes please"], /^--toleration \(scheduling\.tolerations\[0\]\): "yes please" is not a valid Kubernetes label value/],
+    [["--strategy", "source", "--builder-image", "registry.example.com/s2i/python:3", "--inline-dockerfile", "FROM busybox"], /^--inline-dockerfile \(source\.dockerfile\): does not apply to the source strategy/],
+    [["--builder", "docker", "--allow-docker-socket", "--insecure-registry"], /^--insecure-registry \(output\.insecure\): does not apply to the docker builder: .*Docker daemon/],
+    [["--strategy", "custom", "--builder-image", "registry.example.com/b:1", "-e", "SOURCE_REF=main"], /^--env \(strategy\.env\.SOURCE_REF\): "SOURCE_REF" is set by buildpod for the custom builder/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(" ").slice(0, 60), async () => {
+      const r = await fromSource("render", ...GIT, ...args);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      const lines = r.err.trimEnd().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^buildpod: error: /);
+      expect(lines[0].slice("buildpod: error: ".length)).toMatch(message);
+    });
+  }
+
+  it("a build file with a broken affinity", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "buildpod-")), "buildpod.yaml");
+    writeFileSync(file, "scheduling:\n  affinity:\n    nodeAffinity: garbage\n");
+    const r = await fromSource("render", "-f", file, ...GIT);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^buildpod: error: scheduling\.affinity\.nodeAffinity: must be a NodeAffinity, a mapping with any of requiredDuringSchedulingIgnoredDuringExecution, preferredDuringSchedulingIgnoredDuringExecution \(not "garbage"\)\n$/);
+  });
+});
+
+describe("from source: the command line's own errors are one buildpod line and one hint", () => {
+  const cases: [string[], string, string][] = [
+    [["render", ...GIT, "--imagee", "x"], "--imagee: unknown option (did you mean --image?)", "(see buildpod render --help)"],
+    [["render", ...GIT, "--timeout"], "--timeout: needs a value, as in --timeout <duration>", "(see buildpod render --help)"],
+    [["render", ...GIT, "-o", "xml"], '--output: unknown value "xml"; choose one of yaml, json', "(see buildpod render --help)"],
+    [["bogus"], "bogus: unknown command; the commands are render, run, logs, cancel, prune", "(see buildpod --help)"],
+    [["--bogus"], "--bogus: unknown option", "(see buildpod --help)"],
+    [["logs"], "logs: the argument <build> is missing; usage: buildpod logs [options] <build>", "(see buildpod logs --help)"],
+    [["render", "app", ...GIT], "render: too many arguments (app); usage: buildpod render [options]", "(see buildpod render --help)"],
+    [["prune", "--keep-failed"], "--keep-failed: needs a value, as in --keep-failed <n>", "(see buildpod prune --help)"],
+  ];
+  for (const [args, error, hint] of cases) {
+    it(args.filter((a) => !GIT.includes(a)).join(" "), async () => {
+      const r = await fromSource(...args);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toBe(`buildpod: error: ${error}\n${hint}\n`);
+    });
+  }
+
+  it("help and version still succeed", async () => {
+    const help = await fromSource("render", "--help");
+    expect(help.code).toBe(0);
+    expect(help.err).toBe("");
+    expect((await fromSource("--version")).out.trim()).toBe(VERSION);
+  });
+});
+
+describe("from source: --affinity", () => {
+  const ANTI = '{"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 10, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"buildpod.dev/build": "app"}}}}]}}';
+
+  it("is documented in render --help", async () => {
+    const r = await fromSource("render", "--help");
+    expect(r.out).toMatch(/\n  --affinity <json> +node and pod affinity/);
+  });
+
+  it("renders onto the pod, schema-valid, replacing the build file's affinity whole", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "buildpod-")), "buildpod.yaml");
+    writeFileSync(file, [
+      "scheduling:", "  nodeSelector: {pool: build}", "  affinity:", "    nodeAffinity:",
+      "      requiredDuringSchedulingIgnoredDuringExecution:", "        nodeSelectorTerms: [{matchExpressions: [{key: a, operator: Exists}]}]",
+    ].join("\n"));
+    const fromFile = await fromSource("render", "-f", file, ...GIT, "-o", "json");
+    expect(JSON.parse(fromFile.out).spec.template.spec.affinity.nodeAffinity).toBeDefined();
+    const r = await fromSource("render", "-f", file, ...GIT, "--affinity", ANTI, "-o", "json");
+    expect(r.err).toBe("");
+    const job = JSON.parse(r.out);
+    expectValidObject(job);
+    expect(job.spec.template.spec.affinity).toEqual(JSON.parse(ANTI));
+    expect(job.spec.template.spec.nodeSelector).toEqual({ pool: "build" });
   });
 });
 

@@ -29,7 +29,9 @@ describe("request values never reach a script's text", () => {
       const req = parseRequest({
         ...strategy,
         name: "evilname",
-        source: { git: { url: "https://git.example.com/evil$(id).git", ref: "evil`id`" }, contextDir: "evil dir", dockerfile: `FROM busybox\nRUN echo ${EVIL}` },
+        source: { git: { url: "https://git.example.com/evil$(id).git", ref: "evil`id`" }, contextDir: "evil dir",
+          // S2I builds generate their Dockerfile: an inline one is refused there.
+          ...((strategy.strategy as { type: string }).type === "source" ? {} : { dockerfile: `FROM busybox\nRUN echo ${EVIL}` }) },
         output: { image: "registry.example.com/evilrepo:eviltag", labels: { "evil.label": EVIL }, pushSecret: "evilsecret" },
       });
       const obj = render(req, { id: "abcde" });
