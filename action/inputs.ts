@@ -1,8 +1,9 @@
 // The action's inputs -> core's one request model. Pure: inputs, environment and the event come in as
 // arguments, so the mapping is tested without a runner. Names follow `buildpod run`'s options.
-import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../core/model.js";
+import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseMapping, parseRequest, setPath, type BuildRequest } from "../core/model.js";
 
-type Kind = "string" | "boolean" | "map" | "list";
+/** object: a JSON or YAML mapping given whole, which replaces the build file's (no merge key by key). */
+type Kind = "string" | "boolean" | "map" | "list" | "object";
 
 /** Input name -> build-file path it sets, and how its text is read. */
 export const REQUEST_INPUTS: [input: string, path: string, kind: Kind][] = [
@@ -48,6 +49,7 @@ export const REQUEST_INPUTS: [input: string, path: string, kind: Kind][] = [
   ["service-account", "scheduling.serviceAccountName", "string"],
   ["priority-class", "scheduling.priorityClassName", "string"],
   ["runtime-class", "scheduling.runtimeClassName", "string"],
+  ["affinity", "scheduling.affinity", "object"],
   ["source-image", "images.source", "string"],
   ["buildah-image", "images.buildah", "string"],
   ["buildkit-image", "images.buildkit", "string"],
@@ -74,12 +76,6 @@ export function githubContext(env: NodeJS.ProcessEnv, event: unknown): GitHubCon
   return { serverUrl: env.GITHUB_SERVER_URL, repository: env.GITHUB_REPOSITORY, sha: env.GITHUB_SHA, commitTime };
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split(".");
-  let node = target;
-  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-  node[keys[keys.length - 1]] = value;
-}
 
 function lines(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
@@ -94,6 +90,8 @@ function read(kind: Kind, text: string, input: string): unknown {
       if (v === "true" || v === "false") return v === "true";
       throw new InputError(input, `must be true or false, not "${text}"`);
     }
+    case "object":
+      return parseMapping(text, input);
     case "list":
       return lines(text).flatMap((l) => l.split(",")).map((s) => s.trim()).filter(Boolean);
     case "map": {
@@ -163,6 +161,7 @@ export function requestFromInputs(
   if (Object.keys(labels).length) setPath(defaults, "output.labels", labels);
 
   const raw = mergeInput(mergeInput(mergeInput(imagesFromEnv(env), defaults), base), over);
+  for (const [input, path, kind] of REQUEST_INPUTS) if (kind === "object" && get(input) !== "") setPath(raw, path, read(kind, get(input), input));
   try {
     return { req: parseRequest(raw), raw };
   } catch (err) {

@@ -35,3 +35,23 @@ export function mergeInput(base: Record<string, unknown>, over: Record<string, u
   }
   return out;
 }
+
+/** Sets a dotted build-file path ("scheduling.affinity") in a raw request, making the mappings on the way. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1]] = value;
+}
+
+/** A mapping given whole as JSON or YAML text in one flag or input (`field` names it in errors). */
+export function parseMapping(text: string, field: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new InputError(field, `is not valid JSON or YAML: ${(err instanceof Error ? err.message : String(err)).split("\n")[0].replace(/:$/, "")}`);
+  }
+  if (!isMap(value)) throw new InputError(field, `must be a JSON or YAML mapping, e.g. '{"nodeAffinity": {...}}'`);
+  return value;
+}

@@ -8,7 +8,7 @@ export {
   type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
   type LayerCache, type CacheMode,
 } from "./request.js";
-export { parseBuildFile, mergeInput } from "./buildfile.js";
+export { parseBuildFile, parseMapping, mergeInput, setPath } from "./buildfile.js";
 export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
 export { s2iDockerfile } from "./strategy/source.js";
 export { BUILDER_IMAGES, SOURCE_IMAGE } from "./images.js";

@@ -2,8 +2,7 @@
 // sets. Flags are laid over the build file, then the result is validated by core's parseRequest.
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
-import { parse as parseYaml } from "yaml";
-import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseRequest, type BuildRequest } from "../../core/model.js";
+import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseMapping, parseRequest, setPath, type BuildRequest } from "../../core/model.js";
 
 /** object: a JSON or YAML mapping given whole, which replaces the build file's (no merge key by key). */
 type Kind = "string" | "boolean" | "map" | "list" | "object";
@@ -104,28 +103,7 @@ function flagName(o: RequestOption): string {
   return /--[a-z0-9-]+/.exec(o.flags)![0];
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split(".");
-  let node = target;
-  for (const key of keys.slice(0, -1)) {
-    node[key] ??= {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1]] = value;
-}
 
-function mapping(text: string, flag: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = parseYaml(text, { uniqueKeys: true });
-  } catch (err) {
-    throw new InputError(flag, `is not valid JSON or YAML: ${(err instanceof Error ? err.message : String(err)).split("\n")[0].replace(/:$/, "")}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InputError(flag, `must be a JSON or YAML mapping, e.g. '{"nodeAffinity": {...}}'`);
-  }
-  return value as Record<string, unknown>;
-}
 
 function keyValues(items: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -164,7 +142,7 @@ export function requestInput(parsed: Record<string, unknown>): RequestInput {
     const v = parsed[attribute(o)];
     if (v === undefined) continue;
     const value = o.kind === "map" ? keyValues(v as string[], flagName(o))
-      : o.kind === "object" ? mapping(v as string, flagName(o))
+      : o.kind === "object" ? parseMapping(v as string, flagName(o))
       : o.value !== undefined ? o.value : v;
     setPath(over, o.path, value);
     if (o.kind === "object") whole.push([o.path, value]);

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { githubContext, requestFromInputs, type GitHubContext } from "../../action/inputs.js";
+import { parse as parseYaml } from "yaml";
+import { githubContext, REQUEST_INPUTS, requestFromInputs, type GitHubContext } from "../../action/inputs.js";
+import { REQUEST_OPTIONS } from "../../adapters/cli/options.js";
 import { isInside, kubeconfigSecrets, writeKubeconfig } from "../../action/kubeconfig.js";
 import { summaryMarkdown } from "../../action/summary.js";
 import type { BuildResult } from "../../core/model.js";
@@ -83,6 +85,29 @@ describe("inputs -> request", () => {
     const { req } = from({ image: "r.example.com/a:1", cache: "r.example.com/a-cache", "cache-mode": "read" });
     expect(req.cache).toEqual({ repository: "r.example.com/a-cache", registry: "r.example.com", mode: "read" });
     expect(() => from({ image: "r.example.com/a:1", cache: "r.example.com/a-cache:v1" })).toThrow(/^input cache \(cache\.repository\): .*names a tag/);
+  });
+
+  it("affinity: JSON or YAML, replacing the build file's whole; errors name the input and the field", () => {
+    const file = "scheduling:\n  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [a]}]}]\n";
+    const anti = { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname" } }] } };
+    const { req } = from({ file: "b.yaml", image: "r.example.com/a:1", affinity: JSON.stringify(anti) }, ctx, {}, { "b.yaml": file });
+    expect(req.scheduling.affinity).toEqual(anti);
+    expect(from({ image: "r.example.com/a:1", affinity: "nodeAffinity:\n  requiredDuringSchedulingIgnoredDuringExecution:\n    nodeSelectorTerms:\n      - matchExpressions: [{key: pool, operator: Exists}]\n" }).req.scheduling.affinity)
+      .toEqual({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "Exists" }] }] } } });
+    expect(() => from({ image: "r.example.com/a:1", affinity: "[1, 2]" })).toThrow(/^affinity: must be a JSON or YAML mapping/);
+    expect(() => from({ image: "r.example.com/a:1", affinity: '{"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "Maybe"}]}]}}}' }))
+      .toThrow(/^input affinity \(scheduling\.affinity\.nodeAffinity\.requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms\[0\]\.matchExpressions\[0\]\.operator\)/);
+  });
+
+  it("action.yml declares every input the mapping reads, named like the command line's options", () => {
+    const declared = Object.keys((parseYaml(readFileSync(new URL("../../action.yml", import.meta.url), "utf8")) as { inputs: Record<string, unknown> }).inputs);
+    for (const [input] of REQUEST_INPUTS) expect(declared, input).toContain(input);
+    // Each request option of the command has an input; lists take several lines, so their inputs are plural.
+    const plural: Record<string, string> = { tag: "tags", "build-arg": "build-args", label: "labels", "build-label": "build-labels", toleration: "tolerations" };
+    for (const o of REQUEST_OPTIONS) {
+      const flag = /--([a-z0-9-]+)/.exec(o.flags)![1];
+      expect(REQUEST_INPUTS.map(([i]) => i).concat(["pod"]), `--${flag}`).toContain(plural[flag] ?? flag);
+    }
   });
 
   it("errors name the input", () => {
