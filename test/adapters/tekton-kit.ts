@@ -1,7 +1,7 @@
 // Runs the buildpod Task's step the way Tekton would, without Tekton: its script and env come from the YAML,
 // Tekton's variables are substituted in env and args (the script holds none), results go to files in a temp
 // directory, and a `buildpod` on PATH stands in for the step image's command.
-import { execFile } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -32,6 +32,8 @@ export interface TaskRunInput {
   /** The command the step runs as `buildpod` (default: the repository's ./buildpod). */
   command?: string;
   env?: Record<string, string>;
+  /** Called with the step's process once it runs, with each piece of its output. */
+  onOutput?: (child: ChildProcess, text: string) => void;
 }
 
 export interface StepRun {
@@ -86,7 +88,7 @@ export async function runTaskStep(input: TaskRunInput): Promise<StepRun> {
   chmodSync(script, 0o755);
 
   return new Promise((res) => {
-    execFile(script, args, {
+    const child = execFile(script, args, {
       cwd: dir, timeout: 300_000, maxBuffer: 64 << 20,
       env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, ...input.env, ...env },
     }, (err, stdout, stderr) => {
@@ -96,5 +98,9 @@ export async function runTaskStep(input: TaskRunInput): Promise<StepRun> {
       }
       res({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, output: stdout + stderr, results });
     });
+    if (input.onOutput) {
+      child.stdout?.on("data", (d: Buffer) => input.onOutput!(child, d.toString()));
+      child.stderr?.on("data", (d: Buffer) => input.onOutput!(child, d.toString()));
+    }
   });
 }

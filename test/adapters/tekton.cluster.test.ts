@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { image, registryDigest, repo, tc } from "../e2e/kit.js";
+import { cluster, image, registryDigest, repo, tc } from "../e2e/kit.js";
 import { runTaskStep } from "./tekton-kit.js";
 
 let app: Awaited<ReturnType<typeof repo>>;
@@ -48,6 +48,31 @@ describe("Tekton Task step on the test cluster", () => {
     expect(run.code, run.output).toBe(0);
     expect(await registryDigest(image("tekton-dir:1"))).toBe(run.results.IMAGE_DIGEST);
     expect(run.results.COMMIT).toBe("");
+  });
+
+  it("a cancelled TaskRun (SIGTERM to the step) deletes the build: exit 4, no Job or pod left", async () => {
+    const src = mkdtempSync(join(tmpdir(), "buildpod-tekton-src-"));
+    writeFileSync(join(src, "Dockerfile"), `FROM ${tc().busybox}\nRUN echo tekton-started && sleep 120\n`);
+    let signalled = 0;
+    const run = await runTaskStep({
+      workspaces: { kubeconfig: kubeconfigWorkspace(), source: src }, env: toolImages(),
+      params: { ...common(), IMAGE: image("tekton-dir:cancel") },
+      onOutput: (child, text) => {
+        if (!signalled && text.includes("tekton-started")) {
+          signalled = Date.now();
+          child.kill("SIGTERM");
+        }
+      },
+    });
+    expect(signalled, run.output).toBeGreaterThan(0);
+    expect(run.code, run.output).toBe(4);
+    expect(Date.now() - signalled).toBeLessThan(5000);
+    const name = /created job (\S+)/.exec(run.output)?.[1];
+    expect(name, run.output).toBeDefined();
+    expect(run.output).toContain(`deleted job/${name}`);
+    const c = await cluster();
+    expect((await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${name}` })).items).toEqual([]);
+    expect(run.results.IMAGE_DIGEST).toBeUndefined();
   });
 
   it("exits non-zero with buildpod's code on a failed build, and writes no results", async () => {

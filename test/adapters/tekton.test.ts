@@ -67,7 +67,7 @@ describe("the Task's step", () => {
     writeFileSync(join(dir, "script"), step.script);
     await new Promise<void>((res, rej) => execFile("bash", ["-n", join(dir, "script")], (err, _o, e) => (err ? rej(new Error(e)) : res())));
     const names = new Set(step.env.map((e) => e.name));
-    const locals = new Set(["build_args", "namespace", "out", "status", "digest", "image", "commit", "line"]);
+    const locals = new Set(["build_args", "namespace", "out", "child", "status", "digest", "image", "commit", "line"]);
     for (const [, name] of step.script.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
       expect(names.has(name) || locals.has(name), name).toBe(true);
     }
