@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processAlive } from "../../core/prune.js";
 import { startTestCluster } from "./index.js";
+import { preparePodman } from "./infra/podman-env.js";
 import { defaultStateDir } from "./node/podman-node.js";
 
 const stateDir = defaultStateDir();
@@ -128,16 +129,58 @@ async function up(): Promise<void> {
   }
 }
 
+/** Whether a process runs (a zombie waiting for its parent to reap it does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return alive(pid);
+  }
+}
+
+/** Signals every process of a group; false when none is left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The server is the leader of its own process group (it is started detached), and the registry, the git
+ * daemon and the podman commands it runs belong to that group. When the server does not stop in time it is
+ * killed with its whole group, and the pod containers it left (conmon runs them outside the group) are
+ * removed, so nothing of the cluster keeps running.
+ */
+async function forceStop(s: State): Promise<void> {
+  signalGroup(s.pid, "SIGKILL");
+  const pm = preparePodman(stateDir);
+  const filter = ["--filter", `label=buildpod.owner-pid=${s.pid}`, "--filter", `label=buildpod.state=${pm.cgroupRoot}`];
+  const ids = (await pm.podman(["ps", "-a", "-q", ...filter], { check: false })).stdout.split("\n").filter(Boolean);
+  if (ids.length) await pm.podman(["rm", "-f", "-t", "0", ...ids], { check: false });
+}
+
 async function down(): Promise<void> {
   const s = readState();
   if (!s) {
     rmSync(stateFile, { force: true });
     return void process.stderr.write("the test cluster is not running\n");
   }
+  // BUILDPOD_CLUSTER_DOWN_TIMEOUT: seconds the server gets to stop what it started (default 60).
+  const waitMs = (Number(process.env.BUILDPOD_CLUSTER_DOWN_TIMEOUT) || 60) * 1000;
   process.kill(s.pid, "SIGTERM");
-  const deadline = Date.now() + 60_000;
-  while (alive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  if (alive(s.pid)) process.kill(s.pid, "SIGKILL");
+  const deadline = Date.now() + waitMs;
+  while (running(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (running(s.pid)) {
+    process.stderr.write(`the test cluster did not stop within ${waitMs / 1000}s: killing it and its processes\n`);
+    await forceStop(s);
+  } else {
+    // A child the server could not stop (or a grandchild whose parent it killed) is still in its group.
+    signalGroup(s.pid, "SIGKILL");
+  }
   rmSync(stateFile, { force: true });
   process.stderr.write("the test cluster is stopped\n");
 }
