@@ -32,13 +32,16 @@ function connect(opts: Record<string, unknown>): Promise<Cluster> {
   return Cluster.connect({ kubeconfig: opts.kubeconfig as string | undefined, context: opts.kubeContext as string | undefined });
 }
 
-/** Ctrl-C and the CI's SIGTERM cancel the build; a second signal leaves at once. */
-function onSignals(abort: AbortController, io: IO): () => void {
+/**
+ * Ctrl-C and the CI's SIGTERM stop the command: `run` cancels the build, `logs -f` only stops following.
+ * A second signal leaves at once.
+ */
+function onSignals(abort: AbortController, io: IO, what = "cancelling the build"): () => void {
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      io.err(`buildpod: ${sig}: cancelling the build\n`);
+      io.err(`buildpod: ${sig}: ${what}\n`);
       abort.abort();
     } else {
       io.err(`buildpod: ${sig} again: leaving now; the build may still exist\n`);
@@ -168,7 +171,7 @@ export async function logsCommand(name: string, opts: Record<string, unknown>, i
   const p = printer(io, "out");
   if (opts.follow) {
     const abort = new AbortController();
-    const release = onSignals(abort, io);
+    const release = onSignals(abort, io, "no longer following; the build goes on (buildpod cancel stops it)");
     try {
       const result = await followBuild(cluster, handle, { signal: abort.signal, onProgress: p.progress, onLog: p.log, afterLogBatch: p.afterBatch, startTimeout: 24 * 3600 }).finally(p.flush);
       if (result.status !== "Cancelled") io.err(summary(result));

@@ -91,8 +91,8 @@ describe("buildpod run", () => {
     expect(readFileSync(join(out, "result.env"), "utf8")).toMatch(/^BUILDPOD_STATUS=Error$/m);
   });
 
-  it("SIGINT mid-build: exit 4, says what it deleted, nothing left within 5 s", async () => {
-    const child = spawn(BIN, ["run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("cli:cancel"), "--insecure-registry"], { env: env() });
+  it.each(["SIGINT", "SIGTERM"] as const)("%s mid-build: exit 4, says what it deleted, nothing left within 5 s", async (signal) => {
+    const child = spawn(BIN, ["run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image(`cli:cancel-${signal.toLowerCase()}`), "--insecure-registry"], { env: env() });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -102,7 +102,7 @@ describe("buildpod run", () => {
     while (!/\| sleeping$/m.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(out).toMatch(/\| sleeping$/m);
     const t0 = Date.now();
-    child.kill("SIGINT");
+    child.kill(signal);
     const code = await exited;
     expect(code).toBe(4);
     expect(Date.now() - t0).toBeLessThan(5000);
@@ -133,5 +133,29 @@ describe("buildpod logs and cancel", () => {
     expect(cancelled.code).toBe(0);
     expect(cancelled.err).toContain(`deleted job/${handle.name}`);
     expect(buildpod("cancel", handle.name).err).toMatch(/no build .* \(it may have finished and been deleted\)|already gone/);
+  });
+
+  it("logs -f follows a running build to its end; Ctrl-C stops following and leaves the build running", async () => {
+    const c = await cluster();
+    const slow = await startBuild(c, request_({ source: { dockerfile: `FROM ${tc().busybox}\nRUN echo first-line && sleep 3 && echo last-line\n` }, output: { image: image("cli:follow") } }));
+    const followed = buildpod("logs", "-f", slow.name);
+    expect(followed.code, followed.err).toBe(0);
+    expect(followed.out).toMatch(/^build +\| first-line$[\s\S]*^build +\| last-line$/m);
+    expect(followed.err).toMatch(/build complete/);
+
+    const long = await startBuild(c, request_({ source: { dockerfile: `FROM ${tc().busybox}\nRUN echo waiting-here && sleep 120\n` }, output: { image: image("cli:follow-stop") } }));
+    const child = spawn(BIN, ["logs", "-f", long.name], { env: env() });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const deadline = Date.now() + 90_000;
+    while (!/\| waiting-here$/m.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(err).toMatch(/SIGINT: no longer following; the build goes on/);
+    expect(await leftovers(long.name)).toBeGreaterThan(0);
+    expect(buildpod("cancel", long.name).code).toBe(0);
   });
 });
