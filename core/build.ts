@@ -3,7 +3,7 @@
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
 import { ClusterError, sleep, type Cluster } from "./cluster.js";
-import { PodTracker, type FollowEvent, type Outcome } from "./follower.js";
+import { PodTracker, slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
 import type { LogLine } from "./logs.js";
 import { preflight } from "./preflight.js";
@@ -174,6 +174,14 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   const handleEvents = (events: FollowEvent[]) => {
     for (const e of events) {
       if (e.type === "progress") progress(e.message);
+      else if (e.type === "slowStart" && podName) {
+        // One look at the pod's events, only for a start slow enough to wonder about.
+        const pod = podName;
+        void cluster.listEvents(ns, pod).then(
+          (list) => !stop.signal.aborted && progress(`[${Math.round((Date.now() - handle.createdAt) / 1000)}s] ${slowStartMessage(e.container, list)}`),
+          () => undefined,
+        );
+      }
       else if (e.type === "done") done.resolve(e.outcome);
       else if (e.type === "logs" && podName) {
         const target = { namespace: ns, pod: podName, container: e.container };

@@ -295,11 +295,11 @@ export class Cluster {
     }
   }
 
-  async listEvents(namespace: string, object: string): Promise<{ type: string; reason: string; message: string; count: number }[]> {
+  async listEvents(namespace: string, object: string): Promise<{ type: string; reason: string; message: string; count: number; fieldPath?: string }[]> {
     const list = await retry(`listing events of ${object}`, () => this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${object}` }));
     return list.items
       .sort((a, b) => new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime() - new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime())
-      .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1 }));
+      .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1, fieldPath: e.involvedObject?.fieldPath }));
   }
 
   /**

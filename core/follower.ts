@@ -17,6 +17,8 @@ export type FollowEvent =
   | { type: "progress"; message: string }
   /** The container has started (or finished): its log can be streamed now. */
   | { type: "logs"; container: string; init: boolean }
+  /** The container has been on its way to starting for a while (its image pulled, say): worth saying why. */
+  | { type: "slowStart"; container: string; image?: string }
   | { type: "done"; outcome: Outcome };
 
 export type FollowState = "Waiting" | "Pending" | "Running" | "Done";
@@ -25,6 +27,27 @@ export type FollowState = "Waiting" | "Pending" | "Running" | "Done";
 const FATAL_WAITING = new Set(["InvalidImageName"]);
 /** Waiting reasons that are just the normal way to Running. */
 const NORMAL_WAITING = new Set(["ContainerCreating", "PodInitializing"]);
+/** How long the next container may take to start before the wait is explained. */
+const SLOW_START_MS = 3000;
+
+/** The container that runs next: the first init container not finished, else a main one not started. */
+function nextToStart(pod: V1Pod): V1ContainerStatus | undefined {
+  const inits = pod.status?.initContainerStatuses ?? [];
+  const init = inits.find((s) => !s.state?.terminated);
+  if (init) return init.state?.running ? undefined : init;
+  return (pod.status?.containerStatuses ?? []).find((s) => !s.state?.running && !s.state?.terminated);
+}
+
+/**
+ * What the cluster's events say of a container that is slow to start: the image pull under way, if any.
+ * `events` are in time order; fieldPath is the event's involvedObject.fieldPath ("spec.containers{build}").
+ */
+export function slowStartMessage(container: string, events: { reason: string; message: string; fieldPath?: string }[]): string {
+  const own = events.filter((e) => e.fieldPath?.endsWith(`{${container}}`));
+  const last = [...own].reverse().find((e) => e.reason === "Pulling" || e.reason === "Pulled");
+  if (last?.reason === "Pulling") return `${container}: ${last.message.replace(/^Pulling/, "pulling")}`;
+  return `${container}: starting`;
+}
 
 export interface PendingCause {
   reason: string;
@@ -128,6 +151,8 @@ export class PodTracker {
   private readonly announced = new Set<string>();
   private readonly following = new Set<string>();
   private readonly finished = new Set<string>();
+  /** The container next to start, and since when it has been waiting to. */
+  private starting?: { container: string; image?: string; since: number; told: boolean };
 
   constructor(private readonly opts: TrackerOptions) {}
 
@@ -165,6 +190,11 @@ export class PodTracker {
       }
     }
 
+    const next = nextToStart(pod);
+    const waitingReason = next?.state?.waiting?.reason;
+    if (!next || (waitingReason !== undefined && !NORMAL_WAITING.has(waitingReason))) this.starting = undefined;
+    else if (this.starting?.container !== next.name) this.starting = { container: next.name, image: next.image, since: now, told: false };
+
     if (started(pod)) this.state = this.state === "Pending" ? "Running" : this.state;
     const outcome = finalOutcome(pod);
     if (outcome) return [...events, this.finish(outcome)];
@@ -198,6 +228,15 @@ export class PodTracker {
    */
   tick(now: number): FollowEvent[] {
     const waited = `${this.opts.startTimeout}s`;
+    const slow: FollowEvent[] = [];
+    if (this.starting && !this.starting.told && this.node && now - this.starting.since >= SLOW_START_MS) {
+      this.starting.told = true;
+      slow.push({ type: "slowStart", container: this.starting.container, image: this.starting.image });
+    }
+    return [...slow, ...this.deadlines(now, waited)];
+  }
+
+  private deadlines(now: number, waited: string): FollowEvent[] {
     if (this.state === "Running" && this.stuckSince !== undefined && this.pod) {
       const cause = pendingCause(this.pod);
       if (!cause || now - this.stuckSince < this.opts.startTimeout * 1000) return [];

@@ -1,6 +1,6 @@
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { PodTracker, type FollowEvent } from "../../core/index.js";
+import { PodTracker, slowStartMessage, type FollowEvent } from "../../core/index.js";
 
 const T0 = Date.parse("2026-11-23T10:00:00Z");
 
@@ -143,5 +143,43 @@ describe("PodTracker, a later container that cannot start", () => {
     t.observe(pod("Running", [cs("source", ok)], [cs("build", waiting("ErrImagePull"))]), T0 + 1000);
     t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 5000);
     expect(t.tick(T0 + 100_000)).toEqual([]);
+  });
+});
+
+describe("PodTracker, a container slow to start", () => {
+  const slow = (events: FollowEvent[]) => events.filter((e) => e.type === "slowStart");
+
+  it("asks once why the next container has not started after 3 s, and not for a quick start", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    t.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], [cs("build", waiting("PodInitializing"))]), T0 + 100);
+    expect(slow(t.tick(T0 + 2000))).toEqual([]);
+    expect(slow(t.tick(T0 + 3200))).toEqual([{ type: "slowStart", container: "source", image: "img/source" }]);
+    expect(slow(t.tick(T0 + 9000))).toEqual([]);
+    // The source ran; the build container's image takes a while too.
+    t.observe(pod("Running", [cs("source", ok)], [cs("build", waiting("ContainerCreating"))]), T0 + 10_000);
+    expect(slow(t.tick(T0 + 11_000))).toEqual([]);
+    expect(slow(t.tick(T0 + 13_100))).toEqual([{ type: "slowStart", container: "build", image: "img/build" }]);
+
+    const quick = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    quick.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], [cs("build", waiting("PodInitializing"))]), T0 + 100);
+    quick.observe(pod("Running", [cs("source", running)], [cs("build", waiting("PodInitializing"))]), T0 + 1000);
+    expect(slow(quick.tick(T0 + 5000))).toEqual([]);
+  });
+
+  it("not before the pod is scheduled, nor for a container stuck on an error (that has its own report)", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    t.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], [], {}, ""), T0 + 100);
+    expect(slow(t.tick(T0 + 5000))).toEqual([]);
+    const u = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    u.observe(pod("Pending", [cs("source", waiting("ErrImagePull"))], []), T0 + 100);
+    expect(slow(u.tick(T0 + 5000))).toEqual([]);
+  });
+
+  it("the events say what it waits for: the pull under way, else just starting", () => {
+    const ev = (reason: string, message: string, c: string) => ({ reason, message, fieldPath: `spec.containers{${c}}` });
+    expect(slowStartMessage("build", [ev("Scheduled", "x", "build"), ev("Pulling", 'Pulling image "registry.example.com/big:1"', "build")]))
+      .toBe('build: pulling image "registry.example.com/big:1"');
+    expect(slowStartMessage("build", [ev("Pulling", 'Pulling image "a"', "build"), ev("Pulled", "Successfully pulled", "build")])).toBe("build: starting");
+    expect(slowStartMessage("build", [ev("Pulling", 'Pulling image "a"', "source")])).toBe("build: starting");
   });
 });
