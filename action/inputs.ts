@@ -156,8 +156,8 @@ export function requestFromInputs(
     labels["org.opencontainers.image.source"] = get("git");
     if (/^[0-9a-f]{40}$/.test(get("ref"))) labels["org.opencontainers.image.revision"] = get("ref");
   }
-  // Created is the commit's time when the context knows it is the commit built; never the clock.
-  if (ctx.commitTime && labels["org.opencontainers.image.revision"] === ctx.sha) labels["org.opencontainers.image.created"] = ctx.commitTime;
+  // org.opencontainers.image.created comes from the build itself: the built commit's time (or the
+  // upload's SOURCE_DATE_EPOCH), whatever the event; never the clock.
   if (Object.keys(labels).length) setPath(defaults, "output.labels", labels);
 
   const raw = mergeInput(mergeInput(mergeInput(imagesFromEnv(env), defaults), base), over);

@@ -71,7 +71,6 @@ upload)
     waited=$((waited + 1))
   done
   printf 'buildpod: upload received\\n'
-  [ -n "$epoch" ] || epoch=$(cat /workspace/meta/upload-epoch 2>/dev/null || echo 0)
   ;;
 none) ;;
 *) fail "unknown source mode $BUILDPOD_SOURCE_MODE" ;;
@@ -82,14 +81,26 @@ if [ -n "\${BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT+set}" ]; then printf '%s\\n'
 [ -d "/workspace/source/$BUILDPOD_CONTEXT_DIR" ] || fail "the context directory $BUILDPOD_CONTEXT_DIR is not in the source"
 if [ -n "\${BUILDPOD_DOCKERFILE_PATH:-}" ] && [ ! -f "$BUILDPOD_DOCKERFILE_PATH" ]; then fail "there is no Dockerfile at \${BUILDPOD_DOCKERFILE_PATH#/workspace/source/} in the source"; fi
 printf '%s' "$epoch" > /workspace/meta/source-date-epoch
+printf '%s' "$commit" > /workspace/meta/commit
 printf '{"commit":"%s","commitTime":%s}' "$commit" "$epoch" > /dev/termination-log
 `;
+
+/**
+ * The image's creation time and revision labels are the source's (its commit's time and hash), never the
+ * clock; none for a source without them. They go before the build's own options, so that labels the
+ * request gives, which come later, win. `opt` and `prefix`: how the builder takes a label.
+ */
+function sourceLabels(opt: string, prefix = ""): string {
+  return `if [ "$epoch" != 0 ]; then set -- ${opt} "${prefix}org.opencontainers.image.created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)" "$@"; fi
+if [ -s /workspace/meta/commit ]; then set -- ${opt} "${prefix}org.opencontainers.image.revision=$(cat /workspace/meta/commit)" "$@"; fi
+`;
+}
 
 /** Shared start of the buildah scripts: the source date, registry search, and storage settings. */
 const BUILDAH_PRELUDE = `set -eu
 epoch=$(cat /workspace/meta/source-date-epoch 2>/dev/null || echo 0)
 export SOURCE_DATE_EPOCH="$epoch"
-# Short names such as "FROM alpine" resolve on Docker Hub, as users of docker build expect.
+${sourceLabels("--label")}# Short names such as "FROM alpine" resolve on Docker Hub, as users of docker build expect.
 printf 'unqualified-search-registries = ["docker.io"]\\nshort-name-mode = "permissive"\\n' > "$TMPDIR/registries.conf"
 export CONTAINERS_REGISTRIES_CONF="$TMPDIR/registries.conf"
 bah() { buildah --storage-driver=vfs "$@"; }
@@ -153,7 +164,7 @@ ${BUILDAH_PUSH}`;
  */
 export const BUILDKIT_SCRIPT = `set -eu
 epoch=$(cat /workspace/meta/source-date-epoch 2>/dev/null || echo 0)
-if [ "$BUILDPOD_TLS_VERIFY" = false ]; then
+${sourceLabels("--opt", "label:")}if [ "$BUILDPOD_TLS_VERIFY" = false ]; then
   for host in "$BUILDPOD_REGISTRY" "\${BUILDPOD_CACHE_REGISTRY:-}"; do
     [ -z "$host" ] || printf '[registry."%s"]\\n  http = true\\n  insecure = true\\n' "$host"
   done > /tmp/buildkitd.toml
@@ -174,7 +185,7 @@ fi
 /** docker strategy through the node's Docker daemon (opt-in). "$@": --build-arg, --label, --target. */
 export const DOCKER_SCRIPT = `set -eu
 epoch=$(cat /workspace/meta/source-date-epoch 2>/dev/null || echo 0)
-docker build --build-arg "SOURCE_DATE_EPOCH=$epoch" -f "$BUILDPOD_DOCKERFILE" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
+${sourceLabels("--label")}docker build --build-arg "SOURCE_DATE_EPOCH=$epoch" -f "$BUILDPOD_DOCKERFILE" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
 push() { docker push "$1" > /tmp/push.log 2>&1 || { cat /tmp/push.log >&2; exit 1; }; cat /tmp/push.log; }
 push "$BUILDPOD_IMAGE"
 digest=$(sed -n 's/.*digest: \\(sha256:[0-9a-f]\\{64\\}\\).*/\\1/p' /tmp/push.log | tail -n 1)

@@ -116,10 +116,12 @@ describe("the action's main step", () => {
     expect(readdirSync(join(s.dir, "temp"))).toEqual([]);
   });
 
-  it("without a source input builds this repository at GITHUB_SHA, labelled with its source, revision and commit time", async () => {
+  it("without a source input builds this repository at GITHUB_SHA, labelled with its source, revision and commit time, for any event", async () => {
     const old = app.commits[0];
+    // A pull request's event names no commit time: the build takes it from the commit it checked out.
     const event = join(mkdtempSync(join(tmpdir(), "buildpod-event-")), "event.json");
-    writeFileSync(event, JSON.stringify({ head_commit: { id: old, timestamp: "2024-03-04T05:06:07Z" } }));
+    writeFileSync(event, JSON.stringify({ pull_request: { number: 7, head: { sha: old } } }));
+    const committed = Number((await exec("git", ["-C", join(tc().gitBase, "action-app"), "log", "-1", "--format=%ct", old])).stdout.trim());
     const r = await step(MAIN, inputs({ image: image("action:default") }), {
       env: { GITHUB_SERVER_URL: tc().gitUrl, GITHUB_REPOSITORY: "action-app", GITHUB_SHA: old, GITHUB_EVENT_PATH: event },
     }).done;
@@ -130,7 +132,7 @@ describe("the action's main step", () => {
     expect(labels).toMatchObject({
       "org.opencontainers.image.source": `${tc().gitUrl}/action-app`,
       "org.opencontainers.image.revision": old,
-      "org.opencontainers.image.created": "2024-03-04T05:06:07.000Z",
+      "org.opencontainers.image.created": new Date(committed * 1000).toISOString().replace(".000Z", "Z"),
     });
   });
 

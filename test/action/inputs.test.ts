@@ -40,22 +40,20 @@ describe("inputs -> request", () => {
     expect(req.images.source).toBe("mirror.example.com/src:1");
   });
 
-  it("without a source input: this repository at this commit, labelled, created at the commit's time", () => {
+  it("without a source input: this repository at this commit, labelled (created is the build's, from the commit)", () => {
     const event = { head_commit: { id: SHA, timestamp: "2024-05-06T07:08:09+02:00" } };
     const { req } = from({ image: "registry.example.com/org/app:1" }, githubContext({ GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "org/app", GITHUB_SHA: SHA }, event));
     expect(req.source.git).toEqual({ url: "https://github.com/org/app", ref: SHA, secret: undefined });
     expect(req.output.labels).toEqual({
       "org.opencontainers.image.source": "https://github.com/org/app",
       "org.opencontainers.image.revision": SHA,
-      "org.opencontainers.image.created": "2024-05-06T05:08:09.000Z",
     });
   });
 
-  it("no created label from anything but the built commit's time", () => {
-    const other = githubContext({ GITHUB_SHA: SHA }, { head_commit: { id: "f".repeat(40), timestamp: "2024-05-06T07:08:09Z" } });
-    expect(other.commitTime).toBeUndefined();
-    const { req } = from({ image: "r.example.com/a:1" });
-    expect(req.output.labels["org.opencontainers.image.created"]).toBeUndefined();
+  it("the event's commit time counts only for the commit built", () => {
+    expect(githubContext({ GITHUB_SHA: SHA }, { head_commit: { id: SHA, timestamp: "2024-05-06T07:08:09+02:00" } }).commitTime).toBe("2024-05-06T05:08:09.000Z");
+    expect(githubContext({ GITHUB_SHA: SHA }, { head_commit: { id: "f".repeat(40), timestamp: "2024-05-06T07:08:09Z" } }).commitTime).toBeUndefined();
+    expect(githubContext({ GITHUB_SHA: SHA }, { pull_request: { number: 1 } }).commitTime).toBeUndefined();
   });
 
   it("a ref alone builds this repository at that ref; user labels win over the defaults", () => {

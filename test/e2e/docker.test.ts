@@ -33,6 +33,26 @@ describe("docker strategy, buildah, from Git", () => {
     expect(lines.build.join("\n")).toContain("STEP 1/3");
   });
 
+  it("labels the image with the commit and its time; labels the request gives win; an upload without a date has neither", async () => {
+    const labelsOf = async (ref: string) =>
+      (JSON.parse((await run("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], { env: tc().podmanEnv })).stdout) as { Labels: Record<string, string> }).Labels ?? {};
+    const { result } = await build({ source: { git: { url: app.url, ref: "main" } }, output: { image: image("app:labels") } });
+    expect(result.status, result.message).toBe("Complete");
+    expect(await labelsOf(image("app:labels"))).toMatchObject({
+      "org.opencontainers.image.revision": app.head,
+      "org.opencontainers.image.created": new Date(app.headTime * 1000).toISOString().replace(".000Z", "Z"),
+    });
+    const own = await build({ source: { git: { url: app.url, ref: "main" } }, output: { image: image("app:own-labels"), labels: { "org.opencontainers.image.revision": "mine" } } });
+    expect((await labelsOf(image("app:own-labels")))["org.opencontainers.image.revision"]).toBe("mine");
+    expect(own.result.status).toBe("Complete");
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-nolabels-"));
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${tc().busybox}\nRUN true\n`);
+    await build({ source: { binary: { dir } }, output: { image: image("app:no-labels") } });
+    const none = await labelsOf(image("app:no-labels"));
+    expect(none["org.opencontainers.image.created"]).toBeUndefined();
+    expect(none["org.opencontainers.image.revision"]).toBeUndefined();
+  });
+
   it("builds a tag and an older commit by SHA", async () => {
     const tagged = await build({ source: { git: { url: app.url, ref: "v2" } }, output: { image: image("app:tag") } });
     expect(tagged.result.status, tagged.result.message).toBe("Complete");
