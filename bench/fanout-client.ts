@@ -2,6 +2,7 @@
 // count as buildpod's) that runs N builds at once through the compiled library API and prints one JSON line:
 // its peak RSS, memory samples, and timings. Usage: node fanout-client.js '<Config as JSON>'.
 import { Cluster, parseRequest, runBuild, type BuildResult } from "../core/index.js";
+import { peakRssMb } from "./kit.js";
 
 export interface FanOutConfig {
   kubeconfig: string;
@@ -18,7 +19,7 @@ export interface FanOutConfig {
 
 export interface FanOutReport {
   builds: number;
-  /** process.resourceUsage().maxRSS, in MB: the whole process's peak. */
+  /** The process's peak resident memory (VmHWM), in MB. */
   peakRssMb: number;
   /** RSS once the library is loaded and connected, before any build: what the builds add is the rest. */
   idleRssMb: number;
@@ -85,7 +86,7 @@ async function main(cfg: FanOutConfig): Promise<FanOutReport> {
   for (const { result } of done) statuses[result.status] = (statuses[result.status] ?? 0) + 1;
   return {
     builds: cfg.builds,
-    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
+    peakRssMb: peakRssMb(),
     idleRssMb: mb(idle),
     peakHeapMb: mb(peakHeap),
     peakExternalMb: mb(peakExternal),

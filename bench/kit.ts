@@ -1,6 +1,7 @@
 // What every benchmark row shares: the row shape, statistics, and child processes run without blocking the
 // test cluster's API server, which lives in the bench process itself.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname, "../..");
@@ -73,3 +74,16 @@ export function firstOutput(cmd: string, args: string[], env: NodeJS.ProcessEnv 
 }
 
 export const notYet = (figure: string, target: string): Row => ({ figure, buildpod: "not measured yet", anchor: "-", ratio: "-", target, met: "n/a" });
+
+/**
+ * This process's peak resident memory, in MB, from /proc/self/status (VmHWM). Not
+ * process.resourceUsage().maxRSS: Linux carries a peak over exec, so a client spawned by the bench process
+ * (which hosts the API server and is far bigger) would report the bench's memory as its own.
+ */
+export function peakRssMb(): number {
+  try {
+    const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
+    if (Number.isFinite(kb)) return Math.round(kb / 102.4) / 10;
+  } catch {}
+  return Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
+}

@@ -7,6 +7,7 @@
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Cluster, packParts, parseRequest, runBuild, type UploadReport } from "../core/index.js";
+import { peakRssMb } from "./kit.js";
 
 export interface UploadConfig {
   mode: "build" | "pack";
@@ -78,5 +79,5 @@ async function build(cfg: UploadConfig): Promise<Pick<UploadClientReport, "uploa
 const cfg = JSON.parse(process.argv[2] ?? "{}") as UploadConfig;
 const out = cfg.mode === "pack" ? await packOnly(cfg) : await build(cfg);
 const cpu = process.cpuUsage();
-const report: UploadClientReport = { ...out, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+const report: UploadClientReport = { ...out, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMb: peakRssMb() };
 process.stdout.write(JSON.stringify(report) + "\n");
