@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { newRunId, startBuild } from "../../core/index.js";
 import { cluster, image, registryDigest, repo, request_, tc } from "../e2e/kit.js";
 import { run as exec } from "../cluster/infra/proc.js";
@@ -94,6 +95,12 @@ beforeAll(async () => {
 });
 
 describe("the action's main step", () => {
+  it("runs on Node 24, the runtime action.yml names (runs.using: node24), with a post step", () => {
+    expect(process.versions.node).toMatch(/^24\./);
+    const action = parseYaml(readFileSync(join(import.meta.dirname, "../../action.yml"), "utf8")) as { runs: Record<string, string> };
+    expect(action.runs).toMatchObject({ using: "node24", main: "dist/action/main/index.js", post: "dist/action/post/index.js" });
+  });
+
   it("builds from Git: outputs, summary, log groups; the kubeconfig's token masked, no kubeconfig left behind", async () => {
     const s = step(MAIN, inputs({ git: app.url, ref: "main", image: image("action:git") }));
     const r = await s.done;

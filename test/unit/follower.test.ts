@@ -183,3 +183,15 @@ describe("PodTracker, a container slow to start", () => {
     expect(slowStartMessage("build", [ev("Pulling", 'Pulling image "a"', "source")])).toBe("build: starting");
   });
 });
+
+describe("PodTracker, a container that cannot be created", () => {
+  it("a missing Secret or ConfigMap (CreateContainerConfigError) fails the start at its deadline, saying what to create", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 30 });
+    const stuck = pod("Pending", [cs("source", waiting("CreateContainerConfigError", 'secret "git-credentials" not found'))], [cs("build", waiting("PodInitializing"))]);
+    expect(progress(t.observe(stuck, T0 + 1000)).join("\n")).toMatch(/waiting: CreateContainerConfigError: container source cannot be created: secret "git-credentials" not found/);
+    expect(done(t.tick(T0 + 29_000))).toBeUndefined();
+    const end = done(t.tick(T0 + 30_500))!;
+    expect(end.outcome).toMatchObject({ status: "StartFailed", reason: "CreateContainerConfigError" });
+    expect(end.outcome.message).toMatch(/did not start within 30s: container source cannot be created: secret "git-credentials" not found\. Create the missing Secret or ConfigMap/);
+  });
+});

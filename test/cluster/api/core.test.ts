@@ -1,6 +1,6 @@
 // Objects, selectors, watch semantics and Status bodies, through the real @kubernetes/client-node.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, k8s, podSpec, startKit, statusOf, waitFor, waitPhase, type Kit } from "./testkit.js";
+import { codeOf, k8s, podSpec, request, startKit, statusOf, waitFor, waitPhase, type Kit } from "./testkit.js";
 
 let kit: Kit;
 beforeAll(async () => {
@@ -8,6 +8,28 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await kit.close();
+});
+
+describe("discovery", () => {
+  it("serves the version, the API groups and the resource lists clients discover", async () => {
+    const get = async (path: string) => {
+      const r = await request(kit, "GET", path);
+      expect(r.status, path).toBe(200);
+      return JSON.parse(r.body) as Record<string, any>;
+    };
+    expect(await get("/version")).toMatchObject({ major: "1", gitVersion: expect.stringMatching(/^v1\.\d+/) });
+    expect(await get("/api")).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
+    const groups = (await get("/apis")).groups.map((g: { name: string }) => g.name);
+    expect(groups).toEqual(expect.arrayContaining(["batch", "authorization.k8s.io"]));
+    const core = (await get("/api/v1")).resources.map((r: { name: string }) => r.name);
+    expect(core).toEqual(expect.arrayContaining(["pods", "pods/log", "pods/exec", "pods/attach", "secrets", "configmaps", "events", "namespaces"]));
+    const pods = (await get("/api/v1")).resources.find((r: { name: string }) => r.name === "pods");
+    expect(pods).toMatchObject({ namespaced: true, kind: "Pod", verbs: expect.arrayContaining(["create", "get", "list", "watch", "delete"]) });
+    const batch = await get("/apis/batch/v1");
+    expect(batch).toMatchObject({ kind: "APIResourceList", groupVersion: "batch/v1" });
+    expect(batch.resources.map((r: { name: string }) => r.name)).toContain("jobs");
+    expect((await request(kit, "GET", "/apis/nosuchgroup/v1")).status).toBe(404);
+  });
 });
 
 describe("namespaces", () => {
