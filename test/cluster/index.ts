@@ -1,5 +1,6 @@
 // The whole test cluster in one call: registry, Git server and images (infra), the podman node, and the
 // emulated API server in front of it. Used by the end-to-end tests and by `npm run cluster:up`.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startApiServer, type ApiServer, type ApiServerOptions } from "./api/index.js";
 import { startInfra, type Infra, type InfraOptions } from "./infra/cluster.js";
@@ -19,14 +20,22 @@ export interface TestClusterOptions extends InfraOptions {
   node?: Omit<PodmanNodeOptions, "stateDir" | "podman">;
   api?: Omit<ApiServerOptions, "node" | "dir">;
   apiPort?: number;
+  /**
+   * Where the API server keeps its CA, token and kubeconfig. Default: a directory of this process's own, so
+   * that a test run or a benchmark next to a running `cluster:up` (same state directory) does not replace
+   * the kubeconfig that `cluster:up` printed; removed on stop.
+   */
+  apiDir?: string;
 }
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const infra = await startInfra(opts);
   const node = new PodmanNode({ ...opts.node, stateDir: infra.stateDir, podman: infra.podman });
+  const ownDir = opts.apiDir === undefined;
+  const apiDir = opts.apiDir ?? join(infra.stateDir, `api-run-${process.pid}`);
   let api: ApiServer;
   try {
-    api = await startApiServer({ ...opts.api, node, dir: join(infra.stateDir, "api"), port: opts.apiPort });
+    api = await startApiServer({ ...opts.api, node, dir: apiDir, port: opts.apiPort });
   } catch (err) {
     await node.shutdown();
     await infra.stop();
@@ -40,6 +49,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       await api.close();
       await node.shutdown();
       await infra.stop();
+      if (ownDir) rmSync(apiDir, { recursive: true, force: true });
     },
   };
 }

@@ -82,7 +82,7 @@ function exampleRepo(reposDir: string): void {
 }
 
 async function serve(): Promise<void> {
-  const cluster = await startTestCluster({ log: (line) => process.stderr.write(`${line}\n`) });
+  const cluster = await startTestCluster({ apiDir: join(stateDir, "api"), log: (line) => process.stderr.write(`${line}\n`) });
   exampleRepo(cluster.infra.git.baseDir);
   const state: State = {
     pid: process.pid,
