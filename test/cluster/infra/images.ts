@@ -51,9 +51,15 @@ export async function busyboxTag(): Promise<string> {
   return hash([RECIPE_VERSION, "busybox", await packageVersion("busybox-static"), BUSYBOX_PASSWD, BUSYBOX_GROUP, IMAGE_PATH]);
 }
 
-export function builderTag(): string {
-  return hash([RECIPE_VERSION, "builder", DEBIAN_SUITE, BUILDER_PACKAGES, BUILDER_STORAGE_CONF, BUILDER_REGISTRIES_CONF,
-    BUILDER_CONTAINERS_CONF, BUILDER_ENV]);
+/** Everything the builder image is made from: its tag is their hash, so a changed recipe is rebuilt. */
+export const BUILDER_RECIPE = {
+  version: RECIPE_VERSION, suite: DEBIAN_SUITE, packages: BUILDER_PACKAGES, storageConf: BUILDER_STORAGE_CONF,
+  registriesConf: BUILDER_REGISTRIES_CONF, containersConf: BUILDER_CONTAINERS_CONF, env: BUILDER_ENV,
+};
+
+export function builderTag(recipe: typeof BUILDER_RECIPE = BUILDER_RECIPE): string {
+  return hash([recipe.version, "builder", recipe.suite, recipe.packages, recipe.storageConf, recipe.registriesConf,
+    recipe.containersConf, recipe.env]);
 }
 
 /** Reproducible tar of a directory piped into `podman import`, then pushed to the registry. */

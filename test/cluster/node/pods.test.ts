@@ -151,9 +151,9 @@ describe("PodmanNode", () => {
       restartPolicy: "Never",
       volumes: [{ name: "cfg", configMap: { name: "settings", items: [{ key: "a", path: "sub/a.txt", mode: 0o600 }] } }],
       containers: [{ name: "c", image: infra.images.busybox,
-        command: ["sh", "-c", "echo token=$TOKEN; echo $(cat /cfg/sub/a.txt); stat -c %a /cfg/sub/a.txt; echo $CFG_b"],
+        command: ["sh", "-c", "echo token=$TOKEN; echo $(cat /cfg/sub/a.txt); stat -c %a /cfg/sub/a.txt; echo $CFG_b; echo from-secret=$S_token"],
         env: [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "creds", key: "token" } } }],
-        envFrom: [{ configMapRef: { name: "settings" }, prefix: "CFG_" }],
+        envFrom: [{ configMapRef: { name: "settings" }, prefix: "CFG_" }, { secretRef: { name: "creds" }, prefix: "S_" }],
         volumeMounts: [{ name: "cfg", mountPath: "/cfg" }] }],
     }), staticSources(secrets, { settings: { a: "alpha", b: "beta" } }));
     const s = await w.until((s) => s.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError", 30_000, "config error");
@@ -167,6 +167,7 @@ describe("PodmanNode", () => {
     expect(log).toMatch(/stdout F alpha\n/);
     expect(log).toMatch(/stdout F 600\n/);
     expect(log).toMatch(/stdout F beta\n/);
+    expect(log).toMatch(/stdout F from-secret=s3cret\n/);
     await w.running.kill(0);
   });
 
