@@ -4,12 +4,16 @@ import {
   type ApiException, type V1Job, type V1Pod, type V1Status,
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { EventEmitter } from "node:events";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
+import type { SecureContext } from "node:tls";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { ClusterError } from "./errors.js";
 import { sendStdin, type ExecSocket } from "./exec-stdin.js";
+import { streamGet, type StreamResponse } from "./http-stream.js";
 import { Transport, type TransportError } from "./transport.js";
+import { VERSION } from "./version.js";
 
 export { ClusterError };
 
@@ -148,6 +152,47 @@ export async function retry<T>(what: string, fn: () => Promise<T>, opts: RetryOp
       await sleep(retryAfterMs(err) ?? backoff, opts.signal);
     }
   }
+}
+
+type LogResponse = Pick<StreamResponse, "on" | "pause" | "resume" | "isPaused" | "destroy">;
+
+/**
+ * A log stream's GET: on a socket of its own, parsed by http-stream.ts; through a proxy (the kubeconfig's
+ * proxy-url), by Node's client with client-node's proxy agent, speaking the same events.
+ */
+function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: SecureContext }): LogResponse {
+  const headers: Record<string, string> = { "User-Agent": `buildpod/${VERSION}`, Accept: "*/*" };
+  for (const [k, v] of Object.entries((options.headers ?? {}) as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    const value = String(v);
+    // A credential with a line break would add lines to the request.
+    if (/[\r\n]/.test(value)) throw new ClusterError(`the kubeconfig's ${k} header has a line break in it`);
+    headers[k] = value;
+  }
+  if (!options.agent || options.agent instanceof HttpsAgent || options.agent instanceof HttpAgent) {
+    return streamGet({
+      url, headers,
+      tls: { secureContext: options.secureContext, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized, servername: options.servername ?? undefined },
+    });
+  }
+  const out = new EventEmitter() as EventEmitter & LogResponse;
+  const get = url.protocol === "https:" ? httpsRequest : httpRequest;
+  let response: IncomingMessage | undefined;
+  const req = get(url, { ...options, method: "GET", headers }, (r) => {
+    response = r;
+    out.emit("head", r.statusCode ?? 0, r.headers);
+    r.on("data", (d: Buffer) => out.emit("data", d));
+    r.on("end", () => out.emit("end"));
+    r.on("error", (err) => out.emit("error", err));
+    r.on("aborted", () => out.emit("error", new Error("the stream was cut")));
+  });
+  req.on("error", (err) => out.emit("error", err));
+  req.end();
+  out.pause = () => void response?.pause();
+  out.resume = () => void response?.resume();
+  out.isPaused = () => response?.isPaused() ?? false;
+  out.destroy = () => void req.destroy();
+  return out;
 }
 
 /** The cluster API buildpod uses, bound to one kubeconfig. */
@@ -317,74 +362,52 @@ export class Cluster {
     url.searchParams.set("timestamps", "true");
     if (opts.sinceTime) url.searchParams.set("sinceTime", opts.sinceTime);
     if (opts.tailLines !== undefined) url.searchParams.set("tailLines", String(opts.tailLines));
-    const options: RequestOptions = { method: "GET" };
-    Object.assign(options, await this.transport.options("stream")); // pooled, shared TLS context
+    const options = await this.transport.options("stream");
     const what = `reading the log of ${pod}/${container}`;
     return new Promise((resolve, reject) => {
       if (opts.signal?.aborted) return resolve();
-      // A server may write each line on its own (an HTTP chunk per line): what arrives in one turn of the
-      // event loop goes to the reader as one chunk (up to 64 kB), sparing it a call per line.
-      let pending: Buffer[] = [];
-      let size = 0;
-      let batch: NodeJS.Immediate | undefined;
+      // What one socket read brings goes to the reader as one chunk: a server may write each line on its
+      // own, and a call per line would cost more than the line.
       let settled = false;
-      let response: IncomingMessage | undefined;
-      const flush = () => {
-        if (batch) clearImmediate(batch);
-        batch = undefined;
-        if (settled || !pending.length) return;
-        const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending, size);
-        pending = [];
-        size = 0;
+      /** Ends the call once, unless the caller aborted (then it just resolves). */
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        if (err && !opts.signal?.aborted) reject(err);
+        else resolve();
+      };
+      let res: LogResponse;
+      try {
+        res = openLog(url, options);
+      } catch (err) {
+        return settle(explain(what, err));
+      }
+      let status = 0;
+      let errorBody = "";
+      res.on("head", (code: number) => (status = code));
+      res.on("data", (chunk: Buffer) => {
+        if (settled) return;
+        if (status !== 200) return void (errorBody = (errorBody + chunk.toString()).slice(0, 4000));
         const wait = onChunk(chunk);
-        if (wait && response && !response.isPaused()) {
-          const res = response;
+        if (wait && !res.isPaused()) {
           res.pause();
           const resume = () => void (settled || res.resume());
           wait.then(resume, resume);
         }
-      };
-      /** Ends the call once: what arrived before is delivered first, unless the caller aborted. */
-      const settle = (err?: Error) => {
-        if (settled) return;
-        if (!opts.signal?.aborted) flush();
-        settled = true;
-        if (batch) clearImmediate(batch);
-        if (err && !opts.signal?.aborted) reject(err);
-        else resolve();
-      };
-      const get = url.protocol === "https:" ? httpsRequest : httpRequest;
-      const req = get(url, options, (res) => {
-        response = res;
-        if (res.statusCode !== 200) {
-          let body = "";
-          res.on("data", (d: Buffer) => (body += d.toString()));
-          res.on("end", () => {
-            let message = body.slice(0, 500);
-            try {
-              message = (JSON.parse(body) as { message?: string }).message ?? message;
-            } catch {}
-            settle(new ClusterError(`${what}: ${message}`, res.statusCode));
-          });
-          res.on("error", () => settle(new ClusterError(`${what}: HTTP ${res.statusCode}`, res.statusCode)));
-          return;
-        }
-        res.on("data", (d: Buffer) => {
-          pending.push(d);
-          size += d.length;
-          if (size >= 65536) flush();
-          else batch ??= setImmediate(flush);
-        });
-        res.on("end", () => settle());
-        res.on("error", (err) => settle(new ClusterError(`${what}: ${err.message}`)));
-        res.on("aborted", () => settle(new ClusterError(`${what}: the stream was cut`)));
       });
-      req.on("error", (err) => settle(explain(what, err)));
+      res.on("end", () => {
+        if (status === 200) return settle();
+        let message = errorBody.slice(0, 500) || `HTTP ${status}`;
+        try {
+          message = (JSON.parse(errorBody) as { message?: string }).message ?? message;
+        } catch {}
+        settle(new ClusterError(`${what}: ${message}`, status));
+      });
+      res.on("error", (err: Error & { code?: string }) => settle(status ? new ClusterError(`${what}: ${err.message}`) : explain(what, err)));
       opts.signal?.addEventListener("abort", () => {
-        req.destroy();
+        res.destroy();
         settle();
       }, { once: true });
-      req.end();
     });
   }
 
