@@ -49,6 +49,17 @@ describe("pods/log", () => {
     expect(await readLog(kit, "follow", "main", { sinceTime: inSameSecond })).toContain("line 1\n");
   });
 
+  it("tails a long log from its end (many blocks of the file), and a line made of partial entries whole", async () => {
+    await kit.core.createNamespacedPod({ namespace: "default", body: podSpec("long", "test/lines", { args: ["2000", "0"] }) });
+    await waitPhase(kit, "long", ["Succeeded"]);
+    expect(await readLog(kit, "long", "main", { tailLines: 3 })).toBe("line 1998\nline 1999\nline 2000\n");
+    expect(await readLog(kit, "long", "main", { tailLines: 1 })).toBe("line 2000\n");
+    expect((await readLog(kit, "long", "main", { tailLines: 5000 })).split("\n")).toHaveLength(2001);
+    await kit.core.createNamespacedPod({ namespace: "default", body: podSpec("partial-tail", "test/partial") });
+    await waitPhase(kit, "partial-tail", ["Succeeded"]);
+    expect(await readLog(kit, "partial-tail", "main", { tailLines: 1 })).toBe("hello world\n");
+  });
+
   it("joins partial CRI entries into one line", async () => {
     await kit.core.createNamespacedPod({ namespace: "default", body: podSpec("partial", "test/partial") });
     await waitPhase(kit, "partial", ["Succeeded"]);

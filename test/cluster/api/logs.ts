@@ -103,6 +103,43 @@ function parseLine(line: Buffer): Entry | undefined {
   return { ts, ns: parseTs(ts), full: !tag.startsWith("P"), text };
 }
 
+/**
+ * Where the last `n` logical lines of a CRI log file start, found reading backwards from its end, as
+ * kubelet does for tailLines (it does not read a long log from the start to show its tail): just after the
+ * (n+1)-th full entry from the end, or 0 if there are not that many. A last line without its newline is
+ * still being written and does not count.
+ */
+async function tailStart(fh: FileHandle, n: number): Promise<number> {
+  const { size } = await fh.stat();
+  const block = 64 * 1024;
+  let buf = Buffer.alloc(0);
+  let bufStart = size;
+  const more = async (): Promise<boolean> => {
+    if (bufStart === 0) return false;
+    const from = Math.max(0, bufStart - block);
+    const chunk = Buffer.alloc(bufStart - from);
+    await fh.read(chunk, 0, chunk.length, from);
+    buf = Buffer.concat([chunk, buf]);
+    bufStart = from;
+    return true;
+  };
+  // The end of the last complete line.
+  let nl = buf.lastIndexOf(0x0a);
+  while (nl < 0 && (await more())) nl = buf.lastIndexOf(0x0a);
+  if (nl < 0) return 0;
+  let cur = bufStart + nl;
+  buf = buf.subarray(0, nl);
+  let fulls = 0;
+  for (;;) {
+    let prev = buf.lastIndexOf(0x0a);
+    while (prev < 0 && (await more())) prev = buf.lastIndexOf(0x0a);
+    if (parseLine(buf.subarray(prev + 1))?.full && ++fulls === n + 1) return cur + 1;
+    if (prev < 0) return 0;
+    cur = bufStart + prev;
+    buf = buf.subarray(0, prev);
+  }
+}
+
 export async function streamLog(res: ServerResponse, ctx: LogContext, container: string, path: string, q: LogQuery, cut: LogCut | undefined): Promise<void> {
   let since: bigint | undefined;
   if (q.sinceTime) {
@@ -189,6 +226,7 @@ export async function streamLog(res: ServerResponse, ctx: LogContext, container:
   };
 
   try {
+    if (q.tailLines !== undefined) offset = await tailStart(fh, q.tailLines);
     let first = await readNew();
     if (q.tailLines !== undefined) {
       // Keep the last N logical lines (a line is its partial entries up to the full one).
