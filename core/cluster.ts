@@ -5,8 +5,8 @@ import {
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
 import type { SecureContext } from "node:tls";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { ClusterError } from "./errors.js";
@@ -160,7 +160,7 @@ type LogResponse = Pick<StreamResponse, "on" | "pause" | "resume" | "isPaused" |
  * A log stream's GET: on a socket of its own, parsed by http-stream.ts; through a proxy (the kubeconfig's
  * proxy-url), by Node's client with client-node's proxy agent, speaking the same events.
  */
-function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: SecureContext }): LogResponse {
+function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: SecureContext }, proxied: boolean): LogResponse {
   const headers: Record<string, string> = { "User-Agent": `buildpod/${VERSION}`, Accept: "*/*" };
   for (const [k, v] of Object.entries((options.headers ?? {}) as Record<string, unknown>)) {
     if (v === undefined) continue;
@@ -169,7 +169,7 @@ function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: Secu
     if (/[\r\n]/.test(value)) throw new ClusterError(`the kubeconfig's ${k} header has a line break in it`);
     headers[k] = value;
   }
-  if (!options.agent || options.agent instanceof HttpsAgent || options.agent instanceof HttpAgent) {
+  if (!proxied) {
     return streamGet({
       url, headers,
       tls: { secureContext: options.secureContext, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized, servername: options.servername ?? undefined },
@@ -378,7 +378,7 @@ export class Cluster {
       };
       let res: LogResponse;
       try {
-        res = openLog(url, options);
+        res = openLog(url, options, Boolean(this.kc.getCurrentCluster()?.proxyUrl));
       } catch (err) {
         return settle(explain(what, err));
       }
