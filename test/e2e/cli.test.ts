@@ -19,6 +19,20 @@ function buildpod(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** The command running in the background, until its output shows `line` (a log line's text). */
+async function started(args: string[], line: string) {
+  const child = spawn(BIN, args, { env: env() });
+  const io = { out: "", err: "" };
+  child.stdout.on("data", (d: Buffer) => (io.out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (io.err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const seen = new RegExp(`\\| ${line}$`, "m");
+  const deadline = Date.now() + 90_000;
+  while (!seen.test(io.out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(io.out).toMatch(seen);
+  return { child, io, exited };
+}
+
 function context(dockerfile: string): string {
   const dir = mkdtempSync(join(tmpdir(), "buildpod-cli-"));
   writeFileSync(join(dir, "Dockerfile"), dockerfile);
@@ -92,22 +106,14 @@ describe("buildpod run", () => {
   });
 
   it.each(["SIGINT", "SIGTERM"] as const)("%s mid-build: exit 4, says what it deleted, nothing left within 5 s", async (signal) => {
-    const child = spawn(BIN, ["run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image(`cli:cancel-${signal.toLowerCase()}`), "--insecure-registry"], { env: env() });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    const deadline = Date.now() + 90_000;
-    while (!/\| sleeping$/m.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(out).toMatch(/\| sleeping$/m);
+    const { child, io, exited } = await started(["run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image(`cli:cancel-${signal.toLowerCase()}`), "--insecure-registry"], "sleeping");
     const t0 = Date.now();
     child.kill(signal);
     const code = await exited;
     expect(code).toBe(4);
     expect(Date.now() - t0).toBeLessThan(5000);
-    const run = /created job (\S+) in namespace/.exec(err)![1];
-    expect(err).toContain(`deleted job/${run}, pod/${run}-`);
+    const run = /created job (\S+) in namespace/.exec(io.err)![1];
+    expect(io.err).toContain(`deleted job/${run}, pod/${run}-`);
     let left = await leftovers(run);
     while (left && Date.now() - t0 < 5000) {
       await new Promise((r) => setTimeout(r, 200));
@@ -144,17 +150,10 @@ describe("buildpod logs and cancel", () => {
     expect(followed.err).toMatch(/build complete/);
 
     const long = await startBuild(c, request_({ source: { dockerfile: `FROM ${tc().busybox}\nRUN echo waiting-here && sleep 120\n` }, output: { image: image("cli:follow-stop") } }));
-    const child = spawn(BIN, ["logs", "-f", long.name], { env: env() });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    const deadline = Date.now() + 90_000;
-    while (!/\| waiting-here$/m.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const { child, io, exited } = await started(["logs", "-f", long.name], "waiting-here");
     child.kill("SIGINT");
     expect(await exited).toBe(0);
-    expect(err).toMatch(/SIGINT: no longer following; the build goes on/);
+    expect(io.err).toMatch(/SIGINT: no longer following; the build goes on/);
     expect(await leftovers(long.name)).toBeGreaterThan(0);
     expect(buildpod("cancel", long.name).code).toBe(0);
   });
