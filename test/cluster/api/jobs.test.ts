@@ -101,10 +101,12 @@ describe("jobs", () => {
   });
 
   it("deletes a finished job and its pod after ttlSecondsAfterFinished", async () => {
-    await kit.batch.createNamespacedJob({ namespace: "default", body: job("ttl", "test/echo", { ttlSecondsAfterFinished: 1 }) });
+    // The TTL counts from the completion time, which has whole-second precision (as in Kubernetes): the job
+    // may go up to a second early, so it is given three.
+    await kit.batch.createNamespacedJob({ namespace: "default", body: job("ttl", "test/echo", { ttlSecondsAfterFinished: 3 }) });
     await finished("ttl");
     expect(await podsOf("ttl")).toHaveLength(1);
-    await waitFor(async () => (await codeOf(kit.batch.readNamespacedJob({ name: "ttl", namespace: "default" }))) === 404, "job removed", 4000);
+    await waitFor(async () => (await codeOf(kit.batch.readNamespacedJob({ name: "ttl", namespace: "default" }))) === 404, "job removed", 6000);
     await waitFor(async () => (await podsOf("ttl")).length === 0, "pod removed");
   });
 
