@@ -178,7 +178,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
         // One look at the pod's events, only for a start slow enough to wonder about.
         const pod = podName;
         void cluster.listEvents(ns, pod).then(
-          (list) => !stop.signal.aborted && progress(`[${Math.round((Date.now() - handle.createdAt) / 1000)}s] ${slowStartMessage(e.container, list)}`),
+          (list) => !stop.signal.aborted && progress(`[${tracker.elapsed(Date.now())}] ${slowStartMessage(e.container, list)}`),
           () => undefined,
         );
       }
@@ -236,9 +236,9 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   clearInterval(ticker);
   if (outcome.status === "Complete" || outcome.status === "Failed") {
     // The containers have ended: their logs end too. (A build that failed to start may have a container
-    // still waiting, whose log would not end until the build is deleted.) Wait for the streams to deliver the last lines for as
-    // long as lines keep coming (a big log takes a while), but not on streams silent for a minute
-    // (a connection gone quiet; a slow server can take a while before its first byte).
+    // still waiting, whose log would not end until the build is deleted.) Wait for the streams to deliver
+    // the last lines for as long as lines keep coming (a big log takes a while), but not on streams silent
+    // for a minute (a connection gone quiet; a slow server can take a while before its first byte).
     await settledOrIdle(Promise.allSettled(logTasks), () => delivered, 60_000);
   }
   stop.abort();

@@ -156,7 +156,8 @@ export class PodTracker {
 
   constructor(private readonly opts: TrackerOptions) {}
 
-  private elapsed(now: number): string {
+  /** "12s": time since the build was created, as progress lines show it. */
+  elapsed(now: number): string {
     return `${Math.max(0, Math.round((now - this.opts.createdAt) / 1000))}s`;
   }
 
