@@ -48,8 +48,8 @@ async function builderImage(cluster: Cluster, tc: TestCluster): Promise<string> 
 /** Deletes a phase's builds and waits until their pods are gone, so the next phase has the node to itself. */
 async function cleanUp(cluster: Cluster, name: string): Promise<void> {
   const labelSelector = `${BUILD_LABEL}=${name}`;
-  await cluster.core.deleteCollectionNamespacedPod({ namespace: "default", labelSelector, gracePeriodSeconds: 0 });
-  await cluster.batch.deleteCollectionNamespacedJob({ namespace: "default", labelSelector, propagationPolicy: "Background" });
+  await cluster.call("deleting the phase's pods", "DELETE", "/api/v1/namespaces/default/pods", { query: { labelSelector, gracePeriodSeconds: 0 } });
+  await cluster.call("deleting the phase's Jobs", "DELETE", "/apis/batch/v1/namespaces/default/jobs", { query: { labelSelector, propagationPolicy: "Background" } });
   for (let i = 0; i < 300; i++) {
     if ((await cluster.listPods("default", labelSelector)).items.length === 0) return;
     await new Promise((r) => setTimeout(r, 1000));

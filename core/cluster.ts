@@ -1,9 +1,9 @@
-// The edge to the cluster: client-node calls with retries, and one error type that says what failed.
-import {
-  AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig,
-  type ApiException, type V1Job, type V1Pod, type V1Status,
+// The edge to the cluster: API calls with retries, and one error type that says what failed.
+import type {
+  CoreV1Event, CoreV1EventList, V1Job, V1JobList, V1Namespace, V1Pod, V1PodList, V1Secret, V1SelfSubjectAccessReview, V1Status,
 } from "@kubernetes/client-node";
-import { existsSync } from "node:fs";
+// Only the exec client: client-node's index loads its whole generated API.
+import { Exec } from "@kubernetes/client-node/dist/exec.js";
 import { EventEmitter } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
@@ -12,53 +12,25 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import { ClusterError } from "./errors.js";
 import { sendStdin, type ExecSocket } from "./exec-stdin.js";
 import { streamGet, type StreamResponse } from "./http-stream.js";
-import { Transport, type TransportError } from "./transport.js";
+import { loadKubeConfig, type ClusterAccess, type ConnectOptions } from "./kubeconfig.js";
+import { Transport, type ApiError, type TransportError } from "./transport.js";
 import { VERSION } from "./version.js";
 
 export { ClusterError };
 
-export interface ConnectOptions {
-  /** Path of a kubeconfig file; otherwise KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
-  kubeconfig?: string;
-  context?: string;
-}
-
-export async function loadKubeConfig(opts: ConnectOptions = {}): Promise<KubeConfig> {
-  const kc = new KubeConfig();
-  try {
-    if (opts.kubeconfig) {
-      if (!existsSync(opts.kubeconfig)) throw new ClusterError(`the kubeconfig ${opts.kubeconfig} does not exist`);
-      kc.loadFromFile(opts.kubeconfig);
-    } else {
-      kc.loadFromDefault();
-    }
-  } catch (err) {
-    if (err instanceof ClusterError) throw err;
-    throw new ClusterError(`cannot read the kubeconfig: ${(err as Error).message}`);
-  }
-  if (opts.context) {
-    if (!kc.getContexts().some((c) => c.name === opts.context)) {
-      throw new ClusterError(`the kubeconfig has no context "${opts.context}" (it has: ${kc.getContexts().map((c) => c.name).join(", ") || "none"})`);
-    }
-    kc.setCurrentContext(opts.context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new ClusterError("no cluster to talk to: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster");
-  }
-  return kc;
-}
+export { loadKubeConfig, type ClusterAccess, type ConnectOptions };
 
 /** The namespace the kubeconfig's current context names, if any. */
-export function contextNamespace(kc: KubeConfig): string | undefined {
+export function contextNamespace(kc: ClusterAccess): string | undefined {
   const ctx = kc.getContextObject(kc.getCurrentContext());
   return ctx?.namespace || undefined;
 }
 
-function isApiException(err: unknown): err is ApiException<unknown> {
+function isApiException(err: unknown): err is ApiError {
   return typeof (err as { code?: unknown })?.code === "number" && "body" in (err as object) && "headers" in (err as object);
 }
 
-function statusBody(err: ApiException<unknown>): { message?: string; reason?: string } {
+function statusBody(err: ApiError): { message?: string; reason?: string } {
   const body = err.body;
   if (body && typeof body === "object") return body as { message?: string; reason?: string };
   if (typeof body === "string") {
@@ -144,7 +116,8 @@ export async function retry<T>(what: string, fn: () => Promise<T>, opts: RetryOp
       return await fn();
     } catch (err) {
       const code = httpStatus(err);
-      const retryable = code === 429 || (code !== undefined && code >= 500) || (code === undefined && isNetworkError(err));
+      // A ClusterError comes from buildpod's side (a kubeconfig's credentials): no answer will change it.
+      const retryable = !(err instanceof ClusterError) && (code === 429 || (code !== undefined && code >= 500) || (code === undefined && isNetworkError(err)));
       // Nothing listening is rarely a blip: give up sooner than on a dropped connection.
       const limit = code === undefined && isRefused(err) ? Math.min(attempts, 3) : attempts;
       if (!retryable || attempt >= limit || opts.signal?.aborted) throw explain(what, err);
@@ -195,46 +168,68 @@ function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: Secu
   return out;
 }
 
+type Query = Record<string, string | number | boolean | undefined>;
+
+const enc = encodeURIComponent;
+const podsPath = (namespace: string) => `/api/v1/namespaces/${enc(namespace)}/pods`;
+const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${enc(namespace)}/jobs`;
+
 /** The cluster API buildpod uses, bound to one kubeconfig. */
 export class Cluster {
-  readonly core: CoreV1Api;
-  readonly batch: BatchV1Api;
-  readonly authz: AuthorizationV1Api;
   readonly exec: Exec;
   /** Pooled connections for the API calls and watches (see transport.ts). */
   readonly transport: Transport;
 
-  constructor(readonly kc: KubeConfig) {
+  constructor(readonly kc: ClusterAccess) {
     this.transport = new Transport(kc);
-    const config = this.transport.configuration();
-    this.core = new CoreV1Api(config);
-    this.batch = new BatchV1Api(config);
-    this.authz = new AuthorizationV1Api(config);
-    this.exec = new Exec(kc);
+    // client-node's exec client asks only for the current cluster and the request options.
+    this.exec = new Exec(kc as unknown as ConstructorParameters<typeof Exec>[0]);
   }
 
   /** A cluster from a kubeconfig (file, KUBECONFIG, ~/.kube/config, in-cluster), or an already loaded one. */
-  static async connect(opts: ConnectOptions | KubeConfig = {}): Promise<Cluster> {
-    return new Cluster(opts instanceof KubeConfig ? opts : await loadKubeConfig(opts));
+  static async connect(opts: ConnectOptions | ClusterAccess = {}): Promise<Cluster> {
+    return new Cluster("applyToHTTPSOptions" in opts ? opts : await loadKubeConfig(opts));
+  }
+
+  /** One API call with retries; `what` says in the error what was being done. */
+  call<T>(what: string, method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal; attempts?: number } = {}): Promise<T> {
+    return retry(what, () => this.transport.call<T>(method, path, opts.query, opts.body, opts.signal), { signal: opts.signal, attempts: opts.attempts });
   }
 
   create(obj: V1Job | V1Pod, signal?: AbortSignal): Promise<V1Job | V1Pod> {
     const namespace = obj.metadata!.namespace!;
-    if (obj.kind === "Job") {
-      return retry(`creating Job ${obj.metadata!.name} in namespace ${namespace}`, () => this.batch.createNamespacedJob({ namespace, body: obj as V1Job }), { signal });
+    const job = obj.kind === "Job";
+    return this.call(`creating ${job ? "Job" : "Pod"} ${obj.metadata!.name} in namespace ${namespace}`, "POST", job ? jobsPath(namespace) : podsPath(namespace), { body: obj, signal });
+  }
+
+  /** An object, or undefined when there is none. */
+  private async read<T>(what: string, path: string): Promise<T | undefined> {
+    try {
+      return await this.call<T>(what, "GET", path);
+    } catch (err) {
+      if (err instanceof ClusterError && err.code === 404) return undefined;
+      throw err;
     }
-    return retry(`creating Pod ${obj.metadata!.name} in namespace ${namespace}`, () => this.core.createNamespacedPod({ namespace, body: obj as V1Pod }), { signal });
   }
 
   /** The build's Job or bare Pod as the cluster has it, or undefined when there is none. */
   async readRun(kind: "job" | "pod", name: string, namespace: string): Promise<V1Job | V1Pod | undefined> {
     if (kind === "job") return this.readJob(name, namespace);
-    try {
-      return await retry(`reading Pod ${name}`, () => this.core.readNamespacedPod({ name, namespace }));
-    } catch (err) {
-      if (err instanceof ClusterError && err.code === 404) return undefined;
-      throw err;
-    }
+    return this.read<V1Pod>(`reading Pod ${name}`, `${podsPath(namespace)}/${enc(name)}`);
+  }
+
+  readJob(name: string, namespace: string): Promise<V1Job | undefined> {
+    return this.read<V1Job>(`reading Job ${name}`, `${jobsPath(namespace)}/${enc(name)}`);
+  }
+
+  /** A namespace, or undefined when there is none. */
+  readNamespace(name: string): Promise<V1Namespace | undefined> {
+    return this.read<V1Namespace>(`reading namespace ${name}`, `/api/v1/namespaces/${enc(name)}`);
+  }
+
+  /** A Secret, or undefined when there is none. */
+  readSecret(name: string, namespace: string): Promise<V1Secret | undefined> {
+    return this.read<V1Secret>(`reading Secret ${name}`, `/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`);
   }
 
   /** Deletes a build's Job (with its pod) or bare Pod. Resolves false when it was already gone. */
@@ -243,10 +238,10 @@ export class Cluster {
       if (kind === "job") {
         // The pods first, with our short grace period: left to the garbage collector they would get their
         // full termination grace period.
-        await retry(`deleting the pods of Job ${name}`, () => this.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `buildpod.dev/run=${name}`, gracePeriodSeconds }), { attempts: 3 });
-        await retry(`deleting Job ${name}`, () => this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background" }), { attempts: 3 });
+        await this.call(`deleting the pods of Job ${name}`, "DELETE", podsPath(namespace), { query: { labelSelector: `buildpod.dev/run=${name}`, gracePeriodSeconds }, attempts: 3 });
+        await this.call(`deleting Job ${name}`, "DELETE", `${jobsPath(namespace)}/${enc(name)}`, { query: { propagationPolicy: "Background" }, attempts: 3 });
       } else {
-        await retry(`deleting Pod ${name}`, () => this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds }), { attempts: 3 });
+        await this.call(`deleting Pod ${name}`, "DELETE", `${podsPath(namespace)}/${enc(name)}`, { query: { gracePeriodSeconds }, attempts: 3 });
       }
       return true;
     } catch (err) {
@@ -255,17 +250,23 @@ export class Cluster {
     }
   }
 
-  async readJob(name: string, namespace: string): Promise<V1Job | undefined> {
-    try {
-      return await retry(`reading Job ${name}`, () => this.batch.readNamespacedJob({ name, namespace }));
-    } catch (err) {
-      if (err instanceof ClusterError && err.code === 404) return undefined;
-      throw err;
-    }
+  listPods(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<V1PodList> {
+    return this.call(`listing pods (${labelSelector}) in namespace ${namespace}`, "GET", podsPath(namespace), { query: { labelSelector }, signal });
   }
 
-  listPods(namespace: string, labelSelector: string, signal?: AbortSignal) {
-    return retry(`listing pods (${labelSelector}) in namespace ${namespace}`, () => this.core.listNamespacedPod({ namespace, labelSelector }), { signal });
+  listJobs(namespace: string, labelSelector: string): Promise<V1JobList> {
+    return this.call(`listing Jobs (${labelSelector}) in namespace ${namespace}`, "GET", jobsPath(namespace), { query: { labelSelector } });
+  }
+
+  /** Whether the kubeconfig's identity may do something (a SelfSubjectAccessReview). */
+  async mayI(namespace: string, a: { verb: string; group?: string; resource: string; subresource?: string; name?: string }, what: string): Promise<boolean> {
+    const review = await this.call<V1SelfSubjectAccessReview>(what, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      body: {
+        apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { namespace, verb: a.verb, group: a.group ?? "", resource: a.resource, subresource: a.subresource, name: a.name } },
+      },
+    });
+    return review.status?.allowed === true;
   }
 
   /**
@@ -341,9 +342,9 @@ export class Cluster {
   }
 
   async listEvents(namespace: string, object: string): Promise<{ type: string; reason: string; message: string; count: number; fieldPath?: string }[]> {
-    const list = await retry(`listing events of ${object}`, () => this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${object}` }));
+    const list = await this.call<CoreV1EventList>(`listing events of ${object}`, "GET", `/api/v1/namespaces/${enc(namespace)}/events`, { query: { fieldSelector: `involvedObject.name=${object}` } });
     return list.items
-      .sort((a, b) => new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime() - new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime())
+      .sort((a: CoreV1Event, b: CoreV1Event) => new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime() - new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime())
       .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1, fieldPath: e.involvedObject?.fieldPath }));
   }
 
@@ -356,7 +357,7 @@ export class Cluster {
    */
   async streamLog(namespace: string, pod: string, container: string, opts: { follow: boolean; sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
     const server = this.kc.getCurrentCluster()!.server;
-    const url = new URL(`${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`);
+    const url = new URL(`${server}${podsPath(namespace)}/${enc(pod)}/log`);
     url.searchParams.set("container", container);
     url.searchParams.set("follow", String(opts.follow));
     url.searchParams.set("timestamps", "true");

@@ -1,7 +1,7 @@
 // buildpod's public entry: adapters and programs import from here (or, for the pure model alone, from
 // model.js, which loads no cluster client).
 export * from "./model.js";
-export { Cluster, loadKubeConfig, contextNamespace, type ConnectOptions } from "./cluster.js";
+export { Cluster, loadKubeConfig, contextNamespace, type ClusterAccess, type ConnectOptions } from "./cluster.js";
 export { preflight, PreflightError, requiredAccess, requiredLevel } from "./preflight.js";
 export { startBuild, followBuild, cancelBuild, runBuild, findBuild, type BuildHandle, type BuildEvents, type UploadReport, type StartOptions, type FollowOptions, type RunOptions } from "./build.js";
 export { PodTracker, finalOutcome, pendingCause, slowStartMessage, type Outcome, type FollowEvent } from "./follower.js";

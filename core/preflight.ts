@@ -1,7 +1,7 @@
 // Checks before anything is created, so a build that cannot work says why at once, in one message,
 // instead of leaving a pod stuck or half a build behind.
 import type { V1Namespace } from "@kubernetes/client-node";
-import { ClusterError, retry, type Cluster } from "./cluster.js";
+import { ClusterError, type Cluster } from "./cluster.js";
 import type { BuildRequest } from "./request.js";
 
 export class PreflightError extends ClusterError {
@@ -52,23 +52,14 @@ export function requiredLevel(req: BuildRequest): PodSecurityLevel {
   return "baseline";
 }
 
-async function allowed(cluster: Cluster, namespace: string, a: Access): Promise<boolean> {
-  const review = await retry(`checking whether you may ${show(a)}`, () =>
-    cluster.authz.createSelfSubjectAccessReview({
-      body: {
-        apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview",
-        spec: { resourceAttributes: { namespace, verb: a.verb, group: a.group ?? "", resource: a.resource, subresource: a.subresource, name: a.name } },
-      },
-    }),
-  );
-  return review.status?.allowed === true;
+function allowed(cluster: Cluster, namespace: string, a: Access): Promise<boolean> {
+  return cluster.mayI(namespace, a, `checking whether you may ${show(a)}`);
 }
 
 async function readNamespace(cluster: Cluster, name: string): Promise<V1Namespace | "missing" | "unknown"> {
   try {
-    return await retry(`reading namespace ${name}`, () => cluster.core.readNamespace({ name }));
+    return (await cluster.readNamespace(name)) ?? "missing";
   } catch (err) {
-    if (err instanceof ClusterError && err.code === 404) return "missing";
     if (err instanceof ClusterError && err.code === 403) return "unknown";
     throw err;
   }
@@ -77,17 +68,12 @@ async function readNamespace(cluster: Cluster, name: string): Promise<V1Namespac
 async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source"): Promise<void> {
   // Reading a Secret needs its own permission; without it the cluster reports a missing one at pod start.
   if (!(await allowed(cluster, namespace, { verb: "get", resource: "secrets", name }))) return;
-  let secret;
-  try {
-    secret = await retry(`reading Secret ${name}`, () => cluster.core.readNamespacedSecret({ name, namespace }));
-  } catch (err) {
-    if (err instanceof ClusterError && err.code === 404) {
-      const how = kind === "push"
-        ? `create it with: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`
-        : `create it with: kubectl -n ${namespace} create secret generic ${name} --type=kubernetes.io/basic-auth --from-literal=username=USER --from-literal=password=TOKEN`;
-      throw new PreflightError(`the ${kind} secret "${name}" does not exist in namespace ${namespace}; ${how}`, "SecretNotFound");
-    }
-    throw err;
+  const secret = await cluster.readSecret(name, namespace);
+  if (!secret) {
+    const how = kind === "push"
+      ? `create it with: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`
+      : `create it with: kubectl -n ${namespace} create secret generic ${name} --type=kubernetes.io/basic-auth --from-literal=username=USER --from-literal=password=TOKEN`;
+    throw new PreflightError(`the ${kind} secret "${name}" does not exist in namespace ${namespace}; ${how}`, "SecretNotFound");
   }
   if (kind === "push" && !secret.data?.[".dockerconfigjson"]) {
     throw new PreflightError(`the push secret "${name}" has no .dockerconfigjson key (type ${secret.type ?? "unknown"}); make it with kubectl create secret docker-registry`, "SecretInvalid");

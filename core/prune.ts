@@ -2,7 +2,7 @@
 // (and older than a minimum age), and orphans: builds still running whose CI process is gone.
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { hostname } from "node:os";
-import { retry, type Cluster } from "./cluster.js";
+import type { Cluster } from "./cluster.js";
 import { LABELS } from "./render.js";
 
 /** Annotation naming the process that started a build: "<host>/<pid>". */
@@ -85,7 +85,7 @@ function podSummary(pod: V1Pod): BuildSummary {
 export async function listBuilds(cluster: Cluster, namespace: string): Promise<BuildSummary[]> {
   const selector = `${LABELS.managedBy}=buildpod`;
   const [jobs, pods] = await Promise.all([
-    retry(`listing builds in namespace ${namespace}`, () => cluster.batch.listNamespacedJob({ namespace, labelSelector: selector })),
+    cluster.listJobs(namespace, selector),
     cluster.listPods(namespace, selector),
   ]);
   const bare = pods.items.filter((p) => !(p.metadata?.ownerReferences ?? []).some((o) => o.kind === "Job"));

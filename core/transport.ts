@@ -2,15 +2,19 @@
 // credentials. client-node 2.0.1 builds a new HTTP agent for every call and every watch, so each paid a
 // TLS handshake and a TLS context of its own (about 40 kB of native memory): a hundred builds started at
 // once from one process had 700 connections open at a time and took the process past 330 MB.
-import {
-  createConfiguration, ResponseContext, SelfDecodingBody, ServerConfiguration, wrapHttpLibrary,
-  type Configuration, type KubeConfig, type RequestContext,
-} from "@kubernetes/client-node";
+import type { ClusterAccess } from "./kubeconfig.js";
 import { createHash } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { VERSION } from "./version.js";
+
+/** The API server's answer other than 2xx: its status code, body (the parsed Status when JSON) and headers. */
+export class ApiError extends Error {
+  constructor(readonly code: number, readonly body: unknown, readonly headers: Record<string, string>) {
+    super(`HTTP ${code}`);
+  }
+}
 
 /** A request that failed: no answer (`code`, as Node's network errors), or an unexpected one (`statusCode`). */
 export class TransportError extends Error {
@@ -34,7 +38,7 @@ export class Transport {
   private readonly contexts = new Map<string, SecureContext>();
   private readonly tls: boolean;
 
-  constructor(private readonly kc: KubeConfig) {
+  constructor(private readonly kc: ClusterAccess) {
     this.tls = !kc.getCurrentCluster()?.server.startsWith("http:");
     const Agent = this.tls ? HttpsAgent : HttpAgent;
     this.calls = new Agent({ keepAlive: true, maxSockets: CALL_SOCKETS, scheduling: "lifo" });
@@ -78,21 +82,17 @@ export class Transport {
     return send(url, { ...o, method, headers: { "User-Agent": `buildpod/${VERSION}`, ...(o.headers as Record<string, string>), ...headers }, signal });
   }
 
-  /** client-node's API classes over these pools. */
-  configuration(): Configuration {
-    const server = this.kc.getCurrentCluster()!.server;
-    return createConfiguration({
-      baseServer: new ServerConfiguration(server, {}),
-      // Credentials go on in send(), per request; client-node's own would build an agent per call.
-      authMethods: { default: { getName: () => "kubeconfig", applySecurityAuthentication: () => undefined } },
-      httpApi: wrapHttpLibrary({ send: (ctx) => this.send(ctx) }),
-    });
-  }
-
-  private async send(ctx: RequestContext): Promise<ResponseContext> {
-    const body = ctx.getBody();
-    if (body !== undefined && typeof body !== "string") throw new TransportError("only JSON request bodies are supported");
-    const req = await this.request(new URL(ctx.getUrl()), ctx.getHttpMethod(), "call", ctx.getHeaders(), ctx.getSignal());
+  /**
+   * One API call: `body` sent as JSON, the answer parsed from JSON. Rejects with ApiError for an answer
+   * other than 2xx, TransportError when there was none.
+   */
+  async call<T>(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const url = new URL(`${this.kc.getCurrentCluster()!.server}${path}`);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { Accept: "application/json" };
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    if (text !== undefined) headers["Content-Type"] = "application/json";
+    const req = await this.request(url, method, "call", headers, signal);
     return new Promise((resolve, reject) => {
       req.setTimeout(CALL_IDLE_MS, () => req.destroy(new TransportError(`no answer from the cluster API in ${CALL_IDLE_MS / 1000}s (ETIMEDOUT)`, "ETIMEDOUT")));
       req.on("error", reject);
@@ -102,12 +102,19 @@ export class Transport {
         res.on("error", reject);
         res.on("aborted", () => reject(new TransportError("the connection to the cluster API was cut (ECONNRESET)", "ECONNRESET")));
         res.on("end", () => {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-          resolve(new ResponseContext(res.statusCode ?? 0, headers, new SelfDecodingBody(Promise.resolve(Buffer.concat(chunks)))));
+          const raw = Buffer.concat(chunks).toString("utf8");
+          let parsed: unknown = raw;
+          try {
+            parsed = raw ? JSON.parse(raw) : undefined;
+          } catch {}
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(parsed as T);
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(", ") : v;
+          reject(new ApiError(status, parsed, h));
         });
       });
-      req.end(body);
+      req.end(text);
     });
   }
 

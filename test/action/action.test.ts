@@ -76,8 +76,8 @@ function expectMasked(stdout: string, stderr: string, token: string) {
 
 async function leftovers(run: string): Promise<string[]> {
   const c = await cluster();
-  const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
-  const jobs = await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  const pods = await c.listPods("default", `buildpod.dev/run=${run}`);
+  const jobs = await c.listJobs("default", `buildpod.dev/run=${run}`);
   return [...jobs.items.map((j) => `job/${j.metadata!.name}`), ...pods.items.map((p) => `pod/${p.metadata!.name}`)];
 }
 

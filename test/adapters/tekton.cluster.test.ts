@@ -71,7 +71,7 @@ describe("Tekton Task step on the test cluster", () => {
     expect(name, run.output).toBeDefined();
     expect(run.output).toContain(`deleted job/${name}`);
     const c = await cluster();
-    expect((await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${name}` })).items).toEqual([]);
+    expect((await c.listJobs("default", `buildpod.dev/run=${name}`)).items).toEqual([]);
     expect(run.results.IMAGE_DIGEST).toBeUndefined();
   });
 

@@ -41,8 +41,8 @@ function context(dockerfile: string): string {
 
 async function leftovers(run: string): Promise<number> {
   const c = await cluster();
-  const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
-  const jobs = await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  const pods = await c.listPods("default", `buildpod.dev/run=${run}`);
+  const jobs = await c.listJobs("default", `buildpod.dev/run=${run}`);
   return pods.items.length + jobs.items.length;
 }
 

@@ -21,8 +21,8 @@ async function leftoversAfter(run: string, ms: number): Promise<string[]> {
 
 async function leftovers(run: string): Promise<string[]> {
   const c = await cluster();
-  const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
-  const jobs = await c.batch.listNamespacedJob({ namespace: "default", labelSelector: `buildpod.dev/run=${run}` });
+  const pods = await c.listPods("default", `buildpod.dev/run=${run}`);
+  const jobs = await c.listJobs("default", `buildpod.dev/run=${run}`);
   return [...jobs.items.map((j) => `job/${j.metadata!.name}`), ...pods.items.map((p) => `pod/${p.metadata!.name}`)];
 }
 
@@ -156,7 +156,7 @@ describe("cancel", () => {
     const started = Date.now();
     const c = await cluster();
     while (!running && Date.now() - started < 60_000) {
-      const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "buildpod.dev/build=cancel" });
+      const pods = await c.listPods("default", "buildpod.dev/build=cancel");
       running = pods.items.some((p) => p.status?.containerStatuses?.some((s) => s.name === "build" && s.state?.running));
       if (!running) await new Promise((r) => setTimeout(r, 300));
     }
@@ -175,10 +175,10 @@ describe("cancel", () => {
 describe("Pod Security", () => {
   it("a namespace enforcing 'baseline' refuses rootless BuildKit before anything is created, and says which builders fit", async () => {
     const c = await cluster();
-    await c.core.createNamespace({ body: { metadata: { name: "psa-baseline", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } } }).catch(() => undefined);
+    await c.call("creating namespace psa-baseline", "POST", "/api/v1/namespaces", { body: { metadata: { name: "psa-baseline", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } } }).catch(() => undefined);
     await expect(build({ namespace: "psa-baseline", source: inline("RUN true"), strategy: { builder: "buildkit" }, output: { image: image("psa:1") } }))
       .rejects.toThrow(/namespace psa-baseline enforces Pod Security 'baseline', and the buildkit builder needs 'privileged'. Use the buildah \(default\) or kaniko builder/);
-    const jobs = await c.batch.listNamespacedJob({ namespace: "psa-baseline" });
+    const jobs = await c.listJobs("psa-baseline", "");
     expect(jobs.items).toEqual([]);
   });
 });

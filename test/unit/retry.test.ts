@@ -1,11 +1,10 @@
 // The retry policy of every API call: what is tried again, how long it waits, and what is final.
-import { ApiException } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ClusterError, retry, retryAfterMs } from "../../core/cluster.js";
-import { TransportError } from "../../core/transport.js";
+import { ApiError, TransportError } from "../../core/transport.js";
 
 const status = (code: number, headers: Record<string, string> = {}) =>
-  new ApiException(code, `HTTP ${code}`, JSON.stringify({ kind: "Status", code, message: `answered ${code}`, reason: code === 404 ? "NotFound" : "Other" }), headers);
+  new ApiError(code, { kind: "Status", code, message: `answered ${code}`, reason: code === 404 ? "NotFound" : "Other" }, headers);
 
 const netError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:6443`), { code });
 

@@ -1,20 +1,19 @@
 // The cluster transport against a small HTTPS server on loopback: calls share a few kept-alive
 // connections, credentials go on every request, and watch streams are read event by event however the
 // bytes are cut, ending as the server ends them.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster } from "../../core/index.js";
+import { Cluster, loadKubeConfig, type ClusterAccess } from "../../core/index.js";
 import type { TransportError } from "../../core/transport.js";
 import { kubeconfigYaml, makeCerts } from "../cluster/api/certs.js";
 
 let dir: string;
 let server: Server;
-let kc: KubeConfig;
+let kc: ClusterAccess;
 let connections = 0;
 const seen: { url: string; auth?: string }[] = [];
 /** What the next watch request gets: an answer status, and the body in pieces. */
@@ -41,8 +40,8 @@ beforeAll(async () => {
   });
   server.on("secureConnection", () => connections++);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, certs.ca, "secret-token", "tester"));
+  await writeFile(join(dir, "kubeconfig"), kubeconfigYaml(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, certs.ca, "secret-token", "tester"));
+  kc = await loadKubeConfig({ kubeconfig: join(dir, "kubeconfig") });
 });
 
 afterAll(async () => {
