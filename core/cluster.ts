@@ -85,6 +85,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** What to tell a user about a refused or failed call. */
 function explain(what: string, err: unknown): ClusterError {
+  if (err instanceof ClusterError) return new ClusterError(`${what}: ${err.message}`, err.code, err.reason);
   const code = httpStatus(err);
   if (isApiException(err)) {
     const { message, reason } = statusBody(err);

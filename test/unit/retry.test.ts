@@ -50,6 +50,13 @@ describe("retry", () => {
     expect((err as ClusterError).message).toMatch(new RegExp(`^creating Job x: answered ${code}`));
   });
 
+  it("a problem on buildpod's side (a kubeconfig's credential plugin failing) is final, whatever its words", async () => {
+    const fn = flaky([new ClusterError("the kubeconfig's credential plugin aws failed (exit 1): connect ETIMEDOUT")]);
+    const err = await retry("listing pods", fn).catch((e: unknown) => e);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect((err as Error).message).toBe("listing pods: the kubeconfig's credential plugin aws failed (exit 1): connect ETIMEDOUT");
+  });
+
   it("gives up after its attempts, saying what failed", async () => {
     const fn = flaky(Array.from({ length: 10 }, () => status(500)));
     const p = retry("listing pods", fn, { attempts: 4 }).catch((e: unknown) => e);
