@@ -1,6 +1,6 @@
 // The action's steps from the point where they talk to the cluster. Its own bundle (dist/action/cluster),
 // loaded by main and post only when they get that far: inputs are read, checked and masked before
-// client-node is even parsed.
+// the cluster client is even parsed.
 import * as core from "@actions/core";
 import { hostname } from "node:os";
 import {

@@ -1,6 +1,7 @@
-// Loading the part of a program that needs client-node only when it is used: client-node's generated API
-// is most of every bundle's size and start-up time, and help, --version, input errors and a post step with
-// nothing to clean up never need it. Bundled, the part is a sibling bundle; from compiled sources, a module.
+// Loading a part of a program only when it is used: help, --version, input errors and a post step with
+// nothing to clean up never talk to a cluster, and only a few kubeconfigs need client-node's KubeConfig
+// (megabytes of generated API with it). Bundled, the part is a bundle of its own; from compiled sources,
+// a module.
 
 /**
  * Imports `source` (relative to `from`, the caller's import.meta.url), or `bundle` instead when the caller

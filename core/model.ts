@@ -1,5 +1,5 @@
-// The pure part of core's public API: the build model, its validation and rendering. No cluster, no
-// client-node: what `buildpod render` and input handling need, and nothing that is slow to load.
+// The pure part of core's public API: the build model, its validation and rendering. No cluster
+// client: what `buildpod render` and input handling need, and nothing that is slow to load.
 export { InputError, ClusterError } from "./errors.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { parseReference, type ImageReference } from "./reference.js";

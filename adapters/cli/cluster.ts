@@ -1,5 +1,5 @@
 // Entry of the second bundle: the commands that talk to a cluster, loaded only when one of them runs, so
-// that render, help and --version start without loading client-node.
+// that render, help and --version start without loading the cluster client.
 import * as commands from "./commands.js";
 import type { IO } from "./commands.js";
 import { reportError } from "./errors.js";

@@ -2,8 +2,8 @@
 import { enableCompileCache } from "node:module";
 import { main } from "./main.js";
 
-// Most of a cluster command's start-up is V8 compiling the client-node bundle; where the command runs
-// again (CI agents, a developer's machine) the compiled code is reused from the temp dir.
+// Part of a cluster command's start-up is V8 compiling its bundle; where the command runs again (CI
+// agents, a developer's machine) the compiled code is reused from the temp dir.
 // NODE_DISABLE_COMPILE_CACHE=1 turns this off.
 enableCompileCache?.();
 

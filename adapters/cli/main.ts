@@ -10,7 +10,7 @@ import { reportError } from "./errors.js";
 
 /**
  * The cluster commands live in their own bundle (dist/cli-cluster), loaded on first use: render, help
- * and --version then start without parsing client-node. Run from compiled sources, they are a sibling.
+ * and --version then start without parsing the cluster client. Run from compiled sources, they are a sibling.
  */
 async function clusterCommand(...a: Parameters<typeof runClusterCommand>): Promise<number> {
   const mod = await importPart<typeof import("./cluster.js")>(import.meta.url, "/dist/cli/index.js", "../cli-cluster/index.js", "./cluster.js");
