@@ -57,8 +57,8 @@ async function startup(): Promise<Row[]> {
       target: "-", met: "n/a", raw: { actionLoaded, baseExit },
     },
     {
-      figure: "bundle sizes",
-      buildpod: `action: main ${mainMb.toFixed(2)} MB + cluster part ${clusterMb.toFixed(1)} MB (post ${postMb.toFixed(2)} MB); cli ${size("dist/cli/index.js").toFixed(2)} MB + cluster part ${size("dist/cli-cluster/index.js").toFixed(1)} MB`,
+      figure: "bundle sizes (what a build loads)",
+      buildpod: `action: main ${mainMb.toFixed(2)} MB + cluster part ${clusterMb.toFixed(1)} MB (post ${postMb.toFixed(2)} MB); cli ${size("dist/cli/index.js").toFixed(2)} MB + cluster part ${size("dist/cli-cluster/index.js").toFixed(1)} MB; for auth-provider and proxy-url kubeconfigs only, client-node's KubeConfig ${size("dist/action/cluster/auth/index.js").toFixed(1)} MB more`,
       anchor: "-", ratio: "-", target: "action bundle < 3 MB (main and the part it loads)", met: mainMb + clusterMb < 3,
     },
   ];
