@@ -21,7 +21,8 @@ const READS = Math.min(RUNS, 5);
 const LIVE_RUNS = Math.min(RUNS, 3);
 const EMULATED = "emulated API server (test/cluster/api, in the bench process) serving the podman node's k8s-file logs";
 const NODE = process.execPath;
-const CLI = join(ROOT, "build/adapters/cli/index.js");
+/** The command under test (BENCH_CLI: another build of it, to compare two versions). */
+const CLI = process.env.BENCH_CLI ?? join(ROOT, "build/adapters/cli/index.js");
 const COUNT = join(ROOT, "build/bench/count-lines.js");
 const RAW = join(ROOT, "build/bench/raw-log.js");
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
