@@ -350,10 +350,6 @@ export class Kubeconfig implements ClusterAccess {
     return c ? { namespace: c.namespace } : null;
   }
 
-  getContexts(): { name: string }[] {
-    return [...this.merged.contexts.keys()].map((name) => ({ name }));
-  }
-
   private token(): string | undefined {
     const u = this.user;
     if (u.token) return u.token;
