@@ -1,9 +1,12 @@
 // The buildpod command as CI scripts call it, against the test cluster.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
 import { startBuild } from "../../core/index.js";
 import { cluster, image, registryDigest, request_, tc } from "./kit.js";
 
@@ -82,6 +85,44 @@ describe("buildpod run", () => {
       "--memory-request", "4000Gi", "--memory-limit", "4000Gi", "--start-timeout", "4s");
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/failed to start \(Unschedulable\)/);
+  });
+
+  it("through the kubeconfig's proxy-url (client-node's KubeConfig, from its own bundle): calls, the upload and the logs all take the proxy", async () => {
+    // An HTTP CONNECT proxy in this process: the command must not be run with spawnSync, which would block it.
+    const tunnels: string[] = [];
+    const proxy = createServer().on("connect", (req, client, head) => {
+      tunnels.push(req.url ?? "");
+      const [host, port] = (req.url ?? "").split(":");
+      const upstream = connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const doc = parse(readFileSync(tc().kubeconfig, "utf8"));
+      doc.clusters[0].cluster["proxy-url"] = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const kubeconfig = join(mkdtempSync(join(tmpdir(), "buildpod-kc-")), "config");
+      writeFileSync(kubeconfig, stringify(doc));
+      const child = spawn(BIN, ["run", "--kubeconfig", kubeconfig, "--from-dir", context(`FROM ${tc().busybox}\nRUN echo through-the-proxy\n`), "-t", image("cli:proxied"), "--insecure-registry"], { env: env() });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on("exit", r));
+      expect(code, err).toBe(0);
+      expect(out).toMatch(/^build +\| .*through-the-proxy$/m);
+      const server = new URL(parse(readFileSync(tc().kubeconfig, "utf8")).clusters[0].cluster.server as string);
+      // API calls, the watch, the exec session of the upload and a log stream per container: each its tunnel.
+      expect(tunnels.filter((t) => t === `${server.hostname}:${server.port}`).length).toBeGreaterThanOrEqual(4);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 
   it("exit 5 and one clear line when the cluster cannot be reached", () => {
