@@ -136,6 +136,17 @@ export class ResponseParser {
       }
       // A size line (or, after the last chunk, a trailer line), which may arrive split.
       const nl = data.indexOf(10, i);
+      // The common case, a whole size line of hex digits: read from the bytes, with no string made (a
+      // server may send a chunk per log line, a million of them).
+      if (nl >= 0 && this.line === "" && !this.trailers) {
+        const size = hexSize(data, i, nl);
+        if (size >= 0) {
+          i = nl + 1;
+          if (size === 0) this.trailers = true;
+          else this.chunkLeft = size;
+          continue;
+        }
+      }
       if (nl < 0) {
         this.line += data.toString("latin1", i);
         if (this.line.length > 4096) return this.fail("a chunk size line is too long");
@@ -156,6 +167,23 @@ export class ResponseParser {
       else this.chunkLeft = size;
     }
   }
+}
+
+/**
+ * The chunk size of the line data[from, nl) ("1a2f\r", no extension), or -1 when it is anything else
+ * (extensions, spaces, no digits, too many digits): the general parser then takes the line.
+ */
+function hexSize(data: Buffer, from: number, nl: number): number {
+  const end = nl > from && data[nl - 1] === 13 ? nl - 1 : nl;
+  if (end === from || end - from > 12) return -1;
+  let size = 0;
+  for (let j = from; j < end; j++) {
+    const c = data[j];
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return -1;
+    size = size * 16 + d;
+  }
+  return size;
 }
 
 export interface StreamRequest {

@@ -46,6 +46,12 @@ describe("ResponseParser", () => {
     expect(seen.headers!["content-type"]).toBe("text/plain");
   });
 
+  it("reads sizes in either case of hex, with or without the CR, however split", () => {
+    const body = "x".repeat(26) + "0123456789";
+    const input = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1A\r\n${"x".repeat(26)}\r\na\n0123456789\r\n0\r\n\r\n`;
+    for (let cut = 1; cut < input.length; cut++) expect(parse(input, [cut]), `cut at ${cut}`).toMatchObject({ body, ended: true });
+  });
+
   it("gives the same body however the input is split, down to a byte at a time", () => {
     const whole = parse(CHUNKED).body;
     for (let cut = 1; cut < CHUNKED.length; cut++) expect(parse(CHUNKED, [cut]).body, `cut at ${cut}`).toBe(whole);
