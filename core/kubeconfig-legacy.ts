@@ -13,7 +13,7 @@ export function clientNodeConfig(name: string, ctx: ContextEntry, cluster: Clust
       name: userName, token: user.token, certFile: user.certFile, certData: user.certData, keyFile: user.keyFile, keyData: user.keyData,
       // client-node reads a token file through its tokenFile auth provider.
       authProvider: user.authProvider ?? (user.tokenFile && !user.token ? { name: "tokenFile", config: { tokenFile: user.tokenFile } } : undefined),
-      exec: user.exec && { ...user.exec, base: undefined }, impersonateUser: user.as,
+      exec: user.exec, impersonateUser: user.as,
     }],
     contexts: [{ name, cluster: ctx.cluster, user: userName, namespace: ctx.namespace }],
     currentContext: name,

@@ -44,8 +44,6 @@ export interface ExecConfig {
   installHint?: string;
   provideClusterInfo: boolean;
   interactiveMode?: string;
-  /** The directory of the kubeconfig that named the plugin: a relative command path starts there. */
-  base: string;
 }
 
 export interface UserEntry {
@@ -104,12 +102,14 @@ function absolute(base: string, p: string | undefined): string | undefined {
 }
 
 function execConfig(v: Record<string, unknown>, base: string, file: string, name: string): ExecConfig {
-  const command = str(v.command);
-  if (!command) throw bad(file, `users "${name}": exec has no command`);
+  const given = str(v.command);
+  if (!given) throw bad(file, `users "${name}": exec has no command`);
+  // A relative path with a directory in it is relative to the kubeconfig, as in kubectl.
+  const command = given.includes("/") && !isAbsolute(given) ? join(base, given) : given;
   const args = Array.isArray(v.args) ? v.args.map(String) : [];
   const env = Array.isArray(v.env) ? v.env.map((e: { name?: unknown; value?: unknown }) => ({ name: String(e?.name ?? ""), value: String(e?.value ?? "") })) : [];
   return {
-    command, args, env, base,
+    command, args, env,
     apiVersion: str(v.apiVersion) ?? "client.authentication.k8s.io/v1",
     installHint: str(v.installHint),
     provideClusterInfo: v.provideClusterInfo === true,
@@ -289,10 +289,8 @@ class ExecPlugin {
     }
     const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion: x.apiVersion, kind: "ExecCredential", spec }) };
     for (const e of x.env) env[e.name] = e.value;
-    // A relative path with a directory in it is relative to the kubeconfig, as in kubectl.
-    const command = x.command.includes("/") && !isAbsolute(x.command) ? join(x.base, x.command) : x.command;
     return new Promise((resolve, reject) => {
-      execFile(command, x.args, { env, timeout: EXEC_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      execFile(x.command, x.args, { env, timeout: EXEC_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
         if (err) {
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
           if (e.code === "ENOENT") return reject(new ClusterError(`${name} was not found: ${x.installHint ?? "install it, or put its directory on PATH"}`));
