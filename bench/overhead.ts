@@ -4,6 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { Cluster, LABELS, parseRequest, render } from "../core/index.js";
+import { splitStamp } from "../core/logs.js";
 import type { TestCluster } from "../test/cluster/index.js";
 import { kubectl, median, ratio, ROOT, run, RUNS, type Row } from "./kit.js";
 
@@ -44,18 +45,12 @@ interface Sample {
   phases: Record<string, number>;
 }
 
-/** Seconds since the epoch of an RFC 3339 timestamp with up to nanoseconds (Date keeps milliseconds). */
-function stampSeconds(stamp: string): number {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(stamp);
-  return m ? Date.parse(`${m[1]}${m[3]}`) / 1000 + Number(m[2] ?? 0) : NaN;
-}
-
 /**
  * The build container's own run time, in seconds: from its first log line to its last, by the runtime's
  * nanosecond timestamps. Status times have whole seconds, too coarse for a build of about a second.
  */
 function logSpan(stampedLines: string[]): number {
-  const t = stampedLines.map((l) => stampSeconds(l.split(" ", 1)[0])).filter(Number.isFinite);
+  const t = stampedLines.map((l) => splitStamp(l)[0]).filter((st) => st !== undefined).map(([sec, ns]) => sec + ns / 1e9);
   if (t.length < 2) throw new Error(`the build container logged ${t.length} timestamped lines (of ${stampedLines.length}: ${JSON.stringify(stampedLines.slice(0, 2)).slice(0, 300)})`);
   return t[t.length - 1] - t[0];
 }

@@ -61,7 +61,8 @@ class StampParser {
   }
 }
 
-function splitStamp(line: string): [Stamp | undefined, string] {
+/** A line's timestamp ([seconds, nanoseconds]) and its text; no stamp when the line does not start with one. */
+export function splitStamp(line: string): [Stamp | undefined, string] {
   const space = line.indexOf(" ");
   const p = new StampParser();
   return space > 0 && p.parse(line, space) ? [[p.sec, p.ns], line.slice(space + 1)] : [undefined, line];
