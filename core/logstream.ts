@@ -28,9 +28,18 @@ interface StreamEnd {
   caughtUp: boolean;
   /** ...or ended on this unterminated text. */
   partial: string;
+  /** The log's last line, read after the container ended, when it was read while the stream was open. */
+  tail?: string;
+  /** The stream was closed here: it had delivered the log's last line. */
+  complete: boolean;
 }
 
-/** Reads one stream into the cursor; resolves when it ends, however it ends. */
+/**
+ * Reads one stream into the cursor; resolves when it ends, however it ends. Once the pod says the
+ * container has ended, its log is final: its last line, read once beside the stream, tells when the
+ * stream has delivered everything, and the stream is closed then rather than waited out (a kubelet holds
+ * a follow open at the end of the log until it next finds the container stopped: up to a second).
+ */
 async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opts: FollowLogOptions): Promise<StreamEnd> {
   const decoder = new StringDecoder("utf8");
   let lines = 0;
@@ -39,17 +48,39 @@ async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opt
     for (const l of out) opts.onLine(l);
   };
   const { sinceTime } = cursor.nextStream();
+  const close = new AbortController();
+  const signal = AbortSignal.any([opts.signal, close.signal]);
+  let tail: string | undefined;
+  const closeIfComplete = () => {
+    if (tail !== undefined && cursor.partial === "" && cursor.isAtEnd(tail, "")) close.abort();
+  };
+  let ended: () => void = () => undefined;
+  const streamEnded = new Promise<void>((r) => (ended = r));
+  let open = true;
+  const lastLine = (async () => {
+    while (open && !opts.terminated()) await Promise.race([opts.changed(), streamEnded]);
+    if (!open) return;
+    const read = await readTail(cluster, t, signal);
+    // An unterminated last line is left to the stream's own end: mid-line, the cursor cannot tell.
+    if (read === "" || read?.endsWith("\n")) tail = read;
+    closeIfComplete();
+  })();
   let error: unknown;
   try {
-    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: true, sinceTime, signal: opts.signal }, (chunk) => {
+    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: true, sinceTime, signal }, (chunk) => {
       deliver(cursor.push(decoder.write(chunk)));
+      closeIfComplete();
       return opts.afterChunk?.();
     });
   } catch (err) {
     error = err;
   }
+  open = false;
+  ended();
   deliver(cursor.push(decoder.end()));
-  return { lines, error, caughtUp: cursor.caughtUp, partial: cursor.partial };
+  await lastLine;
+  const complete = close.signal.aborted && !opts.signal.aborted;
+  return { lines, error: complete ? undefined : error, caughtUp: cursor.caughtUp, partial: cursor.partial, tail, complete };
 }
 
 /** The log's last line (tailLines=1), or undefined when it could not be read. */
@@ -98,8 +129,12 @@ export async function followLog(cluster: Cluster, t: LogTarget, opts: FollowLogO
       continue;
     }
     failures = 0;
+    if (end.complete) {
+      for (const line of cursor.end(true)) opts.onLine(line);
+      return cursor.count;
+    }
     if ((afterEnd || opts.terminated()) && end.caughtUp) {
-      const tail = await readTail(cluster, t, opts.signal);
+      const tail = end.tail ?? (await readTail(cluster, t, opts.signal));
       if (opts.signal.aborted) break;
       unconfirmed = end.lines === 0 ? unconfirmed + 1 : 0;
       if ((tail !== undefined && cursor.isAtEnd(tail, end.partial)) || unconfirmed >= UNCONFIRMED_LIMIT) {

@@ -7,22 +7,30 @@ import { followLog } from "../../core/logstream.js";
 interface Entry { ts: string; text: string }
 
 /** Log entries served as kubelet does: sinceTime at whole seconds, tailLines; the last entry may lack its newline. */
-function logServer(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false) {
+function logServer(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false, linger = 0) {
   let calls = 0;
+  let closed = 0;
   const fake = {
-    async streamLog(_ns: string, _pod: string, _c: string, opts: { sinceTime?: string; tailLines?: number }, onChunk: (b: Buffer) => void) {
+    async streamLog(_ns: string, _pod: string, _c: string, opts: { sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (b: Buffer) => void) {
       calls++;
       const since = opts.sinceTime ? Date.parse(opts.sinceTime) : -Infinity;
       const picked = entries.filter((e) => Date.parse(e.ts) >= since).slice(opts.tailLines === undefined ? 0 : -opts.tailLines);
       let text = picked.map((e) => `${e.ts} ${e.text}\n`).join("");
       if (lastUnterminated && picked.at(-1) === entries.at(-1)) text = text.slice(0, -1);
-      const cut = cuts.shift();
+      const cut = opts.tailLines === undefined ? cuts.shift() : undefined;
       const body = Buffer.from(cut ? text.slice(0, cut.afterBytes) : text);
       for (let i = 0; i < body.length; i += 1000) onChunk(body.subarray(i, i + 1000));
       if (cut?.error) throw Object.assign(new Error("the stream was cut"), {});
+      // A follow held open at the end of the log, as a kubelet holds it until it next finds the container stopped.
+      if (linger && !cut && opts.tailLines === undefined) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, linger);
+          opts.signal?.addEventListener("abort", () => (closed++, clearTimeout(timer), resolve()), { once: true });
+        });
+      }
     },
   };
-  return { cluster: fake as unknown as Cluster, calls: () => calls };
+  return { cluster: fake as unknown as Cluster, calls: () => calls, closed: () => closed };
 }
 
 function burstLog(n: number): Entry[] {
@@ -34,8 +42,8 @@ function burstLog(n: number): Entry[] {
   });
 }
 
-async function follow(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false, terminated = () => true) {
-  const server = logServer(entries, cuts, lastUnterminated);
+async function follow(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false, terminated = () => true, linger = 0) {
+  const server = logServer(entries, cuts, lastUnterminated, linger);
   const got: string[] = [];
   await followLog(server.cluster, { namespace: "ns", pod: "p", container: "build" }, {
     terminated,
@@ -43,7 +51,7 @@ async function follow(entries: Entry[], cuts: { afterBytes: number; error: boole
     onLine: (l) => got.push(l.text),
     signal: new AbortController().signal,
   });
-  return { got, calls: server.calls() };
+  return { got, calls: server.calls(), closed: server.closed() };
 }
 
 describe("followLog", () => {
@@ -69,6 +77,23 @@ describe("followLog", () => {
     const { got, calls } = await follow(log, [{ afterBytes: 20_000, error: false }], false, () => ++asked > 1);
     expect(got).toEqual(all);
     expect(calls).toBe(4);
+  });
+
+  it("a stream held open after the container ended is closed once it has delivered the log's last line", async () => {
+    // The pod says the container ended while its stream is open; the server would hold the stream a minute.
+    let ended = false;
+    setTimeout(() => (ended = true), 20);
+    const { got, calls, closed } = await follow(log, [], false, () => ended, 60_000);
+    expect(got).toEqual(all);
+    expect(closed).toBe(1);
+    expect(calls).toBe(2);
+  });
+
+  it("a held stream whose last line has no newline ends by itself, the line delivered once", async () => {
+    const entries = [{ ts: "2026-11-23T10:00:00.1Z", text: "first" }, { ts: "2026-11-23T10:00:00.2Z", text: "no newline" }];
+    const { got, closed } = await follow(entries, [], true, () => true, 50);
+    expect(got).toEqual(["first", "no newline"]);
+    expect(closed).toBe(0);
   });
 
   for (const error of [false, true]) {
