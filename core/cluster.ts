@@ -43,6 +43,9 @@ function statusBody(err: ApiError): { message?: string; reason?: string } {
   return {};
 }
 
+/** A 401 after which the credentials were renewed (see Transport.refused). */
+const renewed = (err: unknown) => (err as { renewed?: unknown } | undefined)?.renewed === true;
+
 export function httpStatus(err: unknown): number | undefined {
   if (isApiException(err)) return err.code;
   const e = err as { statusCode?: number; code?: unknown };
@@ -112,11 +115,18 @@ export interface RetryOptions {
  */
 export async function retry<T>(what: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 6;
+  let renewedOnce = false;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       const code = httpStatus(err);
+      // Refused credentials that have just been renewed (an exec plugin run again) get one more try, at once.
+      if (code === 401 && renewed(err) && !renewedOnce && !opts.signal?.aborted) {
+        renewedOnce = true;
+        attempt--;
+        continue;
+      }
       // A ClusterError comes from buildpod's side (a kubeconfig's credentials): no answer will change it.
       const retryable = !(err instanceof ClusterError) && (code === 429 || (code !== undefined && code >= 500) || (code === undefined && isNetworkError(err)));
       // Nothing listening is rarely a blip: give up sooner than on a dropped connection.
@@ -298,6 +308,7 @@ export class Cluster {
     // The first watch has no resourceVersion: the server starts it with the pods that exist, as ADDED
     // events, so no list is needed first (nor can the list's version be too old by the time the watch asks).
     let failures = 0;
+    let renewedOnce = false;
     while (!signal.aborted) {
       const started = Date.now();
       let events = 0;
@@ -331,12 +342,17 @@ export class Cluster {
       // A silent watch is resumed like one the server ended.
       const timedOut = (result.err as TransportError | undefined)?.code === "ETIMEDOUT";
       if (result.err && !timedOut) {
+        if (code === 401 && renewed(result.err) && !renewedOnce) {
+          renewedOnce = true;
+          continue;
+        }
         if (code !== undefined && code < 500 && code !== 429) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
         if (++failures > 8) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
         await sleep(retryAfterMs(result.err) ?? Math.min(8000, 200 * 2 ** failures), signal);
         continue;
       }
       failures = 0;
+      renewedOnce = false;
       // A watch the server closes at once, again and again, must not turn into a busy loop.
       if (events === 0 && Date.now() - started < 1000) await sleep(500, signal);
     }
@@ -386,7 +402,11 @@ export class Cluster {
       }
       let status = 0;
       let errorBody = "";
-      res.on("head", (code: number) => (status = code));
+      res.on("head", (code: number) => {
+        status = code;
+        // Refused credentials are renewed for the next read (followLog reads again).
+        if (code === 401) this.transport.refused(options);
+      });
       res.on("data", (chunk: Buffer) => {
         if (settled) return;
         if (status !== 200) return void (errorBody = (errorBody + chunk.toString()).slice(0, 4000));

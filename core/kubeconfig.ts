@@ -19,6 +19,11 @@ export interface ClusterAccess {
   getContextObject(name: string): { namespace?: string } | null;
   /** Puts the TLS material and credentials of the current context on a request's options. */
   applyToHTTPSOptions(o: RequestOptions): Promise<void>;
+  /**
+   * The server refused the credentials a request was sent with (its options): drops them if they can be
+   * fetched again. Says whether the next request will carry other credentials.
+   */
+  refused?(used: RequestOptions): boolean;
 }
 
 export interface ConnectOptions {
@@ -245,7 +250,7 @@ interface ExecCredential {
   token?: string;
   cert?: string;
   key?: string;
-  /** Milliseconds since the epoch; none: good until the process ends. */
+  /** Milliseconds since the epoch; none: good until the process ends or the server refuses it. */
   expires?: number;
 }
 
@@ -267,6 +272,19 @@ class ExecPlugin {
       },
     );
     return this.running;
+  }
+
+  /**
+   * The server refused a request sent with `auth` (its Authorization header) or `cert`: if that was the
+   * credential in hand, the plugin is run again at the next request, as kubectl runs it again on a 401.
+   * Says whether the next request will carry another credential.
+   */
+  refused(auth: unknown, cert: unknown): boolean {
+    const c = this.cached;
+    if (this.running || !c) return true;
+    if (c.token ? auth !== `Bearer ${c.token}` : cert !== c.cert) return true; // renewed since that request
+    this.cached = undefined;
+    return true;
   }
 
   private run(): Promise<ExecCredential> {
@@ -337,6 +355,21 @@ export class Kubeconfig implements ClusterAccess {
 
   getCurrentCluster() {
     return { server: this.cluster.server, proxyUrl: this.cluster.proxyUrl };
+  }
+
+  refused(used: RequestOptions): boolean {
+    const auth = (used.headers as Record<string, string> | undefined)?.Authorization;
+    if (this.plugin) return this.plugin.refused(auth, used.cert);
+    if (!this.user.tokenFile || this.user.token) return false;
+    // A projected token rotated or was revoked within the minute: read the file again now.
+    const before = this.tokenRead?.token;
+    if (auth !== `Bearer ${before}`) return true;
+    this.tokenRead = undefined;
+    try {
+      return this.token() !== before;
+    } catch {
+      return true; // the next request says why the file cannot be read
+    }
   }
 
   getCurrentContext(): string {

@@ -11,6 +11,8 @@ import { VERSION } from "./version.js";
 
 /** The API server's answer other than 2xx: its status code, body (the parsed Status when JSON) and headers. */
 export class ApiError extends Error {
+  /** A 401 after which the credentials were renewed: the same request may succeed if sent again. */
+  renewed = false;
   constructor(readonly code: number, readonly body: unknown, readonly headers: Record<string, string>) {
     super(`HTTP ${code}`);
   }
@@ -18,6 +20,8 @@ export class ApiError extends Error {
 
 /** A request that failed: no answer (`code`, as Node's network errors), or an unexpected one (`statusCode`). */
 export class TransportError extends Error {
+  /** As ApiError's. */
+  renewed = false;
   constructor(message: string, readonly code?: string, readonly statusCode?: number, readonly headers?: Record<string, string | string[] | undefined>) {
     super(message);
   }
@@ -75,9 +79,17 @@ export class Transport {
     return ctx;
   }
 
-  /** Starts a request; `signal` aborting destroys it. */
-  async request(url: URL, method: string, kind: "call" | "stream", headers: Record<string, string>, signal?: AbortSignal) {
-    const o = await this.options(kind);
+  /**
+   * The server refused the credentials a request was sent with (401). Renewable ones (an exec plugin's, a
+   * token file's) are dropped so the next request fetches them afresh, as kubectl does. Says whether the
+   * next request will carry other credentials.
+   */
+  refused(used: RequestOptions): boolean {
+    return this.kc.refused?.(used) ?? false;
+  }
+
+  /** Starts a request with options from `options()`; `signal` aborting destroys it. */
+  private request(url: URL, method: string, o: RequestOptions, headers: Record<string, string>, signal?: AbortSignal) {
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     return send(url, { ...o, method, headers: { "User-Agent": `buildpod/${VERSION}`, ...(o.headers as Record<string, string>), ...headers }, signal });
   }
@@ -92,7 +104,8 @@ export class Transport {
     const headers: Record<string, string> = { Accept: "application/json" };
     const text = body === undefined ? undefined : JSON.stringify(body);
     if (text !== undefined) headers["Content-Type"] = "application/json";
-    const req = await this.request(url, method, "call", headers, signal);
+    const o = await this.options("call");
+    const req = this.request(url, method, o, headers, signal);
     return new Promise((resolve, reject) => {
       req.setTimeout(CALL_IDLE_MS, () => req.destroy(new TransportError(`no answer from the cluster API in ${CALL_IDLE_MS / 1000}s (ETIMEDOUT)`, "ETIMEDOUT")));
       req.on("error", reject);
@@ -111,7 +124,9 @@ export class Transport {
           if (status >= 200 && status < 300) return resolve(parsed as T);
           const h: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(", ") : v;
-          reject(new ApiError(status, parsed, h));
+          const err = new ApiError(status, parsed, h);
+          if (status === 401) err.renewed = this.refused(o);
+          reject(err);
         });
       });
       req.end(text);
@@ -127,7 +142,8 @@ export class Transport {
     url.searchParams.set("watch", "true");
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     if (signal.aborted) return;
-    const req = await this.request(url, "GET", "stream", { Accept: "application/json" }, signal);
+    const o = await this.options("stream");
+    const req = this.request(url, "GET", o, { Accept: "application/json" }, signal);
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => (signal.aborted ? resolve() : reject(err));
       req.setTimeout(WATCH_IDLE_MS, () => req.destroy(new TransportError(`the watch was silent for ${WATCH_IDLE_MS / 1000}s (ETIMEDOUT)`, "ETIMEDOUT")));
@@ -141,7 +157,9 @@ export class Transport {
             try {
               message = (JSON.parse(text) as { message?: string }).message ?? message;
             } catch {}
-            fail(new TransportError(message, undefined, res.statusCode, res.headers));
+            const err = new TransportError(message, undefined, res.statusCode, res.headers);
+            if (res.statusCode === 401) err.renewed = this.refused(o);
+            fail(err);
           });
           res.on("error", fail);
           return;

@@ -19,7 +19,9 @@ let dir: string;
 let certs: Certs;
 let server: Server;
 let url: string;
-const seen: { auth?: string; impersonate?: string; cn?: string }[] = [];
+const seen: { auth?: string; impersonate?: string; cn?: string; status?: number }[] = [];
+/** Authorization headers the server answers with 401. */
+const refusedAuth = new Set<string>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "bp-kubeconfig-"));
@@ -31,7 +33,12 @@ beforeAll(async () => {
   await run("openssl", ["x509", "-req", "-in", p("client.csr"), "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p("client.crt"), "-days", "30"]);
   server = createServer({ cert: certs.cert, key: certs.key, ca: certs.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate() as { subject?: { CN?: string } };
-    seen.push({ auth: req.headers.authorization, impersonate: req.headers["impersonate-user"] as string | undefined, cn: (req.socket as TLSSocket).authorized ? peer.subject?.CN : undefined });
+    const refused = refusedAuth.has(req.headers.authorization ?? "");
+    seen.push({ auth: req.headers.authorization, impersonate: req.headers["impersonate-user"] as string | undefined, cn: (req.socket as TLSSocket).authorized ? peer.subject?.CN : undefined, status: refused ? 401 : 200 });
+    if (refused) {
+      res.writeHead(401, { "Content-Type": "application/json" });
+      return void res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 }));
+    }
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "1" }, items: [] }));
   });
@@ -179,6 +186,77 @@ describe("exec credential plugins", () => {
     expect(await message(call(await kubeconfig(execUser(empty.path))))).toMatch(/gave neither a token nor a client certificate/);
     const beta = await plugin("beta-plugin", { token: "x" }, { apiVersion: "client.authentication.k8s.io/v1beta1" });
     expect(await message(call(await kubeconfig(execUser(beta.path))))).toMatch(/answered in client.authentication.k8s.io\/v1beta1, not the client.authentication.k8s.io\/v1/);
+  });
+});
+
+describe("credentials the server refuses (401)", () => {
+  /** A plugin whose n-th run gives the token tok-n, or always `fixed`. */
+  async function tokenPlugin(name: string, fixed?: string): Promise<{ path: string; runs: () => Promise<number> }> {
+    const path = join(dir, name);
+    const count = `${path}.runs`;
+    await writeFile(count, "");
+    await writeFile(path, [
+      "#!/bin/sh",
+      `echo run >> '${count}'`,
+      `n=$(wc -l < '${count}')`,
+      `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}\\n' "${fixed ?? "tok-$n"}"`,
+      "",
+    ].join("\n"));
+    await chmod(path, 0o755);
+    return { path, runs: async () => (await readFile(count, "utf8")).split("\n").filter(Boolean).length };
+  }
+  const execUser = (command: string) => `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${command}\n      interactiveMode: Never`;
+  const since = (from: number) => seen.slice(from).map((s) => `${s.auth} ${s.status}`);
+
+  it("an exec plugin's token refused mid-run: the plugin runs again and the call goes through; a log read gets the next one", async () => {
+    const p = await tokenPlugin("rotating-plugin");
+    const cluster = await Cluster.connect({ kubeconfig: await kubeconfig(execUser(p.path)) });
+    const from = seen.length;
+    await cluster.listPods("ns", "a=b");
+    refusedAuth.add("Bearer tok-1"); // revoked before the token says it expires (it says nothing)
+    await cluster.listPods("ns", "a=b");
+    expect(since(from)).toEqual(["Bearer tok-1 200", "Bearer tok-1 401", "Bearer tok-2 200"]);
+    expect(await p.runs()).toBe(2);
+    refusedAuth.add("Bearer tok-2");
+    const read = await cluster.streamLog("ns", "pod", "build", { follow: false }, () => undefined).then(() => 0, (e: ClusterError) => e.code);
+    expect(read).toBe(401);
+    await cluster.listPods("ns", "a=b");
+    expect(since(from).slice(3)).toEqual(["Bearer tok-2 401", "Bearer tok-3 200"]);
+    // A watch refused goes on with the renewed token instead of failing the build it follows.
+    refusedAuth.add("Bearer tok-3");
+    const stop = new AbortController();
+    const watching = cluster.watchPods("ns", "a=b", { pod: () => undefined, deleted: () => undefined }, stop.signal);
+    await vi.waitFor(() => expect(since(from).slice(5, 7)).toEqual(["Bearer tok-3 401", "Bearer tok-4 200"]));
+    stop.abort();
+    await expect(watching).resolves.toBeUndefined();
+  });
+
+  it("a plugin whose new token is refused too: one more try, then a clear error", async () => {
+    const p = await tokenPlugin("revoked-plugin", "tok-revoked");
+    refusedAuth.add("Bearer tok-revoked");
+    const cluster = await Cluster.connect({ kubeconfig: await kubeconfig(execUser(p.path)) });
+    const from = seen.length;
+    expect(await message(cluster.listPods("ns", "a=b"))).toMatch(/Unauthorized; the credentials in the kubeconfig were refused: log in again/);
+    expect(since(from)).toEqual(["Bearer tok-revoked 401", "Bearer tok-revoked 401"]);
+    expect(await p.runs()).toBe(2);
+  });
+
+  it("a token file rotated within the minute is read again at once; a token written in the kubeconfig is not tried twice", async () => {
+    const tokenFile = join(dir, "rotated-token");
+    await writeFile(tokenFile, "first\n");
+    const cluster = await Cluster.connect({ kubeconfig: await kubeconfig(`    tokenFile: ${tokenFile}`) });
+    const from = seen.length;
+    await cluster.listPods("ns", "a=b");
+    refusedAuth.add("Bearer first");
+    await writeFile(tokenFile, "second\n");
+    await cluster.listPods("ns", "a=b");
+    expect(since(from)).toEqual(["Bearer first 200", "Bearer first 401", "Bearer second 200"]);
+
+    refusedAuth.add("Bearer written");
+    const fixed = await Cluster.connect({ kubeconfig: await kubeconfig("    token: written") });
+    const before = seen.length;
+    expect(await message(fixed.listPods("ns", "a=b"))).toMatch(/credentials in the kubeconfig were refused/);
+    expect(since(before)).toEqual(["Bearer written 401"]);
   });
 });
 
