@@ -277,13 +277,11 @@ class ExecPlugin {
   /**
    * The server refused a request sent with `auth` (its Authorization header) or `cert`: if that was the
    * credential in hand, the plugin is run again at the next request, as kubectl runs it again on a 401.
-   * Says whether the next request will carry another credential.
    */
-  refused(auth: unknown, cert: unknown): boolean {
+  refused(auth: unknown, cert: unknown): true {
     const c = this.cached;
-    if (this.running || !c) return true;
-    if (c.token ? auth !== `Bearer ${c.token}` : cert !== c.cert) return true; // renewed since that request
-    this.cached = undefined;
+    // A credential renewed since that request (or being renewed) is kept.
+    if (c && !this.running && (c.token ? auth === `Bearer ${c.token}` : cert === c.cert)) this.cached = undefined;
     return true;
   }
 
