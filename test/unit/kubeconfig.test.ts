@@ -129,24 +129,24 @@ describe("credentials", () => {
   });
 });
 
+/** An exec plugin script running `body` (which sees its run number as $RUN); `runs` counts its runs. */
+async function pluginScript(name: string, body: string[]): Promise<{ path: string; runs: () => Promise<number> }> {
+  const path = join(dir, name);
+  const count = `${path}.runs`;
+  await writeFile(count, "");
+  await writeFile(path, ["#!/bin/sh", `echo run >> '${count}'`, `RUN=$(wc -l < '${count}')`, ...body, ""].join("\n"));
+  await chmod(path, 0o755);
+  return { path, runs: async () => (await readFile(count, "utf8")).split("\n").filter(Boolean).length };
+}
+
 describe("exec credential plugins", () => {
   /** A plugin script that counts its runs, checks what it was given and prints `status`. */
-  async function plugin(name: string, status: Record<string, unknown>, opts: { exit?: number; apiVersion?: string } = {}): Promise<{ path: string; runs: () => Promise<number> }> {
-    const path = join(dir, name);
-    const count = `${path}.runs`;
-    await writeFile(count, "");
-    await writeFile(path, [
-      "#!/bin/sh",
-      `echo run >> '${count}'`,
-      `[ "$PLUGIN_ENV" = from-kubeconfig ] || { echo "PLUGIN_ENV not passed" >&2; exit 3; }`,
-      `case "$KUBERNETES_EXEC_INFO" in *'"kind":"ExecCredential"'*'"interactive":false'*) ;; *) echo "bad KUBERNETES_EXEC_INFO: $KUBERNETES_EXEC_INFO" >&2; exit 3;; esac`,
-      opts.exit ? `echo "login expired, run sso-login" >&2; exit ${opts.exit}` : "",
-      `printf '%s\\n' '${JSON.stringify({ apiVersion: opts.apiVersion ?? "client.authentication.k8s.io/v1", kind: "ExecCredential", status })}'`,
-      "",
-    ].join("\n"));
-    await chmod(path, 0o755);
-    return { path, runs: async () => (await readFile(count, "utf8")).split("\n").filter(Boolean).length };
-  }
+  const plugin = (name: string, status: Record<string, unknown>, opts: { exit?: number; apiVersion?: string } = {}) => pluginScript(name, [
+    `[ "$PLUGIN_ENV" = from-kubeconfig ] || { echo "PLUGIN_ENV not passed" >&2; exit 3; }`,
+    `case "$KUBERNETES_EXEC_INFO" in *'"kind":"ExecCredential"'*'"interactive":false'*) ;; *) echo "bad KUBERNETES_EXEC_INFO: $KUBERNETES_EXEC_INFO" >&2; exit 3;; esac`,
+    opts.exit ? `echo "login expired, run sso-login" >&2; exit ${opts.exit}` : "",
+    `printf '%s\\n' '${JSON.stringify({ apiVersion: opts.apiVersion ?? "client.authentication.k8s.io/v1", kind: "ExecCredential", status })}'`,
+  ]);
 
   const execUser = (command: string, more = "") =>
     `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${command}\n      args: [get-token]\n      env: [{name: PLUGIN_ENV, value: from-kubeconfig}]\n      interactiveMode: Never${more}`;
@@ -191,20 +191,9 @@ describe("exec credential plugins", () => {
 
 describe("credentials the server refuses (401)", () => {
   /** A plugin whose n-th run gives the token tok-n, or always `fixed`. */
-  async function tokenPlugin(name: string, fixed?: string): Promise<{ path: string; runs: () => Promise<number> }> {
-    const path = join(dir, name);
-    const count = `${path}.runs`;
-    await writeFile(count, "");
-    await writeFile(path, [
-      "#!/bin/sh",
-      `echo run >> '${count}'`,
-      `n=$(wc -l < '${count}')`,
-      `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}\\n' "${fixed ?? "tok-$n"}"`,
-      "",
-    ].join("\n"));
-    await chmod(path, 0o755);
-    return { path, runs: async () => (await readFile(count, "utf8")).split("\n").filter(Boolean).length };
-  }
+  const tokenPlugin = (name: string, fixed?: string) => pluginScript(name, [
+    `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}\\n' "${fixed ?? "tok-$RUN"}"`,
+  ]);
   const execUser = (command: string) => `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${command}\n      interactiveMode: Never`;
   const since = (from: number) => seen.slice(from).map((s) => `${s.auth} ${s.status}`);
 
