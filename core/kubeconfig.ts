@@ -92,13 +92,18 @@ function bad(file: string, what: string): ClusterError {
   return new ClusterError(`the kubeconfig ${file} is not valid: ${what}`);
 }
 
-function list(doc: Record<string, unknown>, key: string, file: string): Record<string, unknown>[] {
+/**
+ * The named entries of a kubeconfig list ("clusters", each with its "cluster" mapping...) as [name, mapping],
+ * leaving out names an earlier file set: the first file to name an entry wins, as in kubectl.
+ */
+function entries(doc: Record<string, unknown>, key: string, field: string, known: Map<string, unknown>, file: string): [string, Record<string, unknown>][] {
   const v = doc[key];
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw bad(file, `${key} must be a list`);
-  return v.map((e, i) => {
+  return v.flatMap((e, i) => {
     if (!e || typeof e !== "object" || !str((e as { name?: unknown }).name)) throw bad(file, `${key}[${i}] has no name`);
-    return e as Record<string, unknown>;
+    const { name, [field]: body } = e as Record<string, unknown>;
+    return known.has(name as string) ? [] : [[name as string, (body ?? {}) as Record<string, unknown>]];
   });
 }
 
@@ -134,10 +139,7 @@ function addFile(into: Merged, file: string, text: string): void {
   if (typeof doc !== "object" || Array.isArray(doc)) throw bad(file, "it is not a YAML mapping");
   const d = doc as Record<string, unknown>;
   const base = dirname(file);
-  for (const e of list(d, "clusters", file)) {
-    const name = e.name as string;
-    const c = (e.cluster ?? {}) as Record<string, unknown>;
-    if (into.clusters.has(name)) continue;
+  for (const [name, c] of entries(d, "clusters", "cluster", into.clusters, file)) {
     const server = str(c.server);
     if (!server) throw bad(file, `clusters "${name}" has no server`);
     into.clusters.set(name, {
@@ -149,10 +151,7 @@ function addFile(into: Merged, file: string, text: string): void {
       proxyUrl: str(c["proxy-url"]),
     });
   }
-  for (const e of list(d, "users", file)) {
-    const name = e.name as string;
-    const u = (e.user ?? {}) as Record<string, unknown>;
-    if (into.users.has(name)) continue;
+  for (const [name, u] of entries(d, "users", "user", into.users, file)) {
     if (u["as-groups"] !== undefined || u["as-uid"] !== undefined || u["as-user-extra"] !== undefined) {
       throw bad(file, `users "${name}": impersonating groups, UIDs or extra fields (as-groups, as-uid, as-user-extra) is not supported; impersonate a user with "as"`);
     }
@@ -171,10 +170,7 @@ function addFile(into: Merged, file: string, text: string): void {
       authProvider: provider && str(provider.name) ? { name: provider.name as string, config: provider.config } : undefined,
     });
   }
-  for (const e of list(d, "contexts", file)) {
-    const name = e.name as string;
-    const c = (e.context ?? {}) as Record<string, unknown>;
-    if (into.contexts.has(name)) continue;
+  for (const [name, c] of entries(d, "contexts", "context", into.contexts, file)) {
     const cluster = str(c.cluster);
     if (!cluster) throw bad(file, `contexts "${name}" names no cluster`);
     into.contexts.set(name, { cluster, user: str(c.user), namespace: str(c.namespace) });
