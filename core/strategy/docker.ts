@@ -28,7 +28,11 @@ const NO_ESCALATION = { allowPrivilegeEscalation: false, privileged: false } as 
 export const BUILDERS: Record<BuilderName, BuilderSpec> = {
   buildah: {
     // Shipwright's buildah strategy: root inside the container, not privileged, SETFCAP for file capabilities.
-    securityContext: { ...NO_ESCALATION, runAsUser: 0, capabilities: { add: ["SETFCAP"] }, seccompProfile: { type: "RuntimeDefault" } },
+    // No seccomp profile of its own: without CAP_SYS_ADMIN, buildah runs RUN steps in a user namespace it
+    // creates, and containerd's RuntimeDefault profile refuses unshare(CLONE_NEWUSER) to a container without
+    // CAP_SYS_ADMIN (measured on the test cluster's containerd 1.6: "Error during unshare(CLONE_NEWUSER):
+    // Operation not permitted"). The node's default applies: unconfined unless the kubelet sets seccompDefault.
+    securityContext: { ...NO_ESCALATION, runAsUser: 0, capabilities: { add: ["SETFCAP"] } },
     scratch: { "buildah-storage": "/var/lib/containers", "buildah-tmp": "/var/tmp" },
     env: { TMPDIR: "/var/tmp", STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot" },
     container: (req, s) => ({
