@@ -246,10 +246,12 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   await watching;
 
   const pod = tracker.pod;
-  // A Job past its deadline has its pod killed: the Job, not the pod, says why.
+  // A Job past its deadline has its pod killed: the Job, not the pod, says why. Since Kubernetes 1.31 the Job
+  // controller writes FailureTarget first, deletes the pod, and writes Failed only once the pod is gone, so
+  // either condition decides.
   if (handle.kind === "job" && (outcome.status === "Failed" || outcome.reason === "Deleted") && (pod?.metadata?.deletionTimestamp || outcome.reason === "Deleted")) {
     const job = await cluster.readJob(handle.name, ns).catch(() => undefined);
-    const failed = job?.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+    const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
     if (failed?.reason === "DeadlineExceeded") {
       outcome = { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time (${job?.spec?.activeDeadlineSeconds}s) and was stopped; raise the timeout or make the build faster` };
     }

@@ -51,7 +51,9 @@ export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPl
         DOCKER_CONFIG: req.output.pushSecret ? PATHS.pushConfig : undefined,
         DOCKER_SOCKET: s.exposeDockerSocket ? PATHS.dockerSocket : undefined,
       }),
-      securityContext: { allowPrivilegeEscalation: false, privileged: false, seccompProfile: { type: "RuntimeDefault" } },
+      // Not privileged, and no seccomp profile of its own: custom builders are often buildah, whose RUN steps
+      // need a user namespace that containerd's RuntimeDefault profile refuses (see the buildah builder).
+      securityContext: { allowPrivilegeEscalation: false, privileged: false },
       volumeMounts: mounts,
     },
     volumes,
