@@ -9,7 +9,7 @@ import { firstOutput, median, ms, ROOT, run, RUNS, type Row } from "./kit.js";
 import { logRelay } from "./logs.js";
 import { overhead } from "./overhead.js";
 import { upload } from "./upload.js";
-import { startTestCluster, type TestCluster } from "../test/cluster/index.js";
+import { startEmulatedCluster, type TestCluster } from "../test/cluster/index.js";
 
 /** Milliseconds from spawn to exit. */
 function toExit(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -76,7 +76,7 @@ const ROWS: { name: string; cluster: boolean; measure: (tc: TestCluster) => Prom
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter(Boolean);
 const chosen = ROWS.filter((r) => !only || only.includes(r.name));
 const rows: Row[] = [];
-const tc = chosen.some((r) => r.cluster) ? await startTestCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`) }) : undefined;
+const tc = chosen.some((r) => r.cluster) ? await startEmulatedCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`) }) : undefined;
 try {
   for (const r of chosen) {
     process.stderr.write(`bench: ${r.name}\n`);

@@ -1,5 +1,6 @@
-// The whole test cluster in one call: registry, Git server and images (infra), the podman node, and the
-// emulated API server in front of it. Used by the end-to-end tests and by `npm run cluster:up`.
+// The emulated test cluster in one call: registry, Git server and images (infra), the podman node, and the
+// emulated API server in front of it. Only the tests that need its fault injection use it now; the test
+// cluster proper is the real Kubernetes of test/cluster/kube.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startApiServer, type ApiServer, type ApiServerOptions } from "./api/index.js";
@@ -28,7 +29,7 @@ export interface TestClusterOptions extends InfraOptions {
   apiDir?: string;
 }
 
-export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
+export async function startEmulatedCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const infra = await startInfra(opts);
   const node = new PodmanNode({ ...opts.node, stateDir: infra.stateDir, podman: infra.podman });
   const ownDir = opts.apiDir === undefined;

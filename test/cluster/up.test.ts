@@ -2,24 +2,26 @@
 // build/test/cluster/up.js run as a child process, on a fresh state directory of its own (so it never meets the
 // e2e suite's cluster or one someone started by hand), with the images seeded from the usual state dir's
 // registry. Up prints exports that a shell can eval, kubectl reaches the cluster through them, a second up
-// reprints them, and down leaves nothing running: not the server, not the registry or the git daemon, not a
-// pod's container; also when the server does not stop by itself and has to be killed.
-import { readdirSync, readFileSync, rmdirSync, rmSync, statSync, existsSync, mkdirSync, mkdtempSync } from "node:fs";
+// reprints them, and down leaves nothing running and nothing mounted: not the control plane, the kubelet or
+// containerd, not the registry or the git daemon, not a pod's container, not the node's network namespace or
+// cgroups; also when the server does not stop by itself and has to be killed.
+import { readdirSync, readFileSync, rmSync, existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { preparePodman, type PodmanEnv } from "./infra/podman-env.js";
-import { canConnect, run, sleep } from "./infra/proc.js";
-import { defaultStateDir } from "./node/podman-node.js";
+import { defaultStateDir } from "./infra/cluster.js";
+import { run, sleep } from "./infra/proc.js";
+import { kubeBinaries } from "./kube/binaries.js";
+import { deleteNodeNetwork, nodeNetwork } from "./kube/netns.js";
+import { cgroupRoot, cleanNode } from "./kube/node.js";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const upJs = join(repoRoot, "build/test/cluster/up.js");
 
 let state: string;
-let pm: PodmanEnv;
 let env: NodeJS.ProcessEnv;
-/** Every server pid seen, for the clean-up should a test fail half way. */
-const servers = new Set<number>();
+/** Every server seen, for the clean-up should a test fail half way. */
+const servers = new Map<number, { node: number; dir: string }>();
 
 async function up(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}) {
   const started = Date.now();
@@ -28,7 +30,7 @@ async function up(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}) {
 }
 
 function kubectl(kubeconfig: string, args: string[]) {
-  return run("kubectl", args, { env: { ...process.env, KUBECONFIG: kubeconfig }, check: false, timeoutMs: 120_000 });
+  return run(kubeBinaries().kubectl, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, check: false, timeoutMs: 120_000 });
 }
 
 /** What `eval "$(up)"` gives a shell. */
@@ -55,28 +57,26 @@ function processes(): Proc[] {
   return out;
 }
 
-/** Processes (zombies aside) of the server's group, or run by it or by podman for this state dir. */
-function leftovers(serverPid: number): string[] {
-  return processes()
+interface Served { pid: number; node: number; dir: string }
+
+function served(): Served {
+  const s = JSON.parse(readFileSync(join(state, "up.json"), "utf8")) as Served;
+  servers.set(s.pid, { node: s.node, dir: s.dir });
+  return s;
+}
+
+/** What is left of a server: its processes, its node's processes, mounts, cgroups and network namespace. */
+function leftovers(s: Served): string[] {
+  const procs = processes()
     .filter((p) => p.state !== "Z" && p.pid !== process.pid)
-    .filter((p) => p.pid === serverPid || p.pgid === serverPid || p.environ.includes(`BUILDPOD_CLUSTER_STATE=${state}\0`) ||
-      p.cmd.includes(state) || p.cmd.includes(pm.runRoot))
-    .map((p) => `${p.pid} ${p.cmd}`);
-}
-
-async function containers(): Promise<string[]> {
-  const r = await pm.podman(["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}}"], { check: false });
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout.split("\n").filter(Boolean);
-}
-
-function serverPid(): number {
-  return (JSON.parse(readFileSync(join(state, "up.json"), "utf8")) as { pid: number }).pid;
-}
-
-function ports(kubeconfig: string, exported: Record<string, string>): number[] {
-  const api = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(kubeconfig, "utf8"))?.[1];
-  return [Number(api), Number(exported.BUILDPOD_REGISTRY!.split(":")[1]), Number(exported.BUILDPOD_GIT!.split(":")[2])];
+    .filter((p) => p.pid === s.pid || p.pgid === s.pid || p.environ.includes(`BUILDPOD_CLUSTER_STATE=${state}\0`) || p.cmd.includes(state))
+    .map((p) => `process ${p.pid} ${p.cmd}`);
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "")
+    .filter((m) => m.startsWith(state)).map((m) => `mount ${m}`);
+  const cgroups = readdirSync("/sys/fs/cgroup").filter((h) => existsSync(join("/sys/fs/cgroup", h, cgroupRoot(nodeNetwork(s.node)))))
+    .map((h) => `cgroup ${h}${cgroupRoot(nodeNetwork(s.node))}`);
+  const netns = existsSync(`/run/netns/${nodeNetwork(s.node).name}`) ? [`netns ${nodeNetwork(s.node).name}`] : [];
+  return [...procs, ...mounts, ...cgroups, ...netns];
 }
 
 /** A pod whose container runs until it is stopped. */
@@ -85,19 +85,17 @@ async function runningPod(kubeconfig: string, image: string, name: string): Prom
   expect(r.code, r.stderr).toBe(0);
   const w = await kubectl(kubeconfig, ["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=90s"]);
   expect(w.code, w.stderr).toBe(0);
-  expect((await containers()).join("\n")).toMatch(new RegExp(`k8s_${name}_${name}_default_\\S* Up `));
+  expect(processes().some((p) => p.cmd === "sleep 3600")).toBe(true);
 }
 
 /** Everything is gone, a little after down returned (init reaps the server when it ends). */
-async function expectNothingLeft(pid: number, portsUsed: number[]): Promise<void> {
-  let left = leftovers(pid);
+async function expectNothingLeft(s: Served): Promise<void> {
+  let left = leftovers(s);
   for (let i = 0; i < 25 && left.length; i++) {
     await sleep(200);
-    left = leftovers(pid);
+    left = leftovers(s);
   }
   expect(left).toEqual([]);
-  for (const port of portsUsed) expect(await canConnect(port), `port ${port}`).toBe(false);
-  expect(await containers()).toEqual([]);
   expect(existsSync(join(state, "up.json"))).toBe(false);
 }
 
@@ -116,7 +114,6 @@ beforeAll(async () => {
     mkdirSync(join(state, "registry"), { recursive: true });
     await run("cp", ["-a", "--reflink=auto", cache, join(state, "registry", "storage")]);
   }
-  pm = preparePodman(state);
   env = { ...process.env, BUILDPOD_CLUSTER_STATE: state };
   delete env.BUILDPOD_REGISTRY_PORT;
   delete env.KUBECONFIG;
@@ -126,29 +123,12 @@ afterAll(async () => {
   if (!state) return;
   // Only after a failure is anything left: stop it for good.
   if (existsSync(join(state, "up.json"))) await up(["--down"], { BUILDPOD_CLUSTER_DOWN_TIMEOUT: "5" });
-  for (const pid of servers) {
+  for (const [pid, s] of servers) {
     for (const p of processes()) if (p.pgid === pid && p.state !== "Z") try { process.kill(p.pid, "SIGKILL"); } catch {}
+    await cleanNode(nodeNetwork(s.node), s.dir);
+    await deleteNodeNetwork(nodeNetwork(s.node));
   }
-  await pm.podman(["rm", "-a", "-f", "-t", "0"], { check: false });
-  // Also unmounts the storage (podman mounts its overlay directory on itself).
-  await pm.podman(["system", "reset", "--force"], { check: false });
   rmSync(state, { recursive: true, force: true });
-  rmSync(pm.runRoot, { recursive: true, force: true });
-  // The node's cgroups, emptied by then, in every v1 controller.
-  const rmTree = (dir: string) => {
-    for (const e of readdirSync(dir)) {
-      try {
-        if (statSync(join(dir, e)).isDirectory()) rmTree(join(dir, e));
-      } catch {}
-    }
-    try {
-      rmdirSync(dir);
-    } catch {}
-  };
-  for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-    const d = join("/sys/fs/cgroup", ctrl, pm.cgroupRoot);
-    if (existsSync(d)) rmTree(d);
-  }
 }, 120_000);
 
 describe("cluster:up and cluster:down", () => {
@@ -158,26 +138,26 @@ describe("cluster:up and cluster:down", () => {
     const lines = first.stdout.trimEnd().split("\n");
     for (const l of lines) expect(l).toMatch(/^export [A-Z_]+=\S+$/);
     const names = lines.map((l) => l.slice("export ".length, l.indexOf("=")));
-    expect(names).toEqual(expect.arrayContaining(["KUBECONFIG", "BUILDPOD_REGISTRY", "BUILDPOD_GIT", "BUILDPOD_BASE_IMAGE"]));
+    expect(names).toEqual(expect.arrayContaining(["KUBECONFIG", "BUILDPOD_REGISTRY", "BUILDPOD_GIT", "BUILDPOD_BASE_IMAGE", "BUILDPOD_KUBECTL"]));
     const exported = await evaluated(first.stdout);
-    expect(exported.KUBECONFIG).toBe(join(state, "api", "kubeconfig"));
-    expect(exported.BUILDPOD_REGISTRY).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(exported.BUILDPOD_GIT).toMatch(/^git:\/\/127\.0\.0\.1:\d+$/);
-    const pid = serverPid();
-    servers.add(pid);
+    const s = served();
+    expect(exported.KUBECONFIG).toBe(join(state, "kube", String(s.node), "admin.kubeconfig"));
+    const node = nodeNetwork(s.node).address;
+    expect(exported.BUILDPOD_REGISTRY).toBe(`${node}:5000`);
+    expect(exported.BUILDPOD_GIT).toBe(`git://${node}:9418`);
 
     const ns = await kubectl(exported.KUBECONFIG!, ["get", "ns"]);
     expect(ns.code, ns.stderr).toBe(0);
     expect(ns.stdout).toMatch(/^NAME\s+STATUS\s+AGE\n/);
     expect(ns.stdout).toMatch(/^default\s+Active\s/m);
-    const portsUsed = ports(exported.KUBECONFIG!, exported);
-    for (const port of portsUsed) expect(await canConnect(port), `port ${port}`).toBe(true);
     const registry = await fetch(`http://${exported.BUILDPOD_REGISTRY}/v2/`);
     expect(registry.status).toBe(200);
-    // The registry and the git daemon run in the server's process group.
-    const group = processes().filter((p) => p.pgid === pid && p.pid !== pid && p.state !== "Z").map((p) => p.cmd);
-    expect(group.some((c) => c.startsWith("docker-registry serve"))).toBe(true);
-    expect(group.some((c) => /\bgit\b.* daemon /.test(c))).toBe(true);
+    // The control plane, the registry and the git daemon run in the server's process group; the kubelet and
+    // containerd in the node's cgroup.
+    const group = processes().filter((p) => p.pgid === s.pid && p.pid !== s.pid && p.state !== "Z").map((p) => p.cmd);
+    for (const c of ["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "docker-registry serve", "daemon --reuseaddr"]) {
+      expect(group.some((g) => g.includes(c)), c).toBe(true);
+    }
     const image = /^export BUILDPOD_BASE_IMAGE=(\S+)$/m.exec(first.stdout)![1]!;
     await runningPod(exported.KUBECONFIG!, image, "up-sleeper");
 
@@ -186,41 +166,41 @@ describe("cluster:up and cluster:down", () => {
     expect(again.stdout).toBe(first.stdout);
     expect(again.stderr).not.toMatch(/starting/);
     expect(again.ms).toBeLessThan(5000);
-    expect(serverPid()).toBe(pid);
+    expect(served().pid).toBe(s.pid);
 
     const down = await up(["--down"]);
     expect(down.code, down.stderr).toBe(0);
     expect(down.stderr).toBe("the test cluster is stopped\n");
     expect(down.ms).toBeLessThan(30_000);
-    await expectNothingLeft(pid, portsUsed);
+    await expectNothingLeft(s);
+    expect(processes().some((p) => p.cmd === "sleep 3600")).toBe(false);
 
     const twice = await up(["--down"]);
     expect(twice.code).toBe(0);
     expect(twice.stderr).toBe("the test cluster is not running\n");
   }, 900_000);
 
-  it("kills the server with its registry, git daemon and containers when it does not stop in time", async () => {
+  it("kills the server with its control plane, node and containers when it does not stop in time", async () => {
     const started = await up();
     expect(started.code, started.stderr).toBe(0);
     const exported = await evaluated(started.stdout);
-    const pid = serverPid();
-    servers.add(pid);
-    const portsUsed = ports(exported.KUBECONFIG!, exported);
+    const s = served();
     const image = /^export BUILDPOD_BASE_IMAGE=(\S+)$/m.exec(started.stdout)![1]!;
     await runningPod(exported.KUBECONFIG!, image, "stuck-sleeper");
 
     // A stopped server cannot act on SIGTERM: down has to kill it.
-    process.kill(pid, "SIGSTOP");
+    process.kill(s.pid, "SIGSTOP");
     try {
       const down = await up(["--down"], { BUILDPOD_CLUSTER_DOWN_TIMEOUT: "2" });
       expect(down.code, down.stderr).toBe(0);
-      await expectNothingLeft(pid, portsUsed);
+      await expectNothingLeft(s);
+      expect(processes().some((p) => p.cmd === "sleep 3600")).toBe(false);
       expect(down.stderr).toMatch(/did not stop within 2s: killing it/);
       expect(down.stderr).toMatch(/the test cluster is stopped\n$/);
       expect(down.ms).toBeLessThan(30_000);
     } finally {
       try {
-        process.kill(pid, "SIGCONT");
+        process.kill(s.pid, "SIGCONT");
       } catch {}
     }
   });

@@ -6,9 +6,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processAlive } from "../../core/prune.js";
-import { startTestCluster } from "./index.js";
-import { preparePodman } from "./infra/podman-env.js";
-import { defaultStateDir } from "./node/podman-node.js";
+import { defaultStateDir } from "./infra/cluster.js";
+import { startKubeCluster } from "./kube/index.js";
+import { deleteNodeNetwork, nodeNetwork } from "./kube/netns.js";
+import { cleanNode } from "./kube/node.js";
 
 const stateDir = defaultStateDir();
 const stateFile = join(stateDir, "up.json");
@@ -22,7 +23,11 @@ const repoRoot = (() => {
 
 interface State {
   pid: number;
+  /** The node network's index and the cluster's directory, for a forced stop. */
+  node: number;
+  dir: string;
   kubeconfig: string;
+  kubectl: string;
   registry: string;
   git: string;
   gitRepos: string;
@@ -50,10 +55,11 @@ function exports(s: State): string {
     `export BUILDPOD_IMAGE_SOURCE=${s.builder}`,
     `export BUILDPOD_IMAGE_BUILDAH=${s.builder}`,
     `export BUILDPOD_BASE_IMAGE=${s.busybox}`,
+    `export BUILDPOD_KUBECTL=${s.kubectl}`,
   ].join("\n") + "\n";
 }
 
-const TOOLS = ["podman", "runc", "conmon", "docker-registry", "skopeo", "debootstrap", "git", "openssl"];
+const TOOLS = ["podman", "runc", "containerd", "docker-registry", "skopeo", "debootstrap", "git", "openssl", "nsenter", "ip"];
 
 function ensureTools(): void {
   const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", 'command -v "$1" || test -x "/usr/bin/$1" || test -x "/usr/sbin/$1"', "sh", t]).status !== 0);
@@ -82,13 +88,16 @@ function exampleRepo(reposDir: string): void {
 }
 
 async function serve(): Promise<void> {
-  const cluster = await startTestCluster({ apiDir: join(stateDir, "api"), log: (line) => process.stderr.write(`${line}\n`) });
+  const cluster = await startKubeCluster({ stateDir, log: (line) => process.stderr.write(`${line}\n`) });
   exampleRepo(cluster.infra.git.baseDir);
   const state: State = {
     pid: process.pid,
+    node: cluster.net.index,
+    dir: cluster.dir,
     kubeconfig: cluster.kubeconfig,
+    kubectl: cluster.bin.kubectl,
     registry: cluster.registry,
-    git: `git://127.0.0.1:${cluster.infra.git.port}`,
+    git: `git://${cluster.net.address}:${cluster.infra.git.port}`,
     gitRepos: cluster.infra.git.baseDir,
     builder: cluster.infra.images.builder,
     busybox: cluster.infra.images.busybox,
@@ -150,17 +159,17 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
 }
 
 /**
- * The server is the leader of its own process group (it is started detached), and the registry, the git
- * daemon and the podman commands it runs belong to that group. When the server does not stop in time it is
- * killed with its whole group, and the pod containers it left (conmon runs them outside the group) are
- * removed, so nothing of the cluster keeps running.
+ * The server is the leader of its own process group (it is started detached), and the control plane, the
+ * registry and the git daemon belong to that group. When the server does not stop in time it is killed with
+ * its whole group; then the node's clean-up kills what runs in its cgroups (containerd, its shims, the
+ * kubelet, the pods), unmounts what it mounted and removes its network namespace, so nothing of the cluster
+ * keeps running.
  */
 async function forceStop(s: State): Promise<void> {
   signalGroup(s.pid, "SIGKILL");
-  const pm = preparePodman(stateDir);
-  const filter = ["--filter", `label=buildpod.owner-pid=${s.pid}`, "--filter", `label=buildpod.state=${pm.cgroupRoot}`];
-  const ids = (await pm.podman(["ps", "-a", "-q", ...filter], { check: false })).stdout.split("\n").filter(Boolean);
-  if (ids.length) await pm.podman(["rm", "-f", "-t", "0", ...ids], { check: false });
+  const net = nodeNetwork(s.node);
+  await cleanNode(net, s.dir);
+  await deleteNodeNetwork(net);
 }
 
 async function down(): Promise<void> {

@@ -1,10 +1,8 @@
-// Following a build through a cluster that misbehaves: every log line exactly once and in order.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { findBuild, followBuild, newRunId, startBuild } from "../../core/index.js";
-import { build, cluster, emulatedOnly, faults, image, request_, tc } from "./kit.js";
+// Following a build on the real cluster: every log line exactly once and in order, through a quiet spell, and
+// again from a finished build. (Faults injected on purpose: test/e2e-faults.)
+import { describe, expect, it } from "vitest";
+import { findBuild, followBuild } from "../../core/index.js";
+import { build, cluster, image, tc } from "./kit.js";
 
 const COUNT = 3000;
 /** A build step printing numbered lines, pausing now and then so that faults land mid-stream. */
@@ -26,75 +24,11 @@ function numbered(lines: string[] | undefined): number[] {
 }
 
 
-afterEach(async () => {
-  if (!emulatedOnly()) await faults.clear();
-});
-
-describe.skipIf(emulatedOnly())("following a build through faults (the test cluster's fault injection)", () => {
-  it("log streams cut mid-line and mid-stream, ended early: no line lost or repeated", async () => {
-    await faults.add([
-      { kind: "cutLog", afterBytes: 20_000, mode: "destroy", path: "/log$", count: 3 },
-      { kind: "cutLog", afterBytes: 7_777, mode: "end", path: "/log$", count: 3 },
-    ]);
-    const { result, lines } = await build({ source: chatty(), output: { image: image("faults:logs") } });
-    expect(result.status, result.message).toBe("Complete");
-    expect(numbered(lines.build), `${missing(numbered(lines.build))} ${JSON.stringify(lines.build.filter((l) => l.includes("of ") && !/^line \d+ of \d+$/.test(l)))}`).toEqual(ALL);
-  });
-
-  it("watches dropped, answered 410 Gone, and API calls answered 429 and 500", async () => {
-    await faults.add([
-      { kind: "dropWatch", afterEvents: 1, count: 4 },
-      { kind: "watchGone", as: "event", count: 1 },
-      { kind: "watchGone", as: "http", count: 1 },
-      { kind: "tooManyRequests", retryAfterSeconds: 1, verb: "list", count: 2 },
-      { kind: "error", status: 500, verb: "list", count: 2 },
-      { kind: "error", status: 503, path: "/log$", count: 2 },
-      { kind: "tooManyRequests", retryAfterSeconds: 1, verb: "create", path: "/jobs$", count: 1 },
-    ]);
-    const { result, lines } = await build({ source: chatty(), output: { image: image("faults:watch") } });
-    expect(result.status, result.message).toBe("Complete");
-    expect(numbered(lines.build), `${missing(numbered(lines.build))} ${JSON.stringify(lines.build.filter((l) => l.includes("of ") && !/^line \d+ of \d+$/.test(l)))}`).toEqual(ALL);
-    expect(result.digest).toMatch(/^sha256:/);
-  });
-
-  it("an upload refused once is retried; an upload that outlasts its timeout is stopped and fails the build", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "buildpod-upload-faults-"));
-    writeFileSync(join(dir, "Dockerfile"), `FROM ${tc().busybox}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt\n`);
-    writeFileSync(join(dir, "hello.txt"), "uploaded once\n");
-    await faults.add({ kind: "error", status: 500, path: "/exec$", count: 1 });
-    const retried = await build({ source: { binary: { dir } }, output: { image: image("faults:upload-retry") } });
-    expect(retried.result.status, retried.result.message).toBe("Complete");
-    expect(retried.progress.join("\n")).toMatch(/upload failed \(.*\); retrying/);
-    expect(retried.lines.build).toContain("uploaded once");
-
-    // The exec session opens only after the timeout: it must be stopped, not left to finish the upload.
-    await faults.add({ kind: "delay", ms: 6000, path: "/exec$", count: 1 });
-    // The client's limit only (the pod waits its default 10 minutes), so that the client must do the stopping.
-    const slow = await build({ source: { binary: { dir } }, output: { image: image("faults:upload-slow") } }, { uploadTimeout: 2 });
-    expect(slow.result.status, `${slow.result.reason}: ${slow.result.message}\n${slow.progress.join("\n")}`).toBe("StartFailed");
-    expect(slow.result.reason).toBe("UploadFailed");
-    expect(slow.result.message).toMatch(/did not finish within 2s/);
-    expect(slow.lines.build ?? []).not.toContain("uploaded once");
-  });
-
-  it("a create whose answer is lost is retried and follows the build it made; a name someone else holds is refused", async () => {
-    await faults.add({ kind: "loseAnswer", verb: "create", path: "/jobs$", count: 1 });
-    const raw = { source: { dockerfile: `FROM ${tc().busybox}\nRUN echo made once\n` }, output: { image: image("faults:lost-create") } };
-    const id = newRunId();
-    const { result, lines } = await build(raw, { id });
-    expect(result.status, result.message).toBe("Complete");
-    expect(lines.build.filter((l) => l === "made once")).toHaveLength(1);
-    // The same name again is another build's: refused, not adopted.
-    const again = await startBuild(await cluster(), request_(raw), { id }).then(() => "started", (e: Error) => e.message);
-    expect(again).toMatch(/a build named \S+ already exists in namespace \S+; use another run id/);
-  });
-});
-
 describe("following a quiet build", () => {
   it("a build quiet for 40 s is followed to its end", async () => {
     const { result, lines } = await build({
       source: { dockerfile: `FROM ${tc().busybox}\nRUN echo before && sleep 40 && echo after\n` },
-      output: { image: image("faults:quiet") },
+      output: { image: image("follow:quiet") },
     });
     expect(result.status, result.message).toBe("Complete");
     const text = lines.build.join("\n");
@@ -102,11 +36,11 @@ describe("following a quiet build", () => {
   }, 120_000);
 });
 
-describe.skipIf(emulatedOnly())("following a build that has finished (the test cluster's fault injection)", () => {
-  it("reads the whole log even when streams end early without an error", async () => {
-    const first = await build({ source: chatty(), output: { image: image("faults:after") } });
-    expect(first.result.status).toBe("Complete");
-    await faults.add({ kind: "cutLog", afterBytes: 9_000, mode: "end", path: "/log$", count: 4 });
+describe("following a build that has finished", () => {
+  it("reads the whole log again, every line once and in order, with the same result", async () => {
+    const first = await build({ source: chatty(), output: { image: image("follow:after") } });
+    expect(first.result.status, first.result.message).toBe("Complete");
+    expect(numbered(first.lines.build), missing(numbered(first.lines.build))).toEqual(ALL);
     const c = await cluster();
     const handle = await findBuild(c, first.result.run, "default");
     expect(handle).toBeDefined();

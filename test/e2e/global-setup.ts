@@ -1,9 +1,10 @@
-// Starts one test cluster for the whole end-to-end suite and hands its coordinates to the tests.
+// Starts one test cluster for the whole end-to-end suite and hands its coordinates to the tests: the real
+// control plane and kubelet of test/cluster/kube, or a real cluster prepared outside (BUILDPOD_E2E_*).
 import type { ProvidedContext } from "vitest";
 import type { TestProject } from "vitest/node";
-import { startTestCluster, type TestCluster } from "../cluster/index.js";
+import { startKubeCluster, type KubeCluster } from "../cluster/kube/index.js";
 
-let cluster: TestCluster | undefined;
+let cluster: KubeCluster | undefined;
 
 /** A real cluster prepared outside the suite (test/cluster/kind/setup.sh), named by BUILDPOD_E2E_* variables. */
 function external(): ProvidedContext["cluster"] | undefined {
@@ -22,6 +23,7 @@ function external(): ProvidedContext["cluster"] | undefined {
     builder: need("BUILDPOD_E2E_BUILDER"),
     gitBase: need("BUILDPOD_E2E_GIT_BASE"),
     gitUrl: need("BUILDPOD_E2E_GIT_URL"),
+    kubectl: env.BUILDPOD_E2E_KUBECTL ?? "kubectl",
     apiUrl: "", apiToken: "", caPath: "",
     podmanEnv: {},
   };
@@ -30,18 +32,17 @@ function external(): ProvidedContext["cluster"] | undefined {
 export async function setup(project: TestProject): Promise<void> {
   const real = external();
   if (real) return project.provide("cluster", real);
-  cluster = await startTestCluster({ log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
+  cluster = await startKubeCluster({ log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
   project.provide("cluster", {
-    emulated: true,
+    emulated: false,
     kubeconfig: cluster.kubeconfig,
     registry: cluster.registry,
     busybox: cluster.infra.images.busybox,
     builder: cluster.infra.images.builder,
     gitBase: cluster.infra.git.baseDir,
-    gitUrl: `git://127.0.0.1:${cluster.infra.git.port}`,
-    apiUrl: cluster.api.url,
-    apiToken: cluster.api.token,
-    caPath: cluster.api.caPath,
+    gitUrl: `git://${cluster.net.address}:${cluster.infra.git.port}`,
+    kubectl: cluster.bin.kubectl,
+    apiUrl: cluster.apiUrl, apiToken: "", caPath: cluster.caPath,
     podmanEnv: cluster.infra.podman.env as Record<string, string>,
   });
 }
@@ -53,8 +54,9 @@ export async function teardown(): Promise<void> {
 declare module "vitest" {
   export interface ProvidedContext {
     cluster: {
-      /** The test cluster (emulated control plane, fault injection) rather than a real one. */
+      /** The emulated control plane (test/cluster/api, with fault injection) rather than a real one. */
       emulated: boolean;
+      /** An identity that may do everything (the suite's own set-up), and the builds' default. */
       kubeconfig: string;
       registry: string;
       busybox: string;
@@ -62,7 +64,10 @@ declare module "vitest" {
       gitBase: string;
       /** The Git server as pods reach it: git://HOST:PORT */
       gitUrl: string;
+      /** kubectl of the cluster's release. */
+      kubectl: string;
       apiUrl: string;
+      /** The emulated control plane's own token for its fault controls ("" on a real cluster). */
       apiToken: string;
       caPath: string;
       podmanEnv: Record<string, string>;

@@ -1,7 +1,10 @@
 // What the end-to-end tests share: the cluster's coordinates, requests aimed at it, registry checks,
-// Git repositories, and the test API server's fault controls.
-import { readFileSync } from "node:fs";
+// Git repositories, identities bound to Roles, and the emulated API server's fault controls.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml, stringify } from "yaml";
 import { inject } from "vitest";
 import { Cluster, parseRequest, runBuild, type BuildRequest, type BuildResult, type RunOptions } from "../../core/index.js";
 import { createTestRepo, type TestRepoOptions } from "../cluster/infra/gitd.js";
@@ -10,13 +13,44 @@ import type { Fault } from "../cluster/api/index.js";
 
 export const tc = () => inject("cluster");
 
-/** Fault injection and authorization policies exist only on the test cluster's emulated control plane. */
-export const emulatedOnly = () => !inject("cluster").emulated;
-
 let connected: Promise<Cluster> | undefined;
 export function cluster(): Promise<Cluster> {
   connected ??= Cluster.connect({ kubeconfig: tc().kubeconfig });
   return connected;
+}
+
+export interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+
+/** deploy/rbac.yaml's Role. */
+export function rbacRole(): Rule[] {
+  return (parseYaml(readFileSync(new URL("../../deploy/rbac.yaml", import.meta.url), "utf8")) as { rules: Rule[] }).rules;
+}
+
+let identities = 0;
+
+/**
+ * A kubeconfig for a new identity that may do exactly RULES in namespace default (plus what every
+ * authenticated user may, such as access reviews): a ServiceAccount bound to a Role, with a token from the
+ * TokenRequest API, as a CI system running in the cluster would have.
+ */
+export async function kubeconfigFor(rules: Rule[]): Promise<string> {
+  const c = await cluster();
+  const name = `e2e-${RUN}-${++identities}`;
+  const ns = "/api/v1/namespaces/default";
+  const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default";
+  await c.call("creating a service account", "POST", `${ns}/serviceaccounts`, { body: { metadata: { name } } });
+  await c.call("creating a Role", "POST", `${rbac}/roles`, { body: { metadata: { name }, rules } });
+  await c.call("binding the Role", "POST", `${rbac}/rolebindings`, {
+    body: { metadata: { name }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name }, subjects: [{ kind: "ServiceAccount", name, namespace: "default" }] },
+  });
+  const token = await c.call<{ status: { token: string } }>("requesting a token", "POST", `${ns}/serviceaccounts/${name}/token`, {
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
+  });
+  const doc = parseYaml(readFileSync(tc().kubeconfig, "utf8")) as { users: { name: string; user: Record<string, unknown> }[] };
+  for (const u of doc.users) u.user = { token: token.status.token };
+  const path = join(mkdtempSync(join(tmpdir(), "buildpod-id-")), "config");
+  writeFileSync(path, stringify(doc), { mode: 0o600 });
+  return path;
 }
 
 /** A request for the test cluster: its registry (plain HTTP), its images, short deadlines. */
@@ -37,10 +71,12 @@ export interface Recorded {
   lines: Record<string, string[]>;
 }
 
-export async function build(raw: Record<string, unknown>, opts: RunOptions = {}): Promise<Recorded> {
+/** Runs a build to its end, as the suite's identity or as the one of KUBECONFIG. */
+export async function build(raw: Record<string, unknown>, opts: RunOptions = {}, kubeconfig?: string): Promise<Recorded> {
   const progress: string[] = [];
   const lines: Record<string, string[]> = {};
-  const result = await runBuild(await cluster(), request_(raw), {
+  const c = kubeconfig ? await Cluster.connect({ kubeconfig }) : await cluster();
+  const result = await runBuild(c, request_(raw), {
     ...opts,
     onProgress: (m) => progress.push(m),
     onLog: (c, l) => (lines[c] ??= []).push(l.text),
@@ -79,11 +115,6 @@ function control(method: string, path: string, body?: unknown): Promise<string> 
     req.on("error", reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
-}
-
-/** Restricts what the kubeconfig's user may do (undefined: everything). */
-export function setPolicy(rules: { verbs: string[]; resources: string[]; apiGroups?: string[] }[] | undefined): Promise<string> {
-  return control("PUT", "/_test/policy", rules === undefined ? {} : { rules });
 }
 
 export const faults = {

@@ -1,7 +1,8 @@
-// The cluster itself, driven by the real kubectl: pods from the local registry run to completion with
-// their logs, a pod over its memory limit is OOMKilled, an unschedulable pod says why, `get pods -w` follows
-// a pod to Completed, `exec -i ... tar` unpacks a real archive in a running container, and a Job is run to
-// completion by the job controller.
+// The cluster itself, driven by kubectl of its own release: it reports the server's version, creates a
+// namespace and a docker-registry Secret (protobuf requests), pods from the local registry run to completion
+// with their logs, a pod over its memory limit is OOMKilled, an unschedulable pod says why, a namespace that
+// enforces Pod Security 'restricted' refuses a privileged pod, `get pods -w` follows a pod to Completed,
+// `exec -i ... tar` unpacks a real archive in a running container, and a Job is run to completion.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { tc } from "./kit.js";
 
 function kubectl(args: string[], input?: string | Buffer) {
-  const r = spawnSync("kubectl", ["--kubeconfig", tc().kubeconfig, ...args], { encoding: "utf8", input, timeout: 120_000 });
+  const r = spawnSync(tc().kubectl, ["--kubeconfig", tc().kubeconfig, ...args], { encoding: "utf8", input, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -27,6 +28,38 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const suffix = Date.now().toString(36);
 
 describe("kubectl against the cluster", () => {
+  it("reports the server's version, the release kubectl was built from", () => {
+    const v = kubectl(["version", "-o", "json"]);
+    expect(v.code, v.err).toBe(0);
+    const { clientVersion, serverVersion } = JSON.parse(v.out) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
+    expect(serverVersion.gitVersion).toMatch(/^v1\.\d+\.\d+$/);
+    expect(serverVersion.gitVersion).toBe(clientVersion.gitVersion);
+  });
+
+  it("creates a namespace and a docker-registry Secret in it", () => {
+    const ns = `kubectl-ns-${suffix}`;
+    const created = kubectl(["create", "namespace", ns]);
+    expect(created.code, created.err).toBe(0);
+    expect(created.out).toBe(`namespace/${ns} created\n`);
+    const secret = kubectl(["-n", ns, "create", "secret", "docker-registry", "regcred", "--docker-server=registry.example", "--docker-username=u", "--docker-password=p"]);
+    expect(secret.code, secret.err).toBe(0);
+    const type = kubectl(["-n", ns, "get", "secret", "regcred", "-o", "jsonpath={.type}"]);
+    expect(type.out).toBe("kubernetes.io/dockerconfigjson");
+    const config = kubectl(["-n", ns, "get", "secret", "regcred", "-o", "jsonpath={.data.\\.dockerconfigjson}"]);
+    expect(JSON.parse(Buffer.from(config.out, "base64").toString())).toMatchObject({ auths: { "registry.example": { username: "u", password: "p" } } });
+    expect(kubectl(["delete", "namespace", ns, "--wait=false"]).code).toBe(0);
+  });
+
+  it("a namespace enforcing Pod Security 'restricted' refuses a privileged pod, saying why", () => {
+    const ns = `kubectl-psa-${suffix}`;
+    expect(kubectl(["create", "namespace", ns]).code).toBe(0);
+    expect(kubectl(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted"]).code).toBe(0);
+    const refused = kubectl(["-n", ns, "apply", "-f", "-"], pod("privileged", "true", undefined, {}).replace('"command"', '"securityContext":{"privileged":true},"command"'));
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/forbidden: violates PodSecurity "restricted:latest": privileged/);
+    expect(kubectl(["delete", "namespace", ns, "--wait=false"]).code).toBe(0);
+  });
+
   it("runs a busybox pod from the local registry to Succeeded and streams its logs", async () => {
     const name = `kubectl-echo-${suffix}`;
     expect(kubectl(["apply", "-f", "-"], pod(name, "for i in 1 2 3; do echo line $i; sleep 1; done")).code).toBe(0);
@@ -68,7 +101,7 @@ describe("kubectl against the cluster", () => {
 
   it("follows a pod to Running and then Completed with `get pods -w`", async () => {
     const name = `kubectl-watch-${suffix}`;
-    const watch = spawn("kubectl", ["--kubeconfig", tc().kubeconfig, "get", "pods", "-w", "--field-selector", `metadata.name=${name}`],
+    const watch = spawn(tc().kubectl, ["--kubeconfig", tc().kubeconfig, "get", "pods", "-w", "--field-selector", `metadata.name=${name}`],
       { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
@@ -96,7 +129,10 @@ describe("kubectl against the cluster", () => {
       expect(rows().indexOf("0/1 Completed")).toBeGreaterThan(rows().indexOf("1/1 Running"));
       // Still watching after the pod ended: -w only stops when told to.
       expect(watch.exitCode).toBeNull();
-      expect(kubectl(["get", "pod", name, "-o", "jsonpath={.status.phase}"]).out).toBe("Succeeded");
+      // The kubelet shows the container Completed first and moves the pod to Succeeded once it has torn it
+      // down (its sandbox stopped).
+      const phase = kubectl(["wait", "--for=jsonpath={.status.phase}=Succeeded", `pod/${name}`, "--timeout=30s"]);
+      expect(phase.code, phase.err).toBe(0);
     } finally {
       watch.kill("SIGTERM");
     }

@@ -13,7 +13,7 @@ import { createTestRepo, startGitDaemon, type GitDaemon, type TestRepo, type Tes
 import { ensureImages, type ClusterImages } from "./images.js";
 import { preparePodman, type PodmanEnv } from "./podman-env.js";
 import { canConnect } from "./proc.js";
-import { startRegistry, type Registry } from "./registry.js";
+import { startRegistry, type Listen, type Registry } from "./registry.js";
 
 export { defaultStateDir, machineAllocatable };
 export type { ClusterImages, GitDaemon, PodmanEnv, Registry, TestRepo, TestRepoOptions };
@@ -29,6 +29,10 @@ export interface InfraOptions {
   images?: boolean;
   /** Start the git daemon (default true). */
   git?: boolean;
+  /** Serve the registry and the git daemon there instead of on loopback (fixed ports 5000 and 9418). */
+  listen?: Listen;
+  /** Also assemble the pod sandbox image from this binary. */
+  pauseBinary?: string;
   log?: (line: string) => void;
 }
 
@@ -50,11 +54,11 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
   mkdirSync(stateDir, { recursive: true });
   const podman = preparePodman(stateDir);
   await forgetStaleRegistryNames(podman).catch(() => {});
-  const registry = await startRegistry({ stateDir, port: opts.registryPort });
+  const registry = await startRegistry({ stateDir, port: opts.registryPort ?? (opts.listen ? 5000 : undefined), listen: opts.listen });
   let git: GitDaemon | undefined;
   try {
-    if (opts.git !== false) git = await startGitDaemon({ stateDir, port: opts.gitPort });
-    const images = opts.images === false ? { busybox: "", builder: "" } : await ensureImages(podman, registry, opts.log);
+    if (opts.git !== false) git = await startGitDaemon({ stateDir, port: opts.gitPort ?? (opts.listen ? 9418 : undefined), listen: opts.listen });
+    const images = opts.images === false ? { busybox: "", builder: "", pause: "" } : await ensureImages(podman, registry, opts.log, opts.pauseBinary);
     return {
       stateDir,
       podman,

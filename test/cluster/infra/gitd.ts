@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { canConnect, reapOnExit, run, sleep } from "./proc.js";
-import { freePort } from "./registry.js";
+import { freePort, type Listen } from "./registry.js";
 
 export interface GitDaemon {
   port: number;
@@ -19,6 +19,8 @@ export interface GitDaemonOptions {
   /** Directory of repositories; default STATE/git/repos */
   baseDir?: string;
   port?: number;
+  /** Where it listens: default 127.0.0.1 in this process's network namespace. */
+  listen?: Listen;
 }
 
 const SERVE_CONFIG = ["uploadpack.allowReachableSHA1InWant=true", "uploadpack.allowAnySHA1InWant=true",
@@ -29,15 +31,17 @@ export async function startGitDaemon(opts: GitDaemonOptions): Promise<GitDaemon>
   const baseDir = opts.baseDir ?? join(opts.stateDir, "git", "repos");
   mkdirSync(baseDir, { recursive: true });
   const port = opts.port || (await freePort());
+  const address = opts.listen?.address ?? "127.0.0.1";
   const args: string[] = [];
   for (const c of SERVE_CONFIG) args.push("-c", c);
-  args.push("daemon", "--reuseaddr", "--listen=127.0.0.1", `--port=${port}`, `--base-path=${baseDir}`, "--export-all",
+  args.push("daemon", "--reuseaddr", `--listen=${address}`, `--port=${port}`, `--base-path=${baseDir}`, "--export-all",
     "--informative-errors", baseDir);
   const logFd = openSync(join(dirname(baseDir), `daemon-${port}.log`), "a");
-  const child: ChildProcess = spawn("git", args, { stdio: ["ignore", logFd, logFd] });
+  const argv = [...(opts.listen?.enter ?? []), "git", ...args];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", logFd, logFd] });
   const exited = reapOnExit(child);
   const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
+  while (!(await canConnect(port, address))) {
     if (exited()) throw new Error("git daemon exited early");
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -48,7 +52,7 @@ export async function startGitDaemon(opts: GitDaemonOptions): Promise<GitDaemon>
   return {
     port,
     baseDir,
-    url: (name) => `git://127.0.0.1:${port}/${name}`,
+    url: (name) => `git://${address}:${port}/${name}`,
     stop: async () => {
       if (exited()) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));

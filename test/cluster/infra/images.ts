@@ -1,10 +1,11 @@
 // Images for the test cluster, all assembled locally (no registry on the internet is reachable):
 //  - busybox: a minimal root file system around Debian's static busybox, for test pods and as a FROM for builds;
-//  - builder: Debian minbase with buildah, git, tar, gzip, coreutils and bash, made with debootstrap.
+//  - builder: Debian minbase with buildah, git, tar, gzip, coreutils and bash, made with debootstrap;
+//  - pause: the pod sandbox of the test cluster's kubelet, one static binary (test/cluster/cmd/pause).
 // Each image is tagged with a hash of its recipe, so it is built once, cached in the registry's storage dir,
 // and rebuilt only when the recipe (or the busybox package version) changes.
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withLock } from "./lock.js";
 import type { PodmanEnv } from "./podman-env.js";
@@ -15,6 +16,8 @@ export interface ClusterImages {
   /** Fully qualified references in the loopback registry. */
   busybox: string;
   builder: string;
+  /** Only when asked for (a real kubelet's sandbox image); else "". */
+  pause: string;
 }
 
 export const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -117,18 +120,32 @@ async function buildBuilder(pm: PodmanEnv, workDir: string, target: string, log:
   rmSync(root, { recursive: true, force: true });
 }
 
+async function buildPause(pm: PodmanEnv, workDir: string, binary: string, target: string, log: (s: string) => void) {
+  const root = join(workDir, "pause-rootfs");
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  copyFileSync(binary, join(root, "pause"));
+  chmodSync(join(root, "pause"), 0o755);
+  await importAndPush(pm, root, ['ENTRYPOINT ["/pause"]', "USER 65535:65535"], target, log);
+  rmSync(root, { recursive: true, force: true });
+}
+
 /**
- * Make sure both images are in the registry, building what is missing. Safe to call from parallel workers.
+ * Make sure the images are in the registry, building what is missing. Safe to call from parallel workers.
  * `log` receives progress lines (default: stderr).
  */
 export async function ensureImages(
   pm: PodmanEnv,
   registry: Registry,
   log: (s: string) => void = (s) => process.stderr.write(`[cluster images] ${s}\n`),
+  /** The pause binary, when the pause image is wanted. */
+  pauseBinary?: string,
 ): Promise<ClusterImages> {
+  const pauseTag = pauseBinary ? hash([RECIPE_VERSION, "pause", createHash("sha256").update(readFileSync(pauseBinary)).digest("hex")]) : "";
   const images: ClusterImages = {
     busybox: registry.ref(`buildpod/busybox:${await busyboxTag()}`),
     builder: registry.ref(`buildpod/builder:${builderTag()}`),
+    pause: pauseBinary ? registry.ref(`buildpod/pause:${pauseTag}`) : "",
   };
   const workDir = join(pm.stateDir, "images");
   mkdirSync(workDir, { recursive: true });
@@ -137,6 +154,7 @@ export async function ensureImages(
     [images.busybox, (t) => buildBusybox(pm, workDir, t, log)],
     [images.builder, (t) => buildBuilder(pm, workDir, t, log)],
   ];
+  if (pauseBinary) todo.push([images.pause, (t) => buildPause(pm, workDir, pauseBinary, t, log)]);
   for (const [ref, build] of todo) {
     const name = ref.slice(registry.host.length + 1, ref.lastIndexOf(":"));
     if (await hasImage(registry, name, tagOf(ref))) continue;

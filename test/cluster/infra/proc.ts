@@ -74,10 +74,10 @@ function signalNumber(sig: NodeJS.Signals): number {
 
 export { sleep } from "../../../core/cluster.js";
 
-/** Whether something accepts connections on the loopback port. */
-export function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts connections on the port (of loopback, or of another address of the machine's). */
+export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
+    const s = connect({ host, port });
     s.once("connect", () => {
       s.destroy();
       resolve(true);

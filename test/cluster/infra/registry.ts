@@ -20,6 +20,15 @@ export interface RegistryOptions {
   stateDir: string;
   /** Fixed port; 0 or absent picks a free one. */
   port?: number;
+  /** Where it listens: default 127.0.0.1 in this process's network namespace. */
+  listen?: Listen;
+}
+
+/** An address in a network namespace of the test cluster's (test/cluster/kube/netns.ts). */
+export interface Listen {
+  address: string;
+  /** argv prefix that runs a command in the namespace. */
+  enter: string[];
 }
 
 export function freePort(): Promise<number> {
@@ -39,7 +48,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const storageDir = join(dir, "storage");
   mkdirSync(storageDir, { recursive: true });
   const port = opts.port || Number(process.env.BUILDPOD_REGISTRY_PORT) || (await freePort());
-  const host = `127.0.0.1:${port}`;
+  const host = `${opts.listen?.address ?? "127.0.0.1"}:${port}`;
   const config = [
     "version: 0.1",
     "log:",
@@ -55,10 +64,11 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     `  addr: ${host}`,
     "",
   ].join("\n");
-  const configPath = join(dir, `config-${port}.yml`);
+  const configPath = join(dir, `config-${host.replace(/[^0-9A-Za-z]/g, "-")}.yml`);
   writeFileSync(configPath, config);
   const logFd = openSync(join(dir, "registry.log"), "a");
-  const child: ChildProcess = spawn("docker-registry", ["serve", configPath], {
+  const argv = [...(opts.listen?.enter ?? []), "docker-registry", "serve", configPath];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
     stdio: ["ignore", logFd, logFd],
     detached: false,
   });

@@ -1,0 +1,130 @@
+// The test cluster on a real Kubernetes: the upstream control plane and kubelet (test/cluster/cmd/kube) with
+// Debian's containerd, in a network namespace of its own (netns.ts), with the registry, the git daemon and the
+// images of test/cluster/infra served from that namespace.
+//
+//   const c = await startKubeCluster();   // ~15 s once the binaries and images exist
+//   ... c.kubeconfig (admin), c.kubeconfigs.builder (deploy/rbac.yaml's Role), c.registry, c.infra.git ...
+//   await c.stop();                        // nothing left running, nothing mounted
+import { readFileSync, rmSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { Cluster } from "../../../core/index.js";
+import { defaultStateDir, startInfra, type Infra, type InfraOptions } from "../infra/cluster.js";
+import { kubeBinaries, repoRoot, type KubeBinaries } from "./binaries.js";
+import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plane.js";
+import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
+import { cleanNode, NODE_NAME, startNode, unmountUnder, type KubeNode } from "./node.js";
+import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
+
+export { kubeBinaries, type KubeBinaries };
+
+/** The people the API server knows, each with a kubeconfig. */
+export interface Kubeconfigs {
+  /** system:masters */
+  admin: string;
+  /** Bound in namespace default to deploy/rbac.yaml's Role, and nothing else: what buildpod needs. */
+  builder: string;
+  /** deploy/rbac.yaml's Role without pods/log: one right short. */
+  limited: string;
+}
+
+export interface KubeCluster {
+  infra: Infra;
+  net: NodeNetwork;
+  /** This cluster's own directory (certificates, etcd, containerd, kubelet, logs). */
+  dir: string;
+  apiUrl: string;
+  caPath: string;
+  /** The admin's kubeconfig. */
+  kubeconfig: string;
+  kubeconfigs: Kubeconfigs;
+  /** host:port of the registry, as the host and the pods both reach it. */
+  registry: string;
+  /** The Kubernetes release the cluster runs. */
+  version: string;
+  bin: KubeBinaries;
+  stop(): Promise<void>;
+}
+
+export interface KubeClusterOptions extends InfraOptions {}
+
+const BUILDER = "buildpod-builder";
+const LIMITED = "buildpod-limited";
+
+interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+
+/** deploy/rbac.yaml's Role, as a user of the project would apply it. */
+export function builderRules(): Rule[] {
+  return (parseYaml(readFileSync(join(repoRoot(), "deploy", "rbac.yaml"), "utf8")) as { rules: Rule[] }).rules;
+}
+
+/** A Role and a RoleBinding giving USER the RULES in NAMESPACE. */
+export async function bindRole(c: Cluster, namespace: string, name: string, rules: Rule[], subject: { kind: "User" | "ServiceAccount"; name: string }): Promise<void> {
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+  await c.call(`creating Role ${name}`, "POST", `${rbac}/roles`, { body: { metadata: { name }, rules } });
+  await c.call(`creating RoleBinding ${name}`, "POST", `${rbac}/rolebindings`, {
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [subject.kind === "User" ? { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: subject.name } : { kind: "ServiceAccount", name: subject.name, namespace }],
+    },
+  });
+}
+
+export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<KubeCluster> {
+  const bin = kubeBinaries();
+  const stateDir = opts.stateDir ?? defaultStateDir();
+  const log = opts.log ?? (() => {});
+  const net = await createNodeNetwork();
+  const dir = join(stateDir, "kube", String(net.index));
+  const undo: Array<() => Promise<void>> = [() => deleteNodeNetwork(net)];
+  const rollback = async () => {
+    for (const u of undo.reverse()) await u().catch(() => {});
+  };
+  try {
+    // What a killed cluster of the same index left.
+    await cleanNode(net, dir);
+    await unmountUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+
+    const infra = await startInfra({ ...opts, stateDir, listen: { address: net.address, enter: net.enter }, pauseBinary: bin.pause });
+    undo.push(() => infra.stop());
+    const pki = await clusterPki(join(dir, "pki"), net.address, NODE_NAME, SERVICE_IP);
+    const people: Record<keyof Kubeconfigs, Identity> = {
+      admin: identity("buildpod-admin", ["system:masters"]),
+      builder: identity(BUILDER),
+      limited: identity(LIMITED),
+    };
+    const node = identity(`system:node:${NODE_NAME}`, ["system:nodes"]);
+    log("starting the control plane");
+    const cp: ControlPlane = await startControlPlane({ bin: bin.kube, dir, net, pki, people: Object.values(people), node });
+    undo.push(() => cp.stop());
+    const kubeconfigs = {} as Kubeconfigs;
+    for (const [k, id] of Object.entries(people) as [keyof Kubeconfigs, Identity][]) {
+      kubeconfigs[k] = await writeKubeconfig(join(dir, `${k}.kubeconfig`), cp.url, pki.caPath, id);
+    }
+    const admin = await Cluster.connect({ kubeconfig: kubeconfigs.admin });
+    const rules = builderRules();
+    await bindRole(admin, "default", "buildpod", rules, { kind: "User", name: BUILDER });
+    await bindRole(admin, "default", "buildpod-limited", rules.filter((r) => !r.resources.includes("pods/log")), { kind: "User", name: LIMITED });
+    log("starting the node");
+    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin });
+    undo.push(() => kn.stop());
+    const version = (await admin.call<{ gitVersion: string }>("reading the version", "GET", "/version")).gitVersion;
+    let stopped = false;
+    return {
+      infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
+      registry: infra.registry.host, version, bin,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await rollback();
+      },
+    };
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+}
