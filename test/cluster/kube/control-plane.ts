@@ -24,6 +24,8 @@ export interface ControlPlaneOptions {
   people: Identity[];
   /** The node's identity (system:node:NAME in system:nodes), for the kubelet's kubeconfig. */
   node: Identity;
+  /** More kube-apiserver flags (the audit log's). */
+  apiserverFlags?: string[];
 }
 
 export interface ControlPlane {
@@ -82,7 +84,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       "--allow-privileged=true", "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${p.serviceAccountPub}`, `--service-account-signing-key-file=${p.serviceAccountKey}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`, `--kubelet-client-certificate=${p.kubeletClient.cert}`,
-      `--kubelet-client-key=${p.kubeletClient.key}`, "--kubelet-preferred-address-types=InternalIP", "--profiling=false"]);
+      `--kubelet-client-key=${p.kubeletClient.key}`, "--kubelet-preferred-address-types=InternalIP", "--profiling=false",
+      ...(o.apiserverFlags ?? [])]);
     const admin = o.people.find((i) => i.groups.includes("system:masters"))!;
     await waitFor("the API server's /readyz", async () => (await apiGet(url, p.caPath, admin.token, "/readyz")).status === 200,
       [etcd, apiserver], GET_READY_MS);

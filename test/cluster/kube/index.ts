@@ -12,6 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { Cluster } from "../../../core/index.js";
 import { defaultStateDir, startInfra, type Infra, type InfraOptions } from "../infra/cluster.js";
 import { kubeBinaries, repoRoot, type KubeBinaries } from "./binaries.js";
+import { auditFlags, requestLog, type RequestLog } from "./audit.js";
 import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plane.js";
 import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
 import { cleanNode, NODE_NAME, startNode, unmountUnder, type KubeNode } from "./node.js";
@@ -27,6 +28,8 @@ export interface Kubeconfigs {
   builder: string;
   /** deploy/rbac.yaml's Role without pods/log: one right short. */
   limited: string;
+  /** system:masters, for the benchmarks: the one identity whose requests the API server logs (requests). */
+  bench: string;
 }
 
 export interface KubeCluster {
@@ -43,6 +46,10 @@ export interface KubeCluster {
   registry: string;
   /** The Kubernetes release the cluster runs. */
   version: string;
+  /** The bench identity's API requests, from the API server's audit log. */
+  requests: RequestLog;
+  /** The kubelet's pods directory (a pod's volumes live there until the kubelet has torn it down). */
+  podsDir: string;
   bin: KubeBinaries;
   stop(): Promise<void>;
 }
@@ -96,10 +103,13 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       admin: identity("buildpod-admin", ["system:masters"]),
       builder: identity(BUILDER),
       limited: identity(LIMITED),
+      bench: identity("buildpod-bench", ["system:masters"]),
     };
     const node = identity(`system:node:${NODE_NAME}`, ["system:nodes"]);
     log("starting the control plane");
-    const cp: ControlPlane = await startControlPlane({ bin: bin.kube, dir, net, pki, people: Object.values(people), node });
+    const cp: ControlPlane = await startControlPlane({
+      bin: bin.kube, dir, net, pki, people: Object.values(people), node, apiserverFlags: auditFlags(dir, people.bench.user),
+    });
     undo.push(() => cp.stop());
     const kubeconfigs = {} as Kubeconfigs;
     for (const [k, id] of Object.entries(people) as [keyof Kubeconfigs, Identity][]) {
@@ -116,7 +126,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
-      registry: infra.registry.host, version, bin,
+      registry: infra.registry.host, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"),
       async stop() {
         if (stopped) return;
         stopped = true;

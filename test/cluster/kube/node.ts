@@ -46,6 +46,7 @@ export interface KubeNode {
 export const cgroupRoot = (net: NodeNetwork) => `/buildpod-node-${net.index}`;
 
 function hierarchies(): string[] {
+  if (existsSync(join(CGROUPS, "cgroup.controllers"))) return [""]; // cgroup v2 alone: one tree
   try {
     // Every hierarchy, the v2 one of a hybrid machine ("unified") too: runc makes the container's cgroup there.
     return readdirSync(CGROUPS).filter((c) => existsSync(join(CGROUPS, c, "cgroup.procs")));
@@ -170,9 +171,12 @@ export async function startNode(o: NodeOptions): Promise<KubeNode> {
   }
 }
 
-/** Moves a process into the pids hierarchy's CGROUP, so clean-up finds it and what it starts. */
+/** The hierarchy that holds every process: pids on a machine with v1 controllers, the one tree on cgroup v2. */
+const processTree = () => (existsSync(join(CGROUPS, "cgroup.controllers")) ? CGROUPS : join(CGROUPS, "pids"));
+
+/** Moves a process into CGROUP, so clean-up finds it and what it starts. */
 function joinCgroup(pid: number, cgroup: string): void {
-  const dir = join(CGROUPS, "pids", cgroup);
+  const dir = join(processTree(), cgroup);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "cgroup.procs"), String(pid));
 }
@@ -207,7 +211,7 @@ function removeTree(dir: string): void {
 export async function cleanNode(net: NodeNetwork, dir: string): Promise<void> {
   const root = cgroupRoot(net);
   for (let round = 0; round < 20; round++) {
-    const pids = pidsUnder(join(CGROUPS, "pids", root));
+    const pids = pidsUnder(join(processTree(), root));
     if (!pids.length) break;
     for (const pid of pids) {
       try {
