@@ -5,7 +5,7 @@
 // previous image). Wall time of the library's runBuild, create to result, against the cold build's.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { TestCluster } from "../test/cluster/index.js";
+import type { KubeCluster as TestCluster } from "../test/cluster/kube/index.js";
 import { s2iBuilderFiles } from "../test/e2e/s2i-builder.js";
 import { Cluster, parseRequest, runBuild, type BuildResult } from "../core/index.js";
 import { median, ratio, RUNS, type Row } from "./kit.js";
@@ -13,7 +13,7 @@ import { median, ratio, RUNS, type Row } from "./kit.js";
 /** How long the slow step takes, in both builds. */
 const SLOW_SECONDS = Number(process.env.BENCH_CACHE_SLOW_SECONDS ?? 10);
 const TARGET = ">= 3x faster than cold";
-const NOTE = "test cluster: emulated API server; real podman containers, buildah (vfs) and a loopback registry";
+const NOTE = "test cluster: the real control plane and kubelet on containerd (test/cluster/kube), buildah (vfs), its registry";
 
 interface Timed {
   seconds: number;
@@ -74,7 +74,7 @@ function medianPhases(runs: { cold: Phases; rebuild: Phases }[]) {
  */
 async function cleanUp(cluster: Cluster, tc: TestCluster, done: Timed[]): Promise<void> {
   for (const t of done) await cluster.deleteRun("job", t.result.run, "default", 0).catch(() => undefined);
-  const pods = join(tc.node.dir, "pods");
+  const pods = tc.podsDir;
   for (let i = 0; i < 600; i++) {
     if (!existsSync(pods) || readdirSync(pods).length === 0) return;
     await new Promise((r) => setTimeout(r, 100));

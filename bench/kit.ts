@@ -2,6 +2,7 @@
 // test cluster's API server, which lives in the bench process itself.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { kubeBinaries } from "../test/cluster/kube/binaries.js";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname, "../..");
@@ -53,8 +54,11 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
   });
 }
 
+/** kubectl of the test cluster's own release. */
+export const KUBECTL = kubeBinaries().kubectl;
+
 /** kubectl against the test cluster. */
-export const kubectl = (kubeconfig: string, args: string[], opts: Parameters<typeof run>[2] = {}) => run("kubectl", ["--kubeconfig", kubeconfig, ...args], opts);
+export const kubectl = (kubeconfig: string, args: string[], opts: Parameters<typeof run>[2] = {}) => run(KUBECTL, ["--kubeconfig", kubeconfig, ...args], opts);
 
 /** Milliseconds from spawn to the first byte of output (or exit), cold process each time. */
 export function firstOutput(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -2,24 +2,24 @@
 // lines of 100 bytes. Measured: `buildpod run` relaying them live beside `kubectl logs -f` on the same pod,
 // then, on the finished pod, whole reads by `buildpod logs -f`, `buildpod logs`, `kubectl logs -f` and a
 // bare HTTPS client. Every reader runs in its own process, piped into a checker process (count-lines),
-// never through the bench process, which hosts the emulated API server. The CLI runs from the compiled
+// never through the bench process. The CLI runs from the compiled
 // sources (build/), so that the figures are those of the code as it stands, not of the last dist/ bundle.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TestCluster } from "../test/cluster/index.js";
+import type { KubeCluster as TestCluster } from "../test/cluster/kube/index.js";
 import { Cluster, parseRequest, runBuild } from "../core/index.js";
-import { kubectl, median, ROOT, RUNS, run, type Row } from "./kit.js";
+import { KUBECTL, kubectl, median, ROOT, RUNS, run, type Row } from "./kit.js";
 
 /** Lines the container prints; BENCH_LOG_LINES sets fewer for a quick try. */
 const LINES = Number(process.env.BENCH_LOG_LINES ?? 1_000_000);
 const FIGURE = `log relay: ${LINES.toLocaleString("en")} lines (${LINES / 1e4} MB)`;
 const TARGET = ">= kubectl, >= 80% of a bare HTTP read, 0 lost or repeated";
-/** Each read moves 100+ MB through the emulated API server: at most 5 of each, fewer with BENCH_RUNS. */
+/** Each read moves 100+ MB through the API server and the kubelet: at most 5 of each, fewer with BENCH_RUNS. */
 const READS = Math.min(RUNS, 5);
 const LIVE_RUNS = Math.min(RUNS, 3);
-const EMULATED = "emulated API server (test/cluster/api, in the bench process) serving the podman node's k8s-file logs";
+const WHERE = "the test cluster's real API server and kubelet (test/cluster/kube), containerd's CRI logs";
 const NODE = process.execPath;
 /** The command under test (BENCH_CLI: another build of it, to compare two versions). */
 const CLI = process.env.BENCH_CLI ?? join(ROOT, "build/adapters/cli/index.js");
@@ -129,7 +129,7 @@ async function liveRun(tc: TestCluster, cluster: Cluster, dir: string, image: st
     "--source-image", tc.infra.images.builder, "-e", `LINES=${LINES}`, "--result-file", resultFile,
   ]);
   const pod = await startedPod(cluster, name, ours);
-  const theirs = pod ? counted(join(dir, `kubectl-${i}`), "kubectl", ["--kubeconfig", tc.kubeconfig, "logs", "-f", pod, "-c", "build"]) : undefined;
+  const theirs = pod ? counted(join(dir, `kubectl-${i}`), KUBECTL, ["--kubeconfig", tc.kubeconfig, "logs", "-f", pod, "-c", "build"]) : undefined;
   const [a, b] = await Promise.all([ours, theirs]);
   const result = existsSync(resultFile) ? JSON.parse(readFileSync(resultFile, "utf8")) : { status: "no result", message: a.stderr };
   if (result.status !== "Complete" || !result.pod || !b) throw new Error(`the printing build: ${result.status}: ${result.message}`);
@@ -172,7 +172,7 @@ async function measure(tc: TestCluster, dir: string, cluster: Cluster, cleanup: 
   const readers: Reader[] = [
     { name: "buildpod logs -f", cmd: NODE, args: [CLI, "logs", "-f", build, "--kubeconfig", kc] },
     { name: "buildpod logs", cmd: NODE, args: [CLI, "logs", build, "--kubeconfig", kc] },
-    { name: "kubectl logs -f", cmd: "kubectl", args: ["--kubeconfig", kc, "logs", "-f", pod, "-c", "build"] },
+    { name: "kubectl logs -f", cmd: KUBECTL, args: ["--kubeconfig", kc, "logs", "-f", pod, "-c", "build"] },
     { name: "bare HTTPS, timestamps=true", cmd: NODE, args: [RAW, kc, "default", pod, "build", "timestamps"] },
     { name: "bare HTTPS", cmd: NODE, args: [RAW, kc, "default", pod, "build"] },
   ];
@@ -231,7 +231,7 @@ async function measure(tc: TestCluster, dir: string, cluster: Cluster, cleanup: 
       target: ">= kubectl, 0 lost or repeated",
       met: liveOurs >= liveTheirs && liveLost === 0 && liveRepeated === 0,
       raw: {
-        where: EMULATED, rateIs: "distinct lines / from the container's first line (its log timestamp) to the reader's last, at the checker",
+        where: WHERE, rateIs: "distinct lines / from the container's first line (its log timestamp) to the reader's last, at the checker",
         printedLinesPerSecond: lives.map((l) => Math.round(perSecond(LINES, l.printedTo - l.printedFrom))),
         note: "after its last line buildpod confirms the end with a tailLines=1 read, which the emulated server answers by reading the whole log file (kubectl --tail=1 timings below; a kubelet reads from the end)",
         tailReadSeconds: lives.map((l) => Math.round(l.tailRead * 10) / 10),
@@ -246,7 +246,7 @@ async function measure(tc: TestCluster, dir: string, cluster: Cluster, cleanup: 
       target: TARGET,
       met: slowest >= theirs && slowest >= 0.8 * bare && lost === 0 && repeated === 0,
       raw: {
-        where: EMULATED, rateIs: "distinct lines / first to last line at the checker", bare: "the faster of the two bare reads",
+        where: WHERE, rateIs: "distinct lines / first to last line at the checker", bare: "the faster of the two bare reads",
         note: "the emulated server reads and parses the whole log file before its first byte (firstLineMs), then writes each line as its own HTTP chunk, which Node's HTTP parser handles one by one (buildpod and the bare Node client alike)",
         readers: Object.fromEntries(readers.map((r) => [r.name, summary(reads[r.name])])),
       },

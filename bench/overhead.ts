@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { Cluster, LABELS, parseRequest, render } from "../core/index.js";
 import { splitStamp } from "../core/logs.js";
-import type { TestCluster } from "../test/cluster/index.js";
+import type { KubeCluster as TestCluster } from "../test/cluster/kube/index.js";
 import { kubectl, median, ratio, ROOT, run, RUNS, type Row } from "./kit.js";
 
 /** Container start and end times of every build pod, recorded by a watch of the bench's own. */

@@ -7,7 +7,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import type { TestCluster } from "../test/cluster/index.js";
+import type { KubeCluster as TestCluster } from "../test/cluster/kube/index.js";
 import { kubectl as kubectlIn, median, ratio, ROOT, run, RUNS, type Row } from "./kit.js";
 import type { UploadClientReport, UploadConfig } from "./upload-client.js";
 import { ensureTree } from "./upload-tree.js";
