@@ -155,7 +155,7 @@ export async function overhead(tc: TestCluster): Promise<Row[]> {
   const k = median(theirs.map((s) => s.total));
   const f = median(floor.map((s) => s.total));
   return [{
-    figure: `overhead around a trivial build: wall time minus the build container's own, from its log's first to last timestamp (median of ${RUNS}; the test cluster's emulated API server and podman node)`,
+    figure: `overhead around a trivial build: wall time minus the build container's own, from its log's first to last timestamp (median of ${RUNS}; the test cluster's real control plane and kubelet)`,
     buildpod: `${a.toFixed(2)} s (${(a - f).toFixed(2)} s above the cluster's own ${f.toFixed(2)} s)`,
     anchor: `kubectl script: ${k.toFixed(2)} s (${(k - f).toFixed(2)} s above the cluster's)`, ratio: `${ratio(a, k)} (${ratio(a - f, k - f)} above the cluster's)`,
     target: "at most 0.5x the kubectl script", met: a <= k / 2,

@@ -2,8 +2,8 @@
 // buildpod: a real build whose source is the directory as binary input, run by bench/upload-client.ts in a
 // process of its own; its figure is the library's upload event (first byte packed to the upload marked done
 // in the pod). Anchor: `kubectl cp` of the same directory into a running pod with the same image, user and
-// emptyDir as the build's source container. Both go through the test cluster's emulated API server, whose
-// exec bridge (WebSocket to `podman exec`) runs in this process. Runs alternate, so drift hits both alike.
+// emptyDir as the build's source container. Both go through the test cluster's real API server and kubelet
+// to containerd's exec. Runs alternate, so drift hits both alike.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -61,16 +61,6 @@ async function measure(tc: TestCluster): Promise<Row> {
   await must("creating the kubectl cp pod", kubectl(["apply", "-f", "-"], anchorPod(tc.infra.images.builder)));
   const ours: number[] = [];
   const theirs: number[] = [];
-  // CPU of this process (the emulated API server and its exec bridge) while each side uploads. buildpod's
-  // upload runs in the child, whose report gives its window: this process's CPU is sampled to cover it.
-  const serverCpu = { buildpod: [] as number[], kubectlCp: [] as number[] };
-  const cpu = () => {
-    const c = process.cpuUsage();
-    return (c.user + c.system) / 1e6;
-  };
-  const samples: [number, number][] = [];
-  const sampler = setInterval(() => samples.push([Date.now(), cpu()]), 100);
-  const cpuAt = (t: number) => samples.find(([at]) => at >= t)?.[1] ?? cpu();
   const reports: UploadClientReport[] = [];
   const kubectlCopied: number[] = [];
   try {
@@ -85,22 +75,17 @@ async function measure(tc: TestCluster): Promise<Row> {
       if (rep.status !== "Complete" || !rep.upload) throw new Error(`the build ended ${rep.status}: ${rep.message}`);
       reports.push(rep);
       ours.push(rep.upload.seconds);
-      const end = rep.uploadEndedAt!;
-      serverCpu.buildpod.push(cpuAt(end) - cpuAt(end - rep.upload.seconds * 1000));
 
       const dest = `/workspace/cp-${i}`;
       await run("sync", []);
-      const c0 = cpu();
       const cp = await must("kubectl cp", kubectl(["cp", tree.path, `default/${POD}:${dest}`, "-c", "recv"]));
       theirs.push(cp.seconds);
-      serverCpu.kubectlCp.push(cpu() - c0);
       // Checked, untimed: every file arrived; then the copy goes, so that each run writes into the same state.
       const count = await must("counting the copy", kubectl(["exec", POD, "-c", "recv", "--", "sh", "-c", `find ${dest} -type f | wc -l`]));
       kubectlCopied.push(Number(count.stdout.trim()));
       await must("removing the copy", kubectl(["exec", POD, "-c", "recv", "--", "rm", "-rf", dest]));
     }
   } finally {
-    clearInterval(sampler);
     await kubectl(["delete", "pod", POD, "--ignore-not-found", "--grace-period=0"]);
   }
   if (kubectlCopied.some((n) => n !== tree.files)) throw new Error(`kubectl cp copied ${kubectlCopied.join(", ")} files, not ${tree.files}`);
@@ -117,7 +102,7 @@ async function measure(tc: TestCluster): Promise<Row> {
     met: a >= 1.5 * k,
     raw: {
       tree: { path: tree.path, description: tree.description, generatedSeconds: tree.generatedSeconds },
-      cluster: "emulated API server in the bench process (exec over WebSocket, bridged to podman exec); real containers, GNU tar receiving in both",
+      cluster: "the test cluster's real API server and kubelet (exec over WebSocket to containerd); GNU tar receiving in both",
       buildpodProcess: "a child process (bench/upload-client.js) running a real buildah build from the directory; the build checks every file arrived",
       buildpodSeconds: ours,
       kubectlCpSeconds: theirs,
@@ -129,7 +114,6 @@ async function measure(tc: TestCluster): Promise<Row> {
       buildpodClientPeakRssMb: reports.map((r) => r.peakRssMb),
       buildpodClientRssAtUploadStartMb: reports.map((r) => r.rssAtUploadStartMb),
       kubectlCpFilesArrived: kubectlCopied,
-      emulatedApiServerCpuSecondsDuringUpload: serverCpu,
       localTarToPipe: { seconds: tar.seconds, MBps: mbps(tree.bytes, tar.seconds), tarBytes: Number(tar.stdout.trim()) },
       localBuildpodPackOnly: { seconds: packOnly.packSeconds, MBps: mbps(tree.bytes, packOnly.packSeconds!), packedBytes: packOnly.packedBytes, cpuSeconds: packOnly.cpuSeconds },
     },
