@@ -17,6 +17,7 @@ export async function setup(project: TestProject): Promise<void> {
     gitBase: cluster.infra.git.baseDir,
     gitUrl: `git://127.0.0.1:${cluster.infra.git.port}`,
     kubectl: "kubectl",
+    identities: undefined,
     apiUrl: cluster.api.url,
     apiToken: cluster.api.token,
     caPath: cluster.api.caPath,

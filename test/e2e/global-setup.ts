@@ -24,6 +24,7 @@ function external(): ProvidedContext["cluster"] | undefined {
     gitBase: need("BUILDPOD_E2E_GIT_BASE"),
     gitUrl: need("BUILDPOD_E2E_GIT_URL"),
     kubectl: env.BUILDPOD_E2E_KUBECTL ?? "kubectl",
+    identities: undefined,
     apiUrl: "", apiToken: "", caPath: "",
     podmanEnv: {},
   };
@@ -42,6 +43,7 @@ export async function setup(project: TestProject): Promise<void> {
     gitBase: cluster.infra.git.baseDir,
     gitUrl: `git://${cluster.net.address}:${cluster.infra.git.port}`,
     kubectl: cluster.bin.kubectl,
+    identities: { builder: cluster.kubeconfigs.builder, limited: cluster.kubeconfigs.limited },
     apiUrl: cluster.apiUrl, apiToken: "", caPath: cluster.caPath,
     podmanEnv: cluster.infra.podman.env as Record<string, string>,
   });
@@ -66,6 +68,8 @@ declare module "vitest" {
       gitUrl: string;
       /** kubectl of the cluster's release. */
       kubectl: string;
+      /** The test cluster's static identities (test/cluster/kube); a cluster prepared outside has none. */
+      identities: { builder: string; limited: string } | undefined;
       apiUrl: string;
       /** The emulated control plane's own token for its fault controls ("" on a real cluster). */
       apiToken: string;
