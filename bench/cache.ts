@@ -4,7 +4,6 @@
 // layer cache (buildah --cache-from/--cache-to), and an S2I incremental rebuild (artifacts saved by the
 // previous image). Wall time of the library's runBuild, create to result, against the cold build's.
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import type { KubeCluster as TestCluster } from "../test/cluster/kube/index.js";
 import { s2iBuilderFiles } from "../test/e2e/s2i-builder.js";
 import { Cluster, parseRequest, runBuild, type BuildResult } from "../core/index.js";

@@ -4,27 +4,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { findBuild, followBuild, newRunId, startBuild } from "../../core/index.js";
+import { newRunId, startBuild } from "../../core/index.js";
 import { build, cluster, faults, image, request_, tc } from "../e2e/kit.js";
-
-const COUNT = 3000;
-/** A build step printing numbered lines, pausing now and then so that faults land mid-stream. */
-const chatty = () => ({
-  dockerfile: `FROM ${tc().busybox}\nRUN i=0; while [ $i -lt ${COUNT} ]; do i=$((i+1)); echo "line $i of ${COUNT}"; if [ $((i % 600)) -eq 0 ]; then sleep 1; fi; done\n`,
-});
-
-const ALL: number[] = Array.from({ length: COUNT }, (_, i) => i + 1);
-
-function missing(got: number[]): string {
-  const seen = new Set(got);
-  const lost = ALL.filter((n) => !seen.has(n));
-  const twice = got.filter((n, i) => got.indexOf(n) !== i);
-  return `lost ${JSON.stringify(lost.slice(0, 20))}, repeated ${JSON.stringify(twice.slice(0, 20))}`;
-}
-
-function numbered(lines: string[] | undefined): number[] {
-  return (lines ?? []).map((l) => /^line (\d+) of \d+$/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1]));
-}
+import { ALL, chatty, expectWholeLogAgain, missing, numbered } from "../e2e/numbered.js";
 
 
 afterEach(async () => {
@@ -96,13 +78,6 @@ describe("following a build that has finished, through faults", () => {
     const first = await build({ source: chatty(), output: { image: image("faults:after") } });
     expect(first.result.status).toBe("Complete");
     await faults.add({ kind: "cutLog", afterBytes: 9_000, mode: "end", path: "/log$", count: 4 });
-    const c = await cluster();
-    const handle = await findBuild(c, first.result.run, "default");
-    expect(handle).toBeDefined();
-    const lines: string[] = [];
-    const again = await followBuild(c, handle!, { onLog: (name, l) => name === "build" && lines.push(l.text) });
-    expect(again.status).toBe("Complete");
-    expect(again.digest).toBe(first.result.digest);
-    expect(numbered(lines), missing(numbered(lines))).toEqual(ALL);
+    await expectWholeLogAgain(first.result);
   });
 });

@@ -1,6 +1,7 @@
 // Fault injection for reliability tests, and request counting for benchmarks. Settable in process
 // (server.faults.add(...)) or over HTTP: POST /_test/faults with one fault or a list, DELETE /_test/faults to clear,
 // GET /_test/faults to read; GET /_test/stats, DELETE /_test/stats to reset.
+import type { RequestCounts } from "../kube/audit.js";
 
 /** What a fault applies to. A fault with `count` is used up after that many hits; without, it stays. */
 export interface FaultMatch {
@@ -97,15 +98,8 @@ export class Faults implements FaultsControl {
   }
 }
 
-export interface StatsSnapshot {
-  total: number;
-  /** By Kubernetes verb: { list: 3, watch: 2 }. */
-  byVerb: Record<string, number>;
-  /** By verb and resource: { "watch pods": 2, "get pods/log": 1 }. */
-  byResource: Record<string, number>;
-  /** By method and path: { "GET /api/v1/namespaces/default/pods": 3 }. */
-  byPath: Record<string, number>;
-}
+/** Requests counted by verb, resource and path (the real cluster counts them the same way from its audit log). */
+export type StatsSnapshot = RequestCounts;
 
 export class Stats {
   private s: StatsSnapshot = { total: 0, byVerb: {}, byResource: {}, byPath: {} };
