@@ -32,8 +32,9 @@ describe("kubectl against the cluster", () => {
     const v = kubectl(["version", "-o", "json"]);
     expect(v.code, v.err).toBe(0);
     const { clientVersion, serverVersion } = JSON.parse(v.out) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
-    expect(serverVersion.gitVersion).toMatch(/^v1\.\d+\.\d+$/);
-    expect(serverVersion.gitVersion).toBe(clientVersion.gitVersion);
+    expect(serverVersion.gitVersion).toMatch(/^v1\.\d+\.\d+/);
+    // The test cluster's kubectl is built from the cluster's own release (a cluster prepared outside brings its own).
+    if (tc().identities) expect(serverVersion.gitVersion).toBe(clientVersion.gitVersion);
   });
 
   it("creates a namespace and a docker-registry Secret in it", () => {
