@@ -13,7 +13,9 @@ import { defaultStateDir } from "./infra/cluster.js";
 import { run, sleep } from "./infra/proc.js";
 import { kubeBinaries } from "./kube/binaries.js";
 import { deleteNodeNetwork, nodeNetwork } from "./kube/netns.js";
-import { cgroupRoot, cleanNode } from "./kube/node.js";
+import { cgroupRoot, cleanNode, networkName } from "./kube/cleanup.js";
+
+const CNI_CACHE = "/var/lib/cni/results";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const upJs = join(repoRoot, "build/test/cluster/up.js");
@@ -76,7 +78,8 @@ function leftovers(s: Served): string[] {
   const cgroups = readdirSync("/sys/fs/cgroup").filter((h) => existsSync(join("/sys/fs/cgroup", h, cgroupRoot(nodeNetwork(s.node)))))
     .map((h) => `cgroup ${h}${cgroupRoot(nodeNetwork(s.node))}`);
   const netns = existsSync(`/run/netns/${nodeNetwork(s.node).name}`) ? [`netns ${nodeNetwork(s.node).name}`] : [];
-  return [...procs, ...mounts, ...cgroups, ...netns];
+  const cni = existsSync(CNI_CACHE) ? readdirSync(CNI_CACHE).filter((f) => f.startsWith(`${networkName(nodeNetwork(s.node))}-`)).map((f) => `cni cache ${f}`) : [];
+  return [...procs, ...mounts, ...cgroups, ...netns, ...cni];
 }
 
 /** A pod whose container runs until it is stopped. */

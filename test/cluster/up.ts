@@ -9,7 +9,7 @@ import { processAlive } from "../../core/prune.js";
 import { defaultStateDir } from "./infra/cluster.js";
 import { startKubeCluster } from "./kube/index.js";
 import { deleteNodeNetwork, nodeNetwork } from "./kube/netns.js";
-import { cleanNode } from "./kube/node.js";
+import { cleanNode } from "./kube/cleanup.js";
 
 const stateDir = defaultStateDir();
 const stateFile = join(stateDir, "up.json");

@@ -15,7 +15,8 @@ import { kubeBinaries, repoRoot, type KubeBinaries } from "./binaries.js";
 import { auditFlags, requestLog, type RequestLog } from "./audit.js";
 import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plane.js";
 import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
-import { cleanNode, NODE_NAME, startNode, unmountUnder, type KubeNode } from "./node.js";
+import { cleanNode, unmountUnder } from "./cleanup.js";
+import { NODE_NAME, startNode, type KubeNode } from "./node.js";
 import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
 
 export { kubeBinaries, type KubeBinaries };

@@ -9,18 +9,17 @@
 // - no CAP_SYS_RESOURCE: runc cannot lower a sandbox's oom_score_adj to the kubelet's -998 ("failed to
 //   update /proc/self/oom_score_adj: Permission denied"), so containerd clamps it (restrict_oom_score_adj).
 // - containerd 1.6 has no RuntimeConfig call: the kubelet says so once and takes its own cgroupDriver.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Cluster } from "../../../core/index.js";
-import { run, sleep } from "../infra/proc.js";
+import { cgroupRoot, cleanNode, joinCgroup, makeCgroups, networkName } from "./cleanup.js";
 import { startDaemon, waitFor, type Daemon } from "./daemon.js";
 import type { NodeNetwork } from "./netns.js";
 import { writeKubeconfig, type ClusterPki, type Identity } from "./pki.js";
 
 export const NODE_NAME = "buildpod-node";
 export const POD_CIDR = "10.244.0.0/24";
-const CGROUPS = "/sys/fs/cgroup";
 
 export interface NodeOptions {
   bin: string;
@@ -40,19 +39,6 @@ export interface KubeNode {
   name: string;
   daemons: Daemon[];
   stop(): Promise<void>;
-}
-
-/** The cgroup (in every v1 hierarchy) under which the node's pods and runtime live. */
-export const cgroupRoot = (net: NodeNetwork) => `/buildpod-node-${net.index}`;
-
-function hierarchies(): string[] {
-  if (existsSync(join(CGROUPS, "cgroup.controllers"))) return [""]; // cgroup v2 alone: one tree
-  try {
-    // Every hierarchy, the v2 one of a hybrid machine ("unified") too: runc makes the container's cgroup there.
-    return readdirSync(CGROUPS).filter((c) => existsSync(join(CGROUPS, c, "cgroup.procs")));
-  } catch {
-    return [];
-  }
 }
 
 function containerdConfig(dir: string, o: NodeOptions): string {
@@ -89,9 +75,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 }
 
 /** The pods' network: one bridge in the node's namespace, addresses from host-local, no masquerade. */
-function cniConfig(dir: string): string {
+function cniConfig(dir: string, net: NodeNetwork): string {
   return JSON.stringify({
-    cniVersion: "1.0.0", name: "buildpod", plugins: [{
+    cniVersion: "1.0.0", name: networkName(net), plugins: [{
       type: "bridge", bridge: "cni0", isGateway: true, ipMasq: false, hairpinMode: true,
       ipam: { type: "host-local", dataDir: join(dir, "ipam"), ranges: [[{ subnet: POD_CIDR }]], routes: [{ dst: "0.0.0.0/0" }] },
     }],
@@ -138,14 +124,14 @@ export async function startNode(o: NodeOptions): Promise<KubeNode> {
   await writeFile(join(cd, "config.toml"), containerdConfig(cd, o));
   await writeFile(join(cd, "certs.d", o.registry, "hosts.toml"),
     `server = "http://${o.registry}"\n[host."http://${o.registry}"]\n  capabilities = ["pull", "resolve"]\n`);
-  await writeFile(join(cd, "cni", "10-buildpod.conflist"), cniConfig(cd));
+  await writeFile(join(cd, "cni", "10-buildpod.conflist"), cniConfig(cd, o.net));
   await writeFile(join(dir, "resolv.conf"), `nameserver ${o.net.address}\n`);
   const sock = join(cd, "containerd.sock");
   await writeFile(join(dir, "kubelet.json"), kubeletConfig(dir, o, sock));
   const kubeconfig = await writeKubeconfig(join(dir, "kubelet.kubeconfig"), o.apiUrl, o.pki.caPath, o.node);
 
   const root = cgroupRoot(o.net);
-  for (const h of hierarchies()) await mkdir(join(CGROUPS, h, root), { recursive: true });
+  makeCgroups(root);
   const daemons: Daemon[] = [];
   const stop = async () => {
     for (const d of [...daemons].reverse()) await d.stop();
@@ -171,65 +157,3 @@ export async function startNode(o: NodeOptions): Promise<KubeNode> {
   }
 }
 
-/** The hierarchy that holds every process: pids on a machine with v1 controllers, the one tree on cgroup v2. */
-const processTree = () => (existsSync(join(CGROUPS, "cgroup.controllers")) ? CGROUPS : join(CGROUPS, "pids"));
-
-/** Moves a process into CGROUP, so clean-up finds it and what it starts. */
-function joinCgroup(pid: number, cgroup: string): void {
-  const dir = join(processTree(), cgroup);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "cgroup.procs"), String(pid));
-}
-
-/** Every pid in a cgroup and its children, in one hierarchy. */
-function pidsUnder(dir: string): number[] {
-  const out: number[] = [];
-  const walk = (d: string) => {
-    try {
-      for (const l of readFileSync(join(d, "cgroup.procs"), "utf8").split("\n")) if (l) out.push(Number(l));
-      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
-    } catch {}
-  };
-  walk(dir);
-  return out;
-}
-
-/** Removes a cgroup tree, deepest first. */
-function removeTree(dir: string): void {
-  try {
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-    rmdirSync(dir);
-  } catch {}
-}
-
-/**
- * Leaves nothing of a node behind: kills every process in its cgroups (containerd, its shims, the kubelet,
- * every pod's containers), unmounts whatever was mounted under its directory (volumes, container root file
- * systems, pod network namespaces), and removes its cgroups. Works without the node's objects, for a test
- * cluster whose server was killed.
- */
-export async function cleanNode(net: NodeNetwork, dir: string): Promise<void> {
-  const root = cgroupRoot(net);
-  for (let round = 0; round < 20; round++) {
-    const pids = pidsUnder(join(processTree(), root));
-    if (!pids.length) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-    await sleep(100);
-  }
-  await unmountUnder(dir);
-  for (const h of hierarchies()) removeTree(join(CGROUPS, h, root));
-}
-
-/** Unmounts every mount point under DIR, deepest first (lazily: a busy mount goes when it is let go). */
-export async function unmountUnder(dir: string): Promise<void> {
-  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
-  const points = readFileSync("/proc/self/mountinfo", "utf8").split("\n")
-    .map((l) => l.split(" ")[4]?.replace(/\\040/g, " "))
-    .filter((p): p is string => !!p && p.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
-  for (const p of points) await run("umount", ["-l", p], { check: false });
-}
