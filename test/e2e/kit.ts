@@ -8,6 +8,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { inject } from "vitest";
 import { Cluster, parseRequest, runBuild, type BuildRequest, type BuildResult, type RunOptions } from "../../core/index.js";
 import { createTestRepo, type TestRepoOptions } from "../cluster/infra/gitd.js";
+import { bindRole, builderRules, type Rule } from "../cluster/kube/index.js";
 import { run } from "../cluster/infra/proc.js";
 import type { Fault } from "../cluster/api/index.js";
 
@@ -19,12 +20,8 @@ export function cluster(): Promise<Cluster> {
   return connected;
 }
 
-export interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
-
 /** deploy/rbac.yaml's Role. */
-export function rbacRole(): Rule[] {
-  return (parseYaml(readFileSync(new URL("../../deploy/rbac.yaml", import.meta.url), "utf8")) as { rules: Rule[] }).rules;
-}
+export const rbacRole = builderRules;
 
 let identities = 0;
 
@@ -37,12 +34,8 @@ export async function kubeconfigFor(rules: Rule[]): Promise<string> {
   const c = await cluster();
   const name = `e2e-${RUN}-${++identities}`;
   const ns = "/api/v1/namespaces/default";
-  const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default";
   await c.call("creating a service account", "POST", `${ns}/serviceaccounts`, { body: { metadata: { name } } });
-  await c.call("creating a Role", "POST", `${rbac}/roles`, { body: { metadata: { name }, rules } });
-  await c.call("binding the Role", "POST", `${rbac}/rolebindings`, {
-    body: { metadata: { name }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name }, subjects: [{ kind: "ServiceAccount", name, namespace: "default" }] },
-  });
+  await bindRole(c, "default", name, rules, { kind: "ServiceAccount", name });
   const token = await c.call<{ status: { token: string } }>("requesting a token", "POST", `${ns}/serviceaccounts/${name}/token`, {
     body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
   });

@@ -60,14 +60,14 @@ export interface KubeClusterOptions extends InfraOptions {}
 const BUILDER = "buildpod-builder";
 const LIMITED = "buildpod-limited";
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+export interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
 
 /** deploy/rbac.yaml's Role, as a user of the project would apply it. */
 export function builderRules(): Rule[] {
   return (parseYaml(readFileSync(join(repoRoot(), "deploy", "rbac.yaml"), "utf8")) as { rules: Rule[] }).rules;
 }
 
-/** A Role and a RoleBinding giving USER the RULES in NAMESPACE. */
+/** A Role and a RoleBinding giving SUBJECT (a user, or a service account of NAMESPACE) the RULES in NAMESPACE. */
 export async function bindRole(c: Cluster, namespace: string, name: string, rules: Rule[], subject: { kind: "User" | "ServiceAccount"; name: string }): Promise<void> {
   const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
   await c.call(`creating Role ${name}`, "POST", `${rbac}/roles`, { body: { metadata: { name }, rules } });
