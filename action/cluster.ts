@@ -92,6 +92,8 @@ async function build(req: BuildRequest, namespaceGiven: boolean, conn: Connectio
     handle = await startBuild(cluster, req, {
       id, signal: opts.signal, preflight: opts.preflight,
       annotations: { [CLIENT_ANNOTATION]: `${hostname()}/${process.pid}` },
+      // A warning annotation: a Pod Security level the namespace will enforce one day shows on the run's page.
+      onWarning: (w) => core.warning(`the cluster warns: ${w}`),
     });
     progress(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
     result = await followBuild(cluster, handle, { signal: opts.signal, onProgress: progress, onLog: logs.line });

@@ -47,6 +47,12 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** Annotations to add to the Job or Pod, e.g. who started it. */
   annotations?: Record<string, string>;
+  /**
+   * What the API server warns of when the build is created: a Pod Security level the namespace warns at
+   * ("would violate PodSecurity ..."), deprecated or unknown fields. Each warning once, even if the create
+   * was retried. runBuild passes them to onProgress.
+   */
+  onWarning?(text: string): void;
 }
 
 export interface FollowOptions extends BuildEvents {
@@ -72,8 +78,14 @@ export async function startBuild(cluster: Cluster, req: BuildRequest, opts: Star
   const token = randomUUID();
   obj.metadata!.annotations![ANNOTATIONS.createToken] = token;
   const createdAt = Date.now();
+  const warned = new Set<string>();
+  const onWarning = (text: string) => {
+    if (warned.has(text)) return;
+    warned.add(text);
+    opts.onWarning?.(text);
+  };
   try {
-    await cluster.create(obj, opts.signal);
+    await cluster.create(obj, opts.signal, onWarning);
   } catch (err) {
     if (!(err instanceof ClusterError && err.code === 409)) throw err;
     const existing = await cluster.readRun(req.workload, obj.metadata!.name!, req.namespace).catch(() => undefined);
@@ -313,7 +325,7 @@ export interface RunOptions extends StartOptions, FollowOptions {
 
 /** Starts a build, follows it to its end, and deletes it if cancelled. */
 export async function runBuild(cluster: Cluster, req: BuildRequest, opts: RunOptions = {}): Promise<BuildResult> {
-  const handle = await startBuild(cluster, req, opts);
+  const handle = await startBuild(cluster, req, { onWarning: (w) => opts.onProgress?.(`the cluster warns: ${w}`), ...opts });
   opts.onProgress?.(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
   const result = await followBuild(cluster, handle, opts);
   // A cancelled build must stop; a build that failed to start must not start later and push anyway.

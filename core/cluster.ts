@@ -202,15 +202,18 @@ export class Cluster {
     return new Cluster("applyToHTTPSOptions" in opts ? opts : await loadKubeConfig(opts));
   }
 
-  /** One API call with retries; `what` says in the error what was being done. */
-  call<T>(what: string, method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal; attempts?: number } = {}): Promise<T> {
-    return retry(what, () => this.transport.call<T>(method, path, opts.query, opts.body, opts.signal), { signal: opts.signal, attempts: opts.attempts });
+  /**
+   * One API call with retries; `what` says in the error what was being done. `onWarning` hears the
+   * Warning headers of every answer.
+   */
+  call<T>(what: string, method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal; attempts?: number; onWarning?: (text: string) => void } = {}): Promise<T> {
+    return retry(what, () => this.transport.call<T>(method, path, opts.query, opts.body, opts.signal, opts.onWarning), { signal: opts.signal, attempts: opts.attempts });
   }
 
-  create(obj: V1Job | V1Pod, signal?: AbortSignal): Promise<V1Job | V1Pod> {
+  create(obj: V1Job | V1Pod, signal?: AbortSignal, onWarning?: (text: string) => void): Promise<V1Job | V1Pod> {
     const namespace = obj.metadata!.namespace!;
     const job = obj.kind === "Job";
-    return this.call(`creating ${job ? "Job" : "Pod"} ${obj.metadata!.name} in namespace ${namespace}`, "POST", job ? jobsPath(namespace) : podsPath(namespace), { body: obj, signal });
+    return this.call(`creating ${job ? "Job" : "Pod"} ${obj.metadata!.name} in namespace ${namespace}`, "POST", job ? jobsPath(namespace) : podsPath(namespace), { body: obj, signal, onWarning });
   }
 
   /** An object, or undefined when there is none. */

@@ -27,6 +27,21 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * The texts of an answer's Warning headers, from its raw header list. The API server sends RFC 7234's form,
+ * `299 - "text"` (Pod Security's "warn" level, deprecated APIs, unknown or duplicate fields); anything else
+ * is passed on whole.
+ */
+export function warnings(rawHeaders: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== "warning") continue;
+    const m = /^\d{3} \S+ "((?:[^"\\]|\\.)*)"/.exec(rawHeaders[i + 1]!);
+    out.push(m ? m[1]!.replace(/\\(.)/g, "$1") : rawHeaders[i + 1]!);
+  }
+  return out;
+}
+
 /** Connections for short calls: a burst of calls waits for one of these instead of opening its own. */
 const CALL_SOCKETS = 16;
 /** A call whose connection stays silent this long has failed (the retry layer decides what next). */
@@ -96,9 +111,9 @@ export class Transport {
 
   /**
    * One API call: `body` sent as JSON, the answer parsed from JSON. Rejects with ApiError for an answer
-   * other than 2xx, TransportError when there was none.
+   * other than 2xx, TransportError when there was none. `onWarning` hears the answer's Warning headers.
    */
-  async call<T>(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async call<T>(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, signal?: AbortSignal, onWarning?: (text: string) => void): Promise<T> {
     const url = new URL(`${this.kc.getCurrentCluster()!.server}${path}`);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: "application/json" };
@@ -110,6 +125,7 @@ export class Transport {
       req.setTimeout(CALL_IDLE_MS, () => req.destroy(new TransportError(`no answer from the cluster API in ${CALL_IDLE_MS / 1000}s (ETIMEDOUT)`, "ETIMEDOUT")));
       req.on("error", reject);
       req.on("response", (res: IncomingMessage) => {
+        if (onWarning) for (const w of warnings(res.rawHeaders)) onWarning(w);
         const chunks: Buffer[] = [];
         res.on("data", (d: Buffer) => chunks.push(d));
         res.on("error", reject);

@@ -170,6 +170,23 @@ describe("Pod Security", () => {
   });
 });
 
+describe("Pod Security warnings", () => {
+  it("a namespace that warns at 'restricted': the build runs, and the API server's warning reaches the progress", async () => {
+    const c = await cluster();
+    const ns = `psa-warn-${Date.now().toString(36)}`;
+    await c.call("creating a namespace", "POST", "/api/v1/namespaces", { body: { metadata: { name: ns, labels: { "pod-security.kubernetes.io/warn": "restricted" } } } });
+    try {
+      const { result, progress } = await build({ namespace: ns, source: inline("RUN true"), output: { image: image("psa:warned") } });
+      expect(result.status, result.message).toBe("Complete");
+      const warned = progress.filter((p) => p.startsWith("the cluster warns: "));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(/^the cluster warns: would violate PodSecurity "restricted:latest": .*runAsNonRoot/);
+    } finally {
+      await c.call("deleting the namespace", "DELETE", `/api/v1/namespaces/${ns}`).catch(() => undefined);
+    }
+  });
+});
+
 describe("many builds at once", () => {
   it("runs builds concurrently from one process, each followed to its own result", async () => {
     const names = ["one", "two", "three"];

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, loadKubeConfig, type ClusterAccess } from "../../core/index.js";
-import type { TransportError } from "../../core/transport.js";
+import { warnings, type TransportError } from "../../core/transport.js";
 import { kubeconfigYaml, makeCerts } from "../cluster/api/certs.js";
 
 let dir: string;
@@ -31,6 +31,13 @@ beforeAll(async () => {
       let i = 0;
       const next = () => (i < pieces.length ? (res.write(pieces[i++]), setTimeout(next, 5)) : res.end());
       next();
+      return;
+    }
+    if (req.url?.includes("/warned")) {
+      // As the API server sends them: one header line per warning, RFC 7234's form, quotes escaped.
+      res.setHeader("Warning", ['299 - "would violate PodSecurity \\"restricted:latest\\": runAsNonRoot != true"', '299 - "unknown field \\"spec.foo\\""']);
+      res.writeHead(201, { "Content-Type": "application/json" });
+      res.end("{}");
       return;
     }
     setTimeout(() => {
@@ -63,6 +70,18 @@ describe("API calls", () => {
     // Later calls reuse the open connections.
     await cluster.listPods("ns", "a=b");
     expect(connections).toBeLessThanOrEqual(16);
+  });
+});
+
+describe("Warning headers", () => {
+  it("each reaches the caller as its text, in order", async () => {
+    const heard: string[] = [];
+    await new Cluster(kc).call("creating", "POST", "/warned", { body: {}, onWarning: (w) => heard.push(w) });
+    expect(heard).toEqual(['would violate PodSecurity "restricted:latest": runAsNonRoot != true', 'unknown field "spec.foo"']);
+  });
+
+  it("an unusual form is passed on whole", () => {
+    expect(warnings(["Content-Type", "x", "warning", "just words", "Warning", '299 - "a \\\\ b"'])).toEqual(["just words", "a \\ b"]);
   });
 });
 
