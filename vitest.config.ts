@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 // cluster: the test cluster's own tests. e2e: builds on one shared test cluster (the real control plane and
 // kubelet of test/cluster/kube) started by the e2e global setup, for the core, the command, the GitHub Action
 // and the Jenkins and Tekton scripts. e2e-faults: the builds that need faults injected on purpose, on the
-// emulated control plane, after the rest. Builds are heavy on a 2-core machine: e2e files run one at a time.
+// emulated control plane, in a group of their own (never beside the e2e builds). Builds are heavy on a
+// 2-core machine: e2e files run one at a time.
 export default defineConfig({
   test: {
     reporters: ["default", "json"],
