@@ -106,7 +106,7 @@ describe("jobs", () => {
     await kit.batch.createNamespacedJob({ namespace: "default", body: job("ttl", "test/echo", { ttlSecondsAfterFinished: 3 }) });
     await finished("ttl");
     expect(await podsOf("ttl")).toHaveLength(1);
-    await waitFor(async () => (await codeOf(kit.batch.readNamespacedJob({ name: "ttl", namespace: "default" }))) === 404, "job removed", 6000);
+    await waitFor(async () => (await codeOf(kit.batch.readNamespacedJob({ name: "ttl", namespace: "default" }))) === 404, "job removed", 30_000);
     await waitFor(async () => (await podsOf("ttl")).length === 0, "pod removed");
   });
 

@@ -82,7 +82,7 @@ describe("kubectl", () => {
     await new Promise((r) => setTimeout(r, 300));
     await kit.core.createNamespacedPod({ namespace: "default", body: podSpec("watched", "test/echo") });
     try {
-      await waitFor(() => /watched\s+0\/1\s+Completed/.test(text), "Completed row in kubectl output", 8000);
+      await waitFor(() => /watched\s+0\/1\s+Completed/.test(text), "Completed row in kubectl output", 30_000);
     } finally {
       p.kill();
     }

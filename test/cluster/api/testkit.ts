@@ -68,7 +68,9 @@ export function podSpec(name: string, image: string, extra: Partial<k8s.V1Contai
   };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+// A bound, not a timed assertion: the suite runs these beside the real cluster's start on the same two cores,
+// where a pod that takes 1 s alone has taken over 5 s.
+export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
