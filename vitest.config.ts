@@ -3,9 +3,8 @@ import { defineConfig } from "vitest/config";
 // unit: no cluster. adapters: the Jenkins and Tekton files through their linters and with stand-ins (Java).
 // cluster: the test cluster's own tests. e2e: builds on one shared test cluster (the real control plane and
 // kubelet of test/cluster/kube) started by the e2e global setup, for the core, the command, the GitHub Action
-// and the Jenkins and Tekton scripts. e2e-faults: the builds that need faults injected on purpose, on the
-// emulated control plane, in a group of their own (never beside the e2e builds). Builds are heavy on a
-// 2-core machine: e2e files run one at a time.
+// and the Jenkins and Tekton scripts, and builds through the fault proxy in front of its second API server
+// (test/e2e/faults.test.ts). Builds are heavy on a 2-core machine: e2e files run one at a time.
 export default defineConfig({
   test: {
     reporters: ["default", "json"],
@@ -25,15 +24,6 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts", "test/action/**/*.test.ts", "test/adapters/**/*.cluster.test.ts"],
           globalSetup: ["test/e2e/global-setup.ts"],
           fileParallelism: false, testTimeout: 240_000, hookTimeout: 900_000,
-        },
-      },
-      {
-        test: {
-          name: "e2e-faults",
-          include: ["test/e2e-faults/**/*.test.ts"],
-          globalSetup: ["test/e2e-faults/global-setup.ts"],
-          fileParallelism: false, testTimeout: 240_000, hookTimeout: 900_000,
-          sequence: { groupOrder: 1 },
         },
       },
     ],

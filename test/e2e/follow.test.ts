@@ -1,5 +1,5 @@
 // Following a build on the real cluster: every log line exactly once and in order, through a quiet spell, and
-// again from a finished build. (Faults injected on purpose: test/e2e-faults.)
+// again from a finished build. (Faults injected on purpose: faults.test.ts.)
 import { describe, expect, it } from "vitest";
 import { build, image, tc } from "./kit.js";
 import { ALL, chatty, expectWholeLogAgain, missing, numbered } from "./numbered.js";

@@ -16,7 +16,6 @@ function external(): ProvidedContext["cluster"] | undefined {
     return v;
   };
   return {
-    emulated: false,
     kubeconfig: need("BUILDPOD_E2E_KUBECONFIG"),
     registry: need("BUILDPOD_E2E_REGISTRY"),
     busybox: need("BUILDPOD_E2E_BUSYBOX"),
@@ -25,7 +24,8 @@ function external(): ProvidedContext["cluster"] | undefined {
     gitUrl: need("BUILDPOD_E2E_GIT_URL"),
     kubectl: env.BUILDPOD_E2E_KUBECTL ?? "kubectl",
     identities: undefined,
-    apiUrl: "", apiToken: "", caPath: "",
+    apiUrl: "", caPath: "",
+    faults: undefined,
     podmanEnv: {},
   };
 }
@@ -33,9 +33,8 @@ function external(): ProvidedContext["cluster"] | undefined {
 export async function setup(project: TestProject): Promise<void> {
   const real = external();
   if (real) return project.provide("cluster", real);
-  cluster = await startKubeCluster({ log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
+  cluster = await startKubeCluster({ faults: true, log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
   project.provide("cluster", {
-    emulated: false,
     kubeconfig: cluster.kubeconfig,
     registry: cluster.registry,
     busybox: cluster.infra.images.busybox,
@@ -44,7 +43,8 @@ export async function setup(project: TestProject): Promise<void> {
     gitUrl: `git://${cluster.net.address}:${cluster.infra.git.port}`,
     kubectl: cluster.bin.kubectl,
     identities: { builder: cluster.kubeconfigs.builder, limited: cluster.kubeconfigs.limited },
-    apiUrl: cluster.apiUrl, apiToken: "", caPath: cluster.caPath,
+    apiUrl: cluster.apiUrl, caPath: cluster.caPath,
+    faults: cluster.faults && { url: cluster.faults.url, kubeconfig: cluster.faults.kubeconfigs.admin },
     podmanEnv: cluster.infra.podman.env as Record<string, string>,
   });
 }
@@ -56,8 +56,6 @@ export async function teardown(): Promise<void> {
 declare module "vitest" {
   export interface ProvidedContext {
     cluster: {
-      /** The emulated control plane (test/cluster/api, with fault injection) rather than a real one. */
-      emulated: boolean;
       /** An identity that may do everything (the suite's own set-up), and the builds' default. */
       kubeconfig: string;
       registry: string;
@@ -71,9 +69,12 @@ declare module "vitest" {
       /** The test cluster's static identities (test/cluster/kube); a cluster prepared outside has none. */
       identities: { builder: string; limited: string } | undefined;
       apiUrl: string;
-      /** The emulated control plane's own token for its fault controls ("" on a real cluster). */
-      apiToken: string;
       caPath: string;
+      /**
+       * The fault proxy (test/cluster/cmd/faultproxy) in front of the test cluster's API server without a
+       * watch cache, and the admin's kubeconfig through it; a cluster prepared outside has none.
+       */
+      faults: { url: string; kubeconfig: string } | undefined;
       podmanEnv: Record<string, string>;
     };
   }

@@ -1,7 +1,6 @@
 // What the end-to-end tests share: the cluster's coordinates, requests aimed at it, registry checks,
-// Git repositories, identities bound to Roles, and the emulated API server's fault controls.
+// Git repositories, identities bound to Roles, and the fault proxy's controls.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
@@ -10,7 +9,7 @@ import { Cluster, parseRequest, runBuild, type BuildRequest, type BuildResult, t
 import { createTestRepo, type TestRepoOptions } from "../cluster/infra/gitd.js";
 import { bindRole, builderRules, type Rule } from "../cluster/kube/index.js";
 import { run } from "../cluster/infra/proc.js";
-import type { Fault } from "../cluster/api/index.js";
+import { faultControl, type FaultControl } from "../cluster/kube/faults.js";
 
 export const tc = () => inject("cluster");
 
@@ -95,22 +94,16 @@ export async function repo(name: string, opts: TestRepoOptions) {
   return { ...r, url: `${tc().gitUrl}/${name}` };
 }
 
-function control(method: string, path: string, body?: unknown): Promise<string> {
-  const c = tc();
-  return new Promise((resolve, reject) => {
-    const req = request(`${c.apiUrl}${path}`, {
-      method, ca: readFileSync(c.caPath), headers: { authorization: `Bearer ${c.apiToken}`, "content-type": "application/json" },
-    }, (res) => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => (res.statusCode! < 300 ? resolve(text) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
-    });
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+/** The fault proxy's controls (test/cluster/kube/faults.ts). */
+export function faults(): FaultControl {
+  const f = tc().faults;
+  if (!f) throw new Error("this cluster has no fault proxy (the test cluster's has)");
+  return faultControl(f.url, tc().caPath);
 }
 
-export const faults = {
-  add: (f: Fault | Fault[]) => control("POST", "/_test/faults", f),
-  clear: () => control("DELETE", "/_test/faults"),
-};
+let throughFaults: Promise<Cluster> | undefined;
+/** The cluster as the admin reaches it through the fault proxy. */
+export function faultyCluster(): Promise<Cluster> {
+  throughFaults ??= Cluster.connect({ kubeconfig: tc().faults!.kubeconfig });
+  return throughFaults;
+}

@@ -1,6 +1,6 @@
 // A build that prints numbered lines, and the checks that each arrived exactly once and in order.
 import { expect } from "vitest";
-import { findBuild, followBuild, type BuildResult } from "../../core/index.js";
+import { findBuild, followBuild, type BuildResult, type Cluster } from "../../core/index.js";
 import { cluster, tc } from "./kit.js";
 
 export const COUNT = 3000;
@@ -23,8 +23,8 @@ export function numbered(lines: string[] | undefined): number[] {
 }
 
 /** Follows a finished chatty build again: the same result, and every line once and in order. */
-export async function expectWholeLogAgain(first: BuildResult): Promise<void> {
-  const c = await cluster();
+export async function expectWholeLogAgain(first: BuildResult, through?: Cluster): Promise<void> {
+  const c = through ?? await cluster();
   const handle = await findBuild(c, first.run, "default");
   expect(handle).toBeDefined();
   const lines: string[] = [];

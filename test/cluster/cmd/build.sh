@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test cluster's Kubernetes (cmd/kube: etcd, the control plane, the kubelet and kubectl at the
-# release go.mod pins) and the pod sandbox binary (cmd/pause) into .cluster/bin of the repository.
+# release go.mod pins), the pod sandbox binary (cmd/pause) and the fault proxy (cmd/faultproxy) into
+# .cluster/bin of the repository.
 # Cached: the key is the Go version and the hash of go.mod, go.sum and the sources, so a second run with
 # nothing changed returns at once; Go's own build cache keeps a changed-source rebuild to a link.
 set -euo pipefail
@@ -10,7 +11,7 @@ mkdir -p "$out"
 cd "$here"
 
 key="$( { go version; cat go.mod go.sum; find cmd -name '*.go' | sort | xargs cat; } | sha256sum | cut -c1-16)"
-if [ -x "$out/kube" ] && [ -x "$out/pause" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
+if [ -x "$out/kube" ] && [ -x "$out/pause" ] && [ -x "$out/faultproxy" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
   echo "test cluster binaries: up to date ($out)"
   exit 0
 fi
@@ -23,6 +24,7 @@ started=$(date +%s)
 echo "test cluster binaries: building Kubernetes $release (the first build takes 10 to 15 minutes on 2 cores)"
 go build -trimpath -ldflags "$ldflags" -o "$out/kube.new" ./cmd/kube
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/pause" ./cmd/pause
+go build -trimpath -ldflags "-s -w" -o "$out/faultproxy" ./cmd/faultproxy
 mv "$out/kube.new" "$out/kube"
 ln -sf kube "$out/kubectl"
 echo "$key" >"$out/key"

@@ -10,6 +10,8 @@ export interface KubeBinaries {
   kubectl: string;
   /** The pod sandbox's one binary. */
   pause: string;
+  /** The fault proxy the fault tests put in front of the API server. */
+  faultproxy: string;
 }
 
 /** The repository's root (from the sources or from their compiled copy under build/). */
@@ -21,7 +23,7 @@ export function repoRoot(): string {
 
 export function kubeBinaries(): KubeBinaries {
   const dir = join(repoRoot(), ".cluster", "bin");
-  const b = { kube: join(dir, "kube"), kubectl: join(dir, "kubectl"), pause: join(dir, "pause") };
+  const b = { kube: join(dir, "kube"), kubectl: join(dir, "kubectl"), pause: join(dir, "pause"), faultproxy: join(dir, "faultproxy") };
   for (const f of Object.values(b)) {
     if (!existsSync(f)) throw new Error(`${f} is missing: build the test cluster's Kubernetes with  bash test/cluster/cmd/build.sh  (npm run setup does)`);
   }

@@ -16,6 +16,7 @@ import { auditFlags, requestLog, type RequestLog } from "./audit.js";
 import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plane.js";
 import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
 import { cleanNode, unmountUnder } from "./cleanup.js";
+import { startFaultProxy } from "./faults.js";
 import { NODE_NAME, startNode, type KubeNode } from "./node.js";
 import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
 
@@ -52,10 +53,26 @@ export interface KubeCluster {
   /** The kubelet's pods directory (a pod's volumes live there until the kubelet has torn it down). */
   podsDir: string;
   bin: KubeBinaries;
+  /** When started with faults. */
+  faults?: FaultAccess;
   stop(): Promise<void>;
 }
 
-export interface KubeClusterOptions extends InfraOptions {}
+export interface KubeClusterOptions extends InfraOptions {
+  /**
+   * Also start a second API server without a watch cache and the fault proxy in front of it
+   * (KubeCluster.faults), for the tests that inject faults.
+   */
+  faults?: boolean;
+}
+
+/** The fault proxy and who may use it. */
+export interface FaultAccess {
+  /** https://127.0.0.1:PORT: the proxy, its controls under /_test/ */
+  url: string;
+  /** The admin's and the builder's kubeconfigs, through the proxy. */
+  kubeconfigs: { admin: string; builder: string };
+}
 
 const BUILDER = "buildpod-builder";
 const LIMITED = "buildpod-limited";
@@ -110,6 +127,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     log("starting the control plane");
     const cp: ControlPlane = await startControlPlane({
       bin: bin.kube, dir, net, pki, people: Object.values(people), node, apiserverFlags: auditFlags(dir, people.bench.user),
+      uncached: opts.faults,
     });
     undo.push(() => cp.stop());
     const kubeconfigs = {} as Kubeconfigs;
@@ -123,11 +141,18 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     log("starting the node");
     const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin });
     undo.push(() => kn.stop());
+    let faults: FaultAccess | undefined;
+    if (cp.uncachedUrl && cp.etcdUrl) {
+      const proxy = await startFaultProxy({ binary: bin.faultproxy, logDir: join(dir, "logs"), pki, upstream: cp.uncachedUrl, etcdUrl: cp.etcdUrl });
+      undo.push(() => proxy.stop());
+      const kc = (who: "admin" | "builder") => writeKubeconfig(join(dir, `${who}-faults.kubeconfig`), proxy.url, pki.caPath, people[who]);
+      faults = { url: proxy.url, kubeconfigs: { admin: await kc("admin"), builder: await kc("builder") } };
+    }
     const version = (await admin.call<{ gitVersion: string }>("reading the version", "GET", "/version")).gitVersion;
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
-      registry: infra.registry.host, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"),
+      registry: infra.registry.host, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), faults,
       async stop() {
         if (stopped) return;
         stopped = true;
