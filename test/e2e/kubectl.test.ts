@@ -207,7 +207,7 @@ describe("kubectl against the cluster", () => {
     expect(jp("{.status.conditions[*].type}").split(" ").sort()).toEqual(["Complete", "SuccessCriteriaMet"]);
     expect(Date.parse(jp("{.status.completionTime}"))).toBeGreaterThanOrEqual(Date.parse(jp("{.status.startTime}")));
 
-    // The pod the controller made ran on the podman node.
+    // The pod the controller made ran on the node.
     expect(kubectl(["get", "pods", "-l", `job-name=${name}`, "-o", "jsonpath={.items[*].status.phase}"]).out).toBe("Succeeded");
     expect(kubectl(["logs", `job/${name}`]).out).toBe("job done\n");
     expect(kubectl(["delete", "job", name, "--wait=true"]).code).toBe(0);

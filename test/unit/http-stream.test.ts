@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResponseParser, streamGet } from "../../core/http-stream.js";
-import { makeCerts, type Certs } from "../cluster/api/certs.js";
+import { makeCerts, type Certs } from "./certs.js";
 
 interface Seen {
   status?: number;

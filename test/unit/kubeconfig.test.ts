@@ -13,7 +13,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Cluster, ClusterError, contextNamespace, loadKubeConfig } from "../../core/index.js";
 import { inClusterConfig, Kubeconfig } from "../../core/kubeconfig.js";
-import { makeCerts, type Certs } from "../cluster/api/certs.js";
+import { makeCerts, type Certs } from "./certs.js";
 
 let dir: string;
 let certs: Certs;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, loadKubeConfig, type ClusterAccess } from "../../core/index.js";
 import { warnings, type TransportError } from "../../core/transport.js";
-import { kubeconfigYaml, makeCerts } from "../cluster/api/certs.js";
+import { kubeconfigYaml, makeCerts } from "./certs.js";
 
 let dir: string;
 let server: Server;

@@ -1,21 +1,27 @@
-// Starts and stops the test cluster's infrastructure: the project's podman setup, the loopback registry with
-// the locally assembled images, and the git daemon. The node (test/cluster/node/podman-node.ts) and the
-// emulated API server build on this.
+// Starts and stops the test cluster's infrastructure: the project's podman setup (which assembles the
+// images), the registry with those images, and the git daemon. The test cluster (test/cluster/kube) builds
+// on this.
 //
 //   const infra = await startInfra();            // registry + git daemon + images (cached after the first run)
-//   const node = new PodmanNode({ stateDir: infra.stateDir, podman: infra.podman });
 //   ... infra.images.busybox, infra.images.builder, infra.git.url("repo") ...
-//   await node.shutdown(); await infra.stop();
-import { mkdirSync } from "node:fs";
-import type { NodeInfo } from "../node/runtime.js";
-import { defaultStateDir, machineAllocatable } from "../node/podman-node.js";
+//   await infra.stop();
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTestRepo, startGitDaemon, type GitDaemon, type TestRepo, type TestRepoOptions } from "./gitd.js";
 import { ensureImages, type ClusterImages } from "./images.js";
 import { preparePodman, type PodmanEnv } from "./podman-env.js";
 import { canConnect } from "./proc.js";
 import { startRegistry, type Listen, type Registry } from "./registry.js";
 
-export { defaultStateDir, machineAllocatable };
+/** The test cluster's state: BUILDPOD_CLUSTER_STATE, or .cluster in the repository (gitignored). */
+export function defaultStateDir(): string {
+  if (process.env.BUILDPOD_CLUSTER_STATE) return process.env.BUILDPOD_CLUSTER_STATE;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, ".cluster");
+}
+
 export type { ClusterImages, GitDaemon, PodmanEnv, Registry, TestRepo, TestRepoOptions };
 export { createTestRepo, ensureImages, preparePodman, startGitDaemon, startRegistry };
 
@@ -86,16 +92,6 @@ function noGit(): GitDaemon {
     throw new Error("git daemon not started");
   };
   return { port: 0, baseDir: "", url: fail, stop: async () => {} };
-}
-
-/** A NodeInfo from the machine, with overrides (e.g. a tiny allocatable to make pods unschedulable). */
-export function nodeInfo(overrides: { name?: string; labels?: Record<string, string>; allocatable?: Partial<NodeInfo["allocatable"]> } = {}): NodeInfo {
-  const name = overrides.name ?? "buildpod-node";
-  return {
-    name,
-    labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", ...overrides.labels },
-    allocatable: { ...machineAllocatable(), ...overrides.allocatable },
-  };
 }
 
 /**

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test cluster needs (the node's containerd and runc, the emulated cluster's
-# podman node, the local registry, image assembly, the git daemon).
+# Installs the Debian packages the test cluster needs (the node's containerd and runc, the local registry,
+# image assembly, the git daemon).
 # Idempotent: when every package is already installed it returns at once without touching apt.
 # Run as root on a Debian 12 machine. Never edits /etc beyond what the packages themselves install.
 set -euo pipefail
 
 PACKAGES=(
   containerd runc containernetworking-plugins       # the node: the kubelet's runtime, pod networks
-  podman conmon                                     # assembling images; the emulated cluster's node
+  podman conmon                                     # assembling images
   docker-registry skopeo                            # the local registry and inspecting it
   debootstrap busybox-static                        # assembling the builder and busybox images
   git openssl ca-certificates                       # git daemon for test sources
