@@ -189,10 +189,11 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
       else if (e.type === "slowStart" && podName) {
         // One look at the pod's events, only for a start slow enough to wonder about.
         const pod = podName;
-        void cluster.listEvents(ns, pod).then(
-          (list) => !stop.signal.aborted && progress(`[${tracker.elapsed(Date.now())}] ${slowStartMessage(e.container, list)}`),
-          () => undefined,
-        );
+        void cluster.listEvents(ns, pod).then((list) => {
+          if (stop.signal.aborted) return;
+          progress(`[${tracker.elapsed(Date.now())}] ${slowStartMessage(e.container, list)}`);
+          handleEvents(tracker.podEvents(list));
+        }, () => undefined);
       }
       else if (e.type === "done") done.resolve(e.outcome);
       else if (e.type === "logs" && podName) {
@@ -238,7 +239,22 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
       if (!stop.signal.aborted) handleEvents([tracker.finish({ status: "Error", reason: "FollowFailed", message: `lost track of the build: ${err.message}` })]);
     });
 
-  const ticker = setInterval(() => handleEvents(tracker.tick(Date.now())), 1000);
+  // A Job that cannot create its pod says so only in its events. Looked at while no pod has appeared: after
+  // 1 s (a pod the cluster accepts is there within a few hundred ms), then at doubling gaps up to 30 s, so a
+  // build waiting on a full quota costs a handful of requests, and a build that starts costs none.
+  let eventsAt = handle.createdAt + 1000;
+  let eventsGap = 1000;
+  const lookAtJob = (now: number) => {
+    if (handle.kind !== "job" || tracker.state !== "Waiting" || now < eventsAt) return;
+    eventsGap = Math.min(eventsGap * 2, 30_000);
+    eventsAt = now + eventsGap;
+    void cluster.listEvents(ns, handle.name).then((list) => !stop.signal.aborted && handleEvents(tracker.jobEvents(list, Date.now())), () => undefined);
+  };
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    lookAtJob(now);
+    handleEvents(tracker.tick(now));
+  }, 1000);
   const cancelled = new Promise<Outcome>((resolve) => {
     if (outer.aborted) resolve({ status: "Cancelled", reason: "Cancelled", message: "the build was cancelled" });
     outer.addEventListener("abort", () => resolve({ status: "Cancelled", reason: "Cancelled", message: "the build was cancelled" }), { once: true });

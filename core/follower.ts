@@ -2,6 +2,7 @@
 // ticks. It says what changed (progress), when each container's log can be read, and when and how the
 // build ended. The outcome is decided from pod and container state, never from logs.
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { podRefusal, type Refusal } from "./refusal.js";
 import type { BuildStatus } from "./result.js";
 
 export interface Outcome {
@@ -25,6 +26,17 @@ export type FollowState = "Waiting" | "Pending" | "Running" | "Done";
 
 /** Waiting reasons that no amount of waiting fixes. */
 const FATAL_WAITING = new Set(["InvalidImageName"]);
+/**
+ * A pull error that says the image is not there, or not for us: the kubelet would retry it until the start
+ * deadline, and nothing changes in between. (A registry that cannot be reached may come back: that waits.)
+ */
+const UNPULLABLE = /code = NotFound|manifest unknown|: not found|401 Unauthorized|403 Forbidden|pull access denied|insufficient_scope/;
+
+/** Whether waiting cannot help a container stuck for CAUSE. */
+function fatal(cause: PendingCause): boolean {
+  if (FATAL_WAITING.has(cause.reason)) return true;
+  return (cause.reason === "ErrImagePull" || cause.reason === "ImagePullBackOff") && UNPULLABLE.test(cause.message);
+}
 /** Waiting reasons that are just the normal way to Running. */
 const NORMAL_WAITING = new Set(["ContainerCreating", "PodInitializing"]);
 /** How long the next container may take to start before the wait is explained. */
@@ -153,6 +165,8 @@ export class PodTracker {
   private readonly finished = new Set<string>();
   /** The container next to start, and since when it has been waiting to. */
   private starting?: { container: string; image?: string; since: number; told: boolean };
+  /** Why the Job could not create the pod, the last time it said. */
+  private refusal?: Refusal;
 
   constructor(private readonly opts: TrackerOptions) {}
 
@@ -210,8 +224,8 @@ export class PodTracker {
     }
     if (!cause) this.stuckSince = undefined;
     this.lastCause = key;
-    if (cause && FATAL_WAITING.has(cause.reason)) {
-      return [...events, this.finish({ status: "StartFailed", reason: cause.reason, message: cause.message })];
+    if (cause && fatal(cause)) {
+      return [...events, this.finish({ status: "StartFailed", reason: cause.reason, message: `the build cannot start: ${cause.message}` })];
     }
     if (this.state === "Pending" && !cause) {
       const phaseKey = `phase:${pod.status?.phase ?? "Pending"}`;
@@ -249,11 +263,48 @@ export class PodTracker {
     if (cause) {
       return [this.finish({ status: "StartFailed", reason: cause.reason, message: `the build did not start within ${waited}: ${cause.message}` })];
     }
+    if (!this.pod && this.refusal) {
+      return [this.finish({ status: "StartFailed", reason: this.refusal.reason, message: `no build pod appeared within ${waited}: ${this.refusal.message}` })];
+    }
     return [this.finish({
       status: "StartFailed", reason: "StartTimeout",
       message: this.pod
         ? `the build pod did not start within ${waited} (phase ${this.pod.status?.phase ?? "Pending"}); check the events below, or raise --start-timeout`
         : `no build pod appeared within ${waited}; check that the Job can create pods (quota, admission policies, the Job's events)`,
+    })];
+  }
+
+  /**
+   * The Job's events, while no pod has appeared: the only place where the cluster says that it refuses
+   * the pod (Pod Security, a quota, a LimitRange, a missing service account, an admission webhook). A
+   * refusal that only a change can fix ends the build now; one that waiting can fix (a full quota) is told
+   * once and named if the start deadline passes.
+   */
+  jobEvents(events: { reason: string; message: string }[], now: number): FollowEvent[] {
+    if (this.state !== "Waiting") return [];
+    const last = [...events].reverse().find((e) => e.reason === "FailedCreate");
+    const refusal = last && podRefusal(last.message);
+    if (!refusal) return [];
+    if (refusal.permanent) {
+      return [this.finish({ status: "StartFailed", reason: refusal.reason, message: `the build pod could not be created: ${refusal.message}` })];
+    }
+    const told = this.refusal?.message === refusal.message;
+    this.refusal = refusal;
+    return told ? [] : [{ type: "progress", message: `[${this.elapsed(now)}] waiting: ${refusal.reason}: ${refusal.message}` }];
+  }
+
+  /**
+   * The pod's events, looked at when a container is slow to start: a Secret volume that does not exist
+   * keeps the pod in ContainerCreating, with FailedMount events the kubelet repeats until someone makes it.
+   */
+  podEvents(events: { reason: string; message: string }[]): FollowEvent[] {
+    if (this.state === "Done") return [];
+    const mount = [...events].reverse().find((e) => e.reason === "FailedMount" && /secret "[^"]+" not found/.test(e.message));
+    if (!mount) return [];
+    const name = /secret "([^"]+)" not found/.exec(mount.message)![1];
+    return [this.finish({
+      status: "StartFailed", reason: "SecretNotFound",
+      message: `the build cannot start: secret "${name}" not found in the build's namespace (${mount.message}); create it, or name another`,
     })];
   }
 

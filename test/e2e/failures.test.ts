@@ -64,28 +64,26 @@ describe("a build that fails", () => {
 });
 
 describe("a build that cannot start", () => {
-  it("an image that cannot be pulled: StartFailed with the pull error and its events, and nothing left behind", async () => {
+  it("an image that does not exist: StartFailed at once with the pull error and its events, and nothing left behind", async () => {
     const { result, progress } = await build({
-      source: inline("RUN true"), images: { source: image("no-such-image:1") }, startTimeout: "12s",
+      source: inline("RUN true"), images: { source: image("no-such-image:1") }, startTimeout: "10m",
       output: { image: image("fail:pull") },
     });
     expect(result.status).toBe("StartFailed");
     expect(["ErrImagePull", "ImagePullBackOff"]).toContain(result.reason);
-    expect(result.message).toMatch(/did not start within 12s: container source cannot pull its image/);
+    expect(result.message).toMatch(/^the build cannot start: container source cannot pull its image .*not found/);
     expect(progress.join("\n")).toMatch(/\[Warning\]\[default\/.+\]\[(Failed|BackOff)\]/);
     expect(await leftoversAfter(result.run, 5000)).toEqual([]);
   });
 
-  it("a builder image that cannot be pulled, after the source step ran: StartFailed at the start deadline", async () => {
-    const t0 = Date.now();
+  it("a builder image that does not exist, after the source step ran: StartFailed at once", async () => {
     const { result } = await build({
-      source: inline("RUN true"), images: { source: tc().builder, buildah: image("no-such-builder:1") }, startTimeout: "10s",
+      source: inline("RUN true"), images: { source: tc().builder, buildah: image("no-such-builder:1") }, startTimeout: "10m",
       output: { image: image("fail:builder-pull") },
     });
     expect(result.status).toBe("StartFailed");
     expect(["ErrImagePull", "ImagePullBackOff"]).toContain(result.reason);
-    expect(result.message).toMatch(/^container build did not start within 10s: container build cannot pull its image/);
-    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(result.message).toMatch(/^the build cannot start: container build cannot pull its image/);
     expect(await leftoversAfter(result.run, 5000)).toEqual([]);
   });
 

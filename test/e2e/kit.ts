@@ -25,21 +25,22 @@ export const rbacRole = builderRules;
 let identities = 0;
 
 /**
- * A kubeconfig for a new identity that may do exactly RULES in namespace default (plus what every
- * authenticated user may, such as access reviews): a ServiceAccount bound to a Role, with a token from the
- * TokenRequest API, as a CI system running in the cluster would have.
+ * A kubeconfig for a new identity that may do exactly RULES in NAMESPACE (plus what every authenticated
+ * user may, such as access reviews): a ServiceAccount bound to a Role, with a token from the TokenRequest
+ * API, as a CI system running in the cluster would have.
  */
-export async function kubeconfigFor(rules: Rule[]): Promise<string> {
+export async function kubeconfigFor(rules: Rule[], namespace = "default"): Promise<string> {
   const c = await cluster();
   const name = `e2e-${RUN}-${++identities}`;
-  const ns = "/api/v1/namespaces/default";
+  const ns = `/api/v1/namespaces/${namespace}`;
   await c.call("creating a service account", "POST", `${ns}/serviceaccounts`, { body: { metadata: { name } } });
-  await bindRole(c, "default", name, rules, { kind: "ServiceAccount", name });
+  await bindRole(c, namespace, name, rules, { kind: "ServiceAccount", name });
   const token = await c.call<{ status: { token: string } }>("requesting a token", "POST", `${ns}/serviceaccounts/${name}/token`, {
     body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
   });
-  const doc = parseYaml(readFileSync(tc().kubeconfig, "utf8")) as { users: { name: string; user: Record<string, unknown> }[] };
+  const doc = parseYaml(readFileSync(tc().kubeconfig, "utf8")) as { users: { name: string; user: Record<string, unknown> }[]; contexts: { context: Record<string, unknown> }[] };
   for (const u of doc.users) u.user = { token: token.status.token };
+  for (const x of doc.contexts) x.context.namespace = namespace;
   const path = join(mkdtempSync(join(tmpdir(), "buildpod-id-")), "config");
   writeFileSync(path, stringify(doc), { mode: 0o600 });
   return path;

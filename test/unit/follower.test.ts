@@ -106,6 +106,25 @@ describe("PodTracker", () => {
     expect(done(t.observe(pod("Pending", [cs("source", waiting("InvalidImageName", "bad"))], []), T0))!.outcome).toMatchObject({ status: "StartFailed", reason: "InvalidImageName" });
   });
 
+  it("fails at once on an image that is not there or not ours, as containerd words it; waits on a registry it cannot reach", () => {
+    const notFound = 'failed to pull and unpack image "r:5000/x:1": failed to resolve reference "r:5000/x:1": r:5000/x:1: not found';
+    const t = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    expect(done(t.observe(pod("Pending", [cs("source", waiting("ErrImagePull", `rpc error: code = NotFound desc = ${notFound}`))], []), T0))!.outcome)
+      .toMatchObject({ status: "StartFailed", reason: "ErrImagePull", message: expect.stringMatching(/^the build cannot start: container source cannot pull its image img\/source: rpc error: code = NotFound/) });
+    const denied = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    expect(done(denied.observe(pod("Pending", [cs("source", waiting("ErrImagePull", "failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized"))], []), T0))?.outcome.status).toBe("StartFailed");
+    const unreachable = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    expect(done(unreachable.observe(pod("Pending", [cs("source", waiting("ErrImagePull", "dial tcp 10.0.0.9:5000: connect: connection refused"))], []), T0))).toBeUndefined();
+  });
+
+  it("fails when the pod's events say a Secret it mounts does not exist", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    t.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], []), T0);
+    expect(t.podEvents([{ reason: "Scheduled", message: "assigned" }])).toEqual([]);
+    expect(done(t.podEvents([{ reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "source-secret" : secret "git-creds" not found' }]))!.outcome)
+      .toMatchObject({ status: "StartFailed", reason: "SecretNotFound", message: expect.stringMatching(/^the build cannot start: secret "git-creds" not found in the build's namespace .*; create it, or name another$/) });
+  });
+
   it("says when no pod appeared at all", () => {
     const t = new PodTracker({ createdAt: T0, startTimeout: 5 });
     expect(done(t.tick(T0 + 5000))!.outcome).toMatchObject({ status: "StartFailed", reason: "StartTimeout" });

@@ -1,0 +1,204 @@
+// Every way a build can fail on a real cluster, started by `buildpod run` as a CI step starts it: each ends
+// with the right status, exit code and a message that says what happened and what to do, at once or within
+// the start timeout, never by waiting out the whole timeout for a cause the cluster already reported.
+// (Start timeouts here are long on purpose: a build that waited one out would fail its test's time limit.)
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cluster, image, kubeconfigFor, rbacRole, tc } from "./kit.js";
+
+const BIN = join(import.meta.dirname, "../../buildpod");
+const SLOW_START = "10m";
+
+interface Ran {
+  code: number | null;
+  err: string;
+  result: { status: string; reason: string; message: string; run: string; pod?: string };
+}
+
+function context(dockerfile: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "buildpod-sweep-"));
+  writeFileSync(join(dir, "Dockerfile"), dockerfile);
+  return dir;
+}
+
+/** `buildpod run ARGS` to its end, as KUBECONFIG (default: the admin's). */
+function buildpod(args: string[], opts: { kubeconfig?: string; env?: Record<string, string>; onStart?: (io: { err: string; out: string }, child: ReturnType<typeof spawn>) => void } = {}): Promise<Ran> {
+  const c = tc();
+  const out = join(mkdtempSync(join(tmpdir(), "buildpod-sweep-out-")), "result.json");
+  const child = spawn(BIN, ["run", "--insecure-registry", "--result-file", out, ...args], {
+    env: { ...process.env, KUBECONFIG: opts.kubeconfig ?? c.kubeconfig, BUILDPOD_IMAGE_SOURCE: c.builder, BUILDPOD_IMAGE_BUILDAH: c.builder, ...opts.env },
+  });
+  const io = { out: "", err: "" };
+  child.stdout.on("data", (d: Buffer) => (io.out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (io.err += d.toString()));
+  opts.onStart?.(io, child);
+  return new Promise((resolve) => child.on("close", (code) => {
+    let result: Ran["result"];
+    try {
+      result = JSON.parse(readFileSync(out, "utf8"));
+    } catch {
+      result = { status: "", reason: "", message: `no result file; stderr: ${io.err}`, run: "" };
+    }
+    resolve({ code, err: io.err, result });
+  }));
+}
+
+const kubectl = (args: string[], input?: string) => {
+  const r = spawnSync(tc().kubectl, args, { encoding: "utf8", input, env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+};
+
+let namespaces = 0;
+const made: string[] = [];
+/** A namespace of its own with OBJECTS (YAML) applied in it. */
+function namespace(labels: Record<string, string> = {}, objects = ""): string {
+  const name = `sweep-${process.pid}-${++namespaces}`;
+  kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }));
+  made.push(name);
+  if (objects) kubectl(["-n", name, "apply", "-f", "-"], objects);
+  return name;
+}
+
+afterAll(() => {
+  for (const ns of made) spawnSync(tc().kubectl, ["delete", "namespace", ns, "--wait=false"], { env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
+});
+
+async function leftovers(run: string, ns = "default"): Promise<string[]> {
+  const c = await cluster();
+  const pods = await c.listPods(ns, `buildpod.dev/run=${run}`);
+  const jobs = await c.listJobs(ns, `buildpod.dev/run=${run}`);
+  return [...jobs.items.map((j) => `job/${j.metadata!.name}`), ...pods.items.map((p) => `pod/${p.metadata!.name}`)];
+}
+
+async function until(what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const trivial = () => context(`FROM ${tc().busybox}\nRUN true\n`);
+
+describe("a build the cluster refuses to create a pod for: the Job is made, its pod never is", () => {
+  it("the namespace's Pod Security level (the least-privilege identity cannot read it beforehand)", async () => {
+    const ns = namespace({ "pod-security.kubernetes.io/enforce": "restricted" });
+    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:psa"), "--start-timeout", SLOW_START], { kubeconfig: await kubeconfigFor(rbacRole(), ns) });
+    expect(r.code, r.err).toBe(3);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason: "PodSecurity" });
+    expect(r.result.message).toMatch(/^the build pod could not be created: the namespace's Pod Security level restricted:latest refuses the build pod \(.+\); use a builder that fits/);
+    expect(await leftovers(r.result.run, ns)).toEqual([]);
+  });
+
+  it("a ResourceQuota smaller than the build", async () => {
+    const ns = namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec: {hard: {limits.memory: 64Mi}}\n");
+    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:quota"), "--memory-limit", "256Mi", "--start-timeout", SLOW_START]);
+    expect(r.code, r.err).toBe(3);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason: "QuotaExceeded" });
+    expect(r.result.message).toMatch(/asks for limits\.memory=256Mi, more than the namespace's ResourceQuota small allows in all \(limited: limits\.memory=64Mi\); lower the build's resources or raise the quota/);
+  });
+
+  it("a ResourceQuota that requires limits the request did not set", async () => {
+    const ns = namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: counted}\nspec: {hard: {limits.cpu: '4', limits.memory: 8Gi}}\n");
+    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:quota-limits"), "--start-timeout", SLOW_START]);
+    expect(r.code, r.err).toBe(3);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason: "QuotaRequiresResources" });
+    expect(r.result.message).toMatch(/ResourceQuota counted counts resources the build does not set \(must specify limits\.cpu for: build,source; limits\.memory for: build,source\); set the build's resources/);
+  });
+
+  it("a missing service account", async () => {
+    const r = await buildpod(["--from-dir", trivial(), "-t", image("sweep:sa"), "--service-account", "no-such-account", "--start-timeout", SLOW_START]);
+    expect(r.code, r.err).toBe(3);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason: "ServiceAccountMissing" });
+    expect(r.result.message).toContain("the service account default/no-such-account does not exist; create it, or set scheduling.serviceAccountName");
+    expect(await leftovers(r.result.run)).toEqual([]);
+  });
+});
+
+describe("a build whose pod is made but cannot start", () => {
+  it("an image that does not exist: at once, with the registry's answer", async () => {
+    const r = await buildpod(["--from-dir", trivial(), "-t", image("sweep:pull"), "--start-timeout", SLOW_START], { env: { BUILDPOD_IMAGE_SOURCE: image("no-such-builder:1") } });
+    expect(r.code, r.err).toBe(3);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason: "ErrImagePull" });
+    expect(r.result.message).toMatch(/container source cannot pull its image .*no-such-builder:1.*not found/);
+  });
+
+  it("a missing source Secret (an identity that may not read Secrets, so the preflight could not tell)", async () => {
+    const r = await buildpod(["--git", `${tc().gitUrl}/anything`, "--source-secret", "no-such-git-secret", "-t", image("sweep:secret"), "--start-timeout", SLOW_START], { kubeconfig: tc().identities?.builder ?? await kubeconfigFor(rbacRole()) });
+    expect(r.code, r.err).toBe(3);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason: "SecretNotFound" });
+    expect(r.result.message).toMatch(/secret "no-such-git-secret" not found/);
+  });
+});
+
+describe("a build that runs and fails", () => {
+  it("a LimitRange that gives the build a low memory limit: OOMKilled, with that limit", async () => {
+    const ns = namespace({}, "apiVersion: v1\nkind: LimitRange\nmetadata: {name: low}\nspec: {limits: [{type: Container, default: {memory: 96Mi}}]}\n");
+    const r = await buildpod(["-n", ns, "--from-dir", context(`FROM ${tc().busybox}\nRUN dd if=/dev/zero of=/dev/null bs=300M count=1\n`), "-t", image("sweep:limitrange")]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.result).toMatchObject({ status: "Failed", reason: "OOMKilled" });
+    expect(r.result.message).toMatch(/ran out of memory \(limit 96Mi\) and was killed .*; raise the memory limit/);
+  });
+
+  it("past its deadline: DeadlineExceeded, exit 1", async () => {
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN sleep 120\n`), "-t", image("sweep:deadline"), "--timeout", "15s"]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.result).toMatchObject({ status: "Failed", reason: "DeadlineExceeded" });
+    expect(r.result.message).toMatch(/ran out of time \(15s\) and was stopped; raise the timeout/);
+  });
+
+  it("evicted (the Eviction API, as a node drain does it): Failed, says so and what to do", async () => {
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("sweep:evicted")], {
+      onStart: (io) => {
+        void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(() => {
+          const pod = /created job (\S+) in namespace/.exec(io.err)![1];
+          const name = kubectl(["get", "pods", "-l", `buildpod.dev/run=${pod}`, "-o", "jsonpath={.items[0].metadata.name}"]);
+          kubectl(["create", "--raw", `/api/v1/namespaces/default/pods/${name}/eviction`, "-f", "-"], JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: "default" } }));
+        });
+      },
+    });
+    expect(r.code, r.err).toBe(1);
+    expect(r.result.status).toBe("Failed");
+    expect(r.result.reason).toMatch(/Evict/);
+    expect(r.result.message).toMatch(/evict.*; retry/i);
+  });
+});
+
+describe("a build stopped from outside", () => {
+  let stall: Server | undefined;
+  afterAll(() => stall?.close());
+
+  it("cancelled while its image is still being pulled: exit 4, nothing left", async () => {
+    // A registry on the test cluster's own host address that takes connections and never answers.
+    const host = tc().registry.replace(/\.2:\d+$/, ".1");
+    stall = createServer(() => {});
+    await new Promise<void>((r) => stall!.listen(0, host, r));
+    const port = (stall.address() as { port: number }).port;
+    const r = await buildpod(["--from-dir", trivial(), "-t", image("sweep:pulling"), "--start-timeout", SLOW_START], {
+      env: { BUILDPOD_IMAGE_SOURCE: `${host}:${port}/stalls/forever:1` },
+      onStart: (io, child) => void until("the pull under way", async () => /pulling image/i.test(io.err), 60_000).then(() => child.kill("SIGTERM")),
+    });
+    expect(r.code, r.err).toBe(4);
+    expect(r.result.status).toBe("Cancelled");
+    expect(r.err).toMatch(/deleted job\//);
+    await until("nothing left", async () => (await leftovers(r.result.run)).length === 0, 30_000);
+  });
+
+  it("the client killed with -9: the cluster still stops the build at its deadline and removes it after --delete-after", async () => {
+    let run = "";
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 300\n`), "-t", image("sweep:kill9"), "--timeout", "10s", "--delete-after", "5s"], {
+      onStart: (io, child) => void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(() => {
+        run = /created job (\S+) in namespace/.exec(io.err)![1]!;
+        child.kill("SIGKILL");
+      }),
+    });
+    expect(r.code).toBeNull();
+    expect(run).not.toBe("");
+    await until("the Job removed by its TTL", async () => (await leftovers(run)).length === 0, 90_000);
+  });
+});
