@@ -1,27 +1,19 @@
-// A build's life on the cluster: start it, follow it to its end, cancel it. Many builds can run at
+// Following a build to its end (and runBuild: start, follow, delete if cancelled). Many builds can run at
 // once in one process; each has its own watch, log streams and timers, and reports through callbacks.
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { randomUUID } from "node:crypto";
-import { ClusterError, sleep, type Cluster } from "./cluster.js";
+import type { V1Pod } from "@kubernetes/client-node";
+import { sleep, type Cluster } from "./cluster.js";
 import { PodTracker, slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
 import type { LogLine } from "./logs.js";
-import { preflight } from "./preflight.js";
-import { ANNOTATIONS, LABELS, newRunId, render } from "./render.js";
+import { LABELS } from "./render.js";
+import { report } from "./report.js";
 import type { BuildRequest } from "./request.js";
-import { digestFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
+import type { BuildResult } from "./result.js";
+import { cancelBuild, startBuild, type BuildHandle, type StartOptions } from "./start.js";
 import { packParts } from "./upload.js";
 import { sendInput, type UploadReport } from "./upload-send.js";
 
-export interface BuildHandle {
-  /** The Job's (or bare Pod's) name: the build's name and a run id. */
-  name: string;
-  namespace: string;
-  kind: "job" | "pod";
-  /** When the build was created (ms since epoch). */
-  createdAt: number;
-  request?: BuildRequest;
-}
+export { cancelBuild, findBuild, startBuild, type BuildHandle, type StartOptions } from "./start.js";
 
 export interface BuildEvents {
   /** A step of the build: scheduled, container started, finished, waiting for a reason... */
@@ -39,22 +31,6 @@ export interface BuildEvents {
 
 export type { UploadReport };
 
-export interface StartOptions {
-  /** Run id (default: random). */
-  id?: string;
-  /** Check access, namespace, secrets and Pod Security first (default: true). */
-  preflight?: boolean;
-  signal?: AbortSignal;
-  /** Annotations to add to the Job or Pod, e.g. who started it. */
-  annotations?: Record<string, string>;
-  /**
-   * What the API server warns of when the build is created: a Pod Security level the namespace warns at
-   * ("would violate PodSecurity ..."), deprecated or unknown fields. Each warning once, even if the create
-   * was retried. runBuild passes them to onProgress.
-   */
-  onWarning?(text: string): void;
-}
-
 export interface FollowOptions extends BuildEvents {
   signal?: AbortSignal;
   /** Seconds the pod may take to start (default: the request's, or the object's annotation). */
@@ -63,56 +39,6 @@ export interface FollowOptions extends BuildEvents {
   uploadTimeout?: number;
   /** Lines kept of each container's log, for the failure report. */
   tailLines?: number;
-}
-
-/** Creates the build's Job (or Pod). */
-export async function startBuild(cluster: Cluster, req: BuildRequest, opts: StartOptions = {}): Promise<BuildHandle> {
-  if (opts.preflight !== false) await preflight(cluster, req);
-  const obj = render(req, { id: opts.id ?? newRunId() });
-  if (opts.annotations) {
-    Object.assign(obj.metadata!.annotations!, opts.annotations);
-    if (obj.kind === "Job") Object.assign((obj as V1Job).spec!.template.metadata!.annotations!, opts.annotations);
-  }
-  // A create whose answer was lost (dropped connection, timeout, 5xx after the write) is retried and then
-  // meets its own object: the token tells our object from someone else's of the same name.
-  const token = randomUUID();
-  obj.metadata!.annotations![ANNOTATIONS.createToken] = token;
-  const createdAt = Date.now();
-  const warned = new Set<string>();
-  const onWarning = (text: string) => {
-    if (warned.has(text)) return;
-    warned.add(text);
-    opts.onWarning?.(text);
-  };
-  try {
-    await cluster.create(obj, opts.signal, onWarning);
-  } catch (err) {
-    if (!(err instanceof ClusterError && err.code === 409)) throw err;
-    const existing = await cluster.readRun(req.workload, obj.metadata!.name!, req.namespace).catch(() => undefined);
-    if (existing?.metadata?.annotations?.[ANNOTATIONS.createToken] !== token) {
-      throw new ClusterError(`a build named ${obj.metadata!.name} already exists in namespace ${req.namespace}; use another run id`, 409, "AlreadyExists");
-    }
-  }
-  return { name: obj.metadata!.name!, namespace: req.namespace, kind: req.workload, createdAt, request: req };
-}
-
-/** Deletes the build and its pod. Resolves with what was deleted. */
-export async function cancelBuild(cluster: Cluster, handle: Pick<BuildHandle, "name" | "namespace" | "kind">): Promise<string[]> {
-  const pods = await cluster.listPods(handle.namespace, `${LABELS.run}=${handle.name}`).catch(() => ({ items: [] as V1Pod[] }));
-  const gone = await cluster.deleteRun(handle.kind, handle.name, handle.namespace, 1);
-  if (!gone) return [];
-  const names = pods.items.map((p) => `pod/${p.metadata!.name}`);
-  return [`${handle.kind}/${handle.name}`, ...(handle.kind === "job" ? names : [])];
-}
-
-/** Finds a build by its run name: a Job, or a bare Pod. */
-export async function findBuild(cluster: Cluster, name: string, namespace: string): Promise<BuildHandle | undefined> {
-  const job = await cluster.readJob(name, namespace);
-  if (job) return { name, namespace, kind: "job", createdAt: new Date(job.metadata?.creationTimestamp ?? Date.now()).getTime() };
-  const pods = await cluster.listPods(namespace, `${LABELS.run}=${name}`);
-  const pod = pods.items.find((p) => p.metadata?.name === name);
-  if (pod) return { name, namespace, kind: "pod", createdAt: new Date(pod.metadata?.creationTimestamp ?? Date.now()).getTime() };
-  return undefined;
 }
 
 /**
@@ -133,17 +59,6 @@ async function settledOrIdle(done: Promise<unknown>, progress: () => number, idl
 class Deferred<T> {
   resolve!: (v: T) => void;
   readonly promise = new Promise<T>((r) => (this.resolve = r));
-}
-
-function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: string; finishedAt?: string; durationSeconds?: number } {
-  const all = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
-  const finished = all.map((s) => s.state?.terminated?.finishedAt).filter(Boolean).map((d) => new Date(d as unknown as string).getTime());
-  const end = finished.length ? Math.max(...finished) : Date.now();
-  return {
-    startedAt: new Date(createdAt).toISOString(),
-    finishedAt: new Date(end).toISOString(),
-    durationSeconds: Math.round((end - createdAt) / 100) / 10,
-  };
 }
 
 /**
@@ -260,7 +175,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
     outer.addEventListener("abort", () => resolve({ status: "Cancelled", reason: "Cancelled", message: "the build was cancelled" }), { once: true });
   });
 
-  let outcome = await Promise.race([done.promise, cancelled]);
+  const outcome = await Promise.race([done.promise, cancelled]);
   clearInterval(ticker);
   if (outcome.status === "Complete" || outcome.status === "Failed") {
     // The containers have ended: their logs end too. (A build that failed to start may have a container
@@ -273,65 +188,9 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   outer.removeEventListener("abort", onOuterAbort);
   await watching;
 
-  const pod = tracker.pod;
-  // A Job past its deadline has its pod killed: the Job, not the pod, says why. Since Kubernetes 1.31 the Job
-  // controller writes FailureTarget first, deletes the pod, and writes Failed only once the pod is gone, so
-  // either condition decides.
-  if (handle.kind === "job" && (outcome.status === "Failed" || outcome.reason === "Deleted") && (pod?.metadata?.deletionTimestamp || outcome.reason === "Deleted")) {
-    const job = await cluster.readJob(handle.name, ns).catch(() => undefined);
-    const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
-    if (failed?.reason === "DeadlineExceeded") {
-      outcome = { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time (${job?.spec?.activeDeadlineSeconds}s) and was stopped; raise the timeout or make the build faster` };
-    }
-  }
-  const events: string[] = [];
-  if (outcome.status === "StartFailed" && podName) {
-    for (const e of await cluster.listEvents(ns, podName).catch(() => [])) {
-      if (e.type === "Warning") events.push(`[${e.type}][${ns}/${podName}][${e.reason}] ${e.message}${e.count > 1 ? ` (x${e.count})` : ""}`);
-    }
-    for (const e of events) progress(e);
-  }
-
-  const meta = pod?.metadata;
-  const image = req?.output.image ?? meta?.annotations?.[ANNOTATIONS.image] ?? "";
-  const src = sourceFromMessage(tracker.container("source")?.state?.terminated?.message);
-  const digest = digestFromMessage(tracker.container("build")?.state?.terminated?.message);
-  const result: BuildResult = {
-    status: outcome.status,
-    reason: outcome.reason,
-    message: outcome.message,
-    image,
-    tags: req?.output.tags ?? [],
-    source: {
-      uri: req?.source.git?.url ?? meta?.annotations?.[ANNOTATIONS.source],
-      ref: req?.source.git?.ref ?? meta?.annotations?.[ANNOTATIONS.ref],
-      ...src,
-    },
-    build: req?.name ?? meta?.labels?.[LABELS.build] ?? handle.name,
-    run: handle.name,
-    pod: podName,
-    namespace: ns,
-    ...podTimes(pod, handle.createdAt),
-  };
-  if (outcome.exitCode !== undefined) result.exitCode = outcome.exitCode;
-  if (outcome.failedContainer) {
-    result.failedContainer = outcome.failedContainer;
-    const tail = tails.get(outcome.failedContainer) ?? [];
-    result.logTail = tail.slice(Math.max(0, tail.length - tailSize));
-  }
-  if (outcome.status === "StartFailed" && events.length) result.logTail = events;
-  if (digest) {
-    result.digest = digest;
-    result.imageRef = imageWithDigest(image, digest);
-  } else if (outcome.status === "Complete") {
-    const strategy = req?.strategy.type ?? meta?.labels?.[LABELS.strategy];
-    if (strategy === "custom") {
-      result.message = "the build completed, but the custom builder reported no digest in its termination message";
-    } else {
-      Object.assign(result, { status: "Error", reason: "NoDigest", message: "the build completed but did not report the pushed image's digest" });
-    }
-  }
-  return result;
+  return report(cluster, handle, outcome, {
+    pod: tracker.pod, podName, tails, tailSize, container: (name) => tracker.container(name),
+  }, progress);
 }
 
 export interface RunOptions extends StartOptions, FollowOptions {
@@ -341,7 +200,11 @@ export interface RunOptions extends StartOptions, FollowOptions {
 
 /** Starts a build, follows it to its end, and deletes it if cancelled. */
 export async function runBuild(cluster: Cluster, req: BuildRequest, opts: RunOptions = {}): Promise<BuildResult> {
-  const handle = await startBuild(cluster, req, { onWarning: (w) => opts.onProgress?.(`the cluster warns: ${w}`), ...opts });
+  const handle = await startBuild(cluster, req, {
+    onWarning: (w) => opts.onProgress?.(`the cluster warns: ${w}`),
+    onSkippedCheck: (s) => opts.onProgress?.(`not checked beforehand: ${s}`),
+    ...opts,
+  });
   opts.onProgress?.(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
   const result = await followBuild(cluster, handle, opts);
   // A cancelled build must stop; a build that failed to start must not start later and push anyway.

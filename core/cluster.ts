@@ -216,6 +216,12 @@ export class Cluster {
     return this.call(`creating ${job ? "Job" : "Pod"} ${obj.metadata!.name} in namespace ${namespace}`, "POST", job ? jobsPath(namespace) : podsPath(namespace), { body: obj, signal, onWarning });
   }
 
+  /** Admits POD as a create would, without storing it (dryRun=All). */
+  async dryRunPod(pod: V1Pod, onWarning?: (text: string) => void): Promise<void> {
+    const namespace = pod.metadata!.namespace!;
+    await this.call(`trying the build pod in namespace ${namespace} (dry run)`, "POST", podsPath(namespace), { query: { dryRun: "All" }, body: pod, onWarning, attempts: 2 });
+  }
+
   /** An object, or undefined when there is none. */
   private async read<T>(what: string, path: string): Promise<T | undefined> {
     try {

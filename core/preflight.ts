@@ -1,7 +1,8 @@
 // Checks before anything is created, so a build that cannot work says why at once, in one message,
 // instead of leaving a pod stuck or half a build behind.
-import type { V1Namespace } from "@kubernetes/client-node";
+import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { ClusterError, type Cluster } from "./cluster.js";
+import { podRefusal } from "./refusal.js";
 import type { BuildRequest } from "./request.js";
 
 export class PreflightError extends ClusterError {
@@ -65,9 +66,12 @@ async function readNamespace(cluster: Cluster, name: string): Promise<V1Namespac
   }
 }
 
-async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source"): Promise<void> {
+async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source", skipped: string[]): Promise<void> {
   // Reading a Secret needs its own permission; without it the cluster reports a missing one at pod start.
-  if (!(await allowed(cluster, namespace, { verb: "get", resource: "secrets", name }))) return;
+  if (!(await allowed(cluster, namespace, { verb: "get", resource: "secrets", name }))) {
+    skipped.push(`whether the ${kind} secret "${name}" exists (you may not get it; a missing one is reported when the pod starts)`);
+    return;
+  }
   const secret = await cluster.readSecret(name, namespace);
   if (!secret) {
     const how = kind === "push"
@@ -81,16 +85,23 @@ async function checkSecret(cluster: Cluster, namespace: string, name: string, ki
 }
 
 /** Checks under way, per cluster connection, by what they check. */
-const underWay = new WeakMap<Cluster, Map<string, Promise<void>>>();
+const underWay = new WeakMap<Cluster, Map<string, Promise<PreflightReport>>>();
+
+/** What the preflight found it could not check, and why (each a phrase: "whether ... (...)"). */
+export interface PreflightReport {
+  skipped: string[];
+  /** Whether the identity may create pods, so that the pod can be tried in a server-side dry run. */
+  mayDryRun: boolean;
+}
 
 /**
  * Throws a PreflightError (or ClusterError) naming what is missing and what to do. Builds started
  * together that need the same checks share one run of them (a service starting a hundred builds at once
- * asks eight questions, not eight hundred); a check that has finished is never reused.
+ * asks nine questions, not nine hundred); a check that has finished is never reused.
  */
-export function preflight(cluster: Cluster, req: BuildRequest): Promise<void> {
+export function preflight(cluster: Cluster, req: BuildRequest): Promise<PreflightReport> {
   const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), req.strategy.type === "docker" ? req.strategy.builder : req.strategy.type, req.output.pushSecret, req.source.git?.secret]);
-  let checks = underWay.get(cluster);
+  let checks = underWay.get(cluster) as Map<string, Promise<PreflightReport>> | undefined;
   if (!checks) underWay.set(cluster, (checks = new Map()));
   const running = checks.get(key);
   if (running) return running;
@@ -99,14 +110,17 @@ export function preflight(cluster: Cluster, req: BuildRequest): Promise<void> {
   return check;
 }
 
-async function checkAll(cluster: Cluster, req: BuildRequest): Promise<void> {
+const CREATE_PODS: Access = { verb: "create", resource: "pods" };
+
+async function checkAll(cluster: Cluster, req: BuildRequest): Promise<PreflightReport> {
   const ns = req.namespace;
+  const skipped: string[] = [];
   const namespace = await readNamespace(cluster, ns);
   if (namespace === "missing") {
     throw new PreflightError(`namespace ${ns} does not exist; create it (kubectl create namespace ${ns}) or choose another with --namespace`, "NamespaceNotFound");
   }
   const access = requiredAccess(req);
-  const answers = await Promise.all(access.map((a) => allowed(cluster, ns, a)));
+  const [mayDryRun, ...answers] = await Promise.all([CREATE_PODS, ...access].map((a) => allowed(cluster, ns, a)));
   const missing = access.filter((_, i) => !answers[i]);
   if (missing.length) {
     throw new PreflightError(
@@ -123,6 +137,33 @@ async function checkAll(cluster: Cluster, req: BuildRequest): Promise<void> {
       throw new PreflightError(`namespace ${ns} enforces Pod Security '${enforce}', and ${what} needs '${need}'.${fit}`, "PodSecurity");
     }
   }
-  if (req.output.pushSecret) await checkSecret(cluster, ns, req.output.pushSecret, "push");
-  if (req.source.git?.secret) await checkSecret(cluster, ns, req.source.git.secret, "source");
+  if (namespace === "unknown" && !mayDryRun) {
+    skipped.push("the namespace's Pod Security level (you may not get the namespace, nor create pods for a dry run; a refusal is reported when the Job cannot create the pod)");
+  }
+  if (req.output.pushSecret) await checkSecret(cluster, ns, req.output.pushSecret, "push", skipped);
+  if (req.source.git?.secret) await checkSecret(cluster, ns, req.source.git.secret, "source", skipped);
+  return { skipped, mayDryRun };
+}
+
+/** The build's pod as the cluster would get it: the bare Pod, or the one the Job's template makes. */
+function podOf(obj: V1Job | V1Pod): V1Pod {
+  if (obj.kind === "Pod") return obj as V1Pod;
+  const t = (obj as V1Job).spec!.template;
+  return { apiVersion: "v1", kind: "Pod", metadata: { ...t.metadata, generateName: `${obj.metadata!.name}-`, namespace: obj.metadata!.namespace }, spec: t.spec };
+}
+
+/**
+ * Creates the build's exact pod in a server-side dry run (dryRun=All: admitted, never stored), so that
+ * whatever would refuse it (Pod Security, a ResourceQuota, a LimitRange, a missing service account, an
+ * admission webhook) answers before anything is created. A refusal that only a change can fix throws; a
+ * full quota, which waiting can fix, and an answer that is not a refusal let the build go on.
+ */
+export async function dryRunPod(cluster: Cluster, obj: V1Job | V1Pod, onWarning?: (text: string) => void): Promise<void> {
+  try {
+    await cluster.dryRunPod(podOf(obj), onWarning);
+  } catch (err) {
+    if (!(err instanceof ClusterError) || err.code === undefined || err.code >= 500) return;
+    const refusal = podRefusal(err.message);
+    if (refusal?.permanent) throw new PreflightError(`the cluster would refuse the build pod: ${refusal.message}`, refusal.reason);
+  }
 }

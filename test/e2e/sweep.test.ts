@@ -85,38 +85,70 @@ async function until(what: string, ok: () => Promise<boolean>, ms: number): Prom
 
 const trivial = () => context(`FROM ${tc().busybox}\nRUN true\n`);
 
-describe("a build the cluster refuses to create a pod for: the Job is made, its pod never is", () => {
-  it("the namespace's Pod Security level (the least-privilege identity cannot read it beforehand)", async () => {
-    const ns = namespace({ "pod-security.kubernetes.io/enforce": "restricted" });
-    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:psa"), "--start-timeout", SLOW_START], { kubeconfig: await kubeconfigFor(rbacRole(), ns) });
+interface Refused {
+  what: string;
+  /** The namespace (made on first use), the identity, and the arguments of the build. */
+  setup: () => Promise<{ ns: string; kubeconfig?: string; args: string[] }>;
+  reason: string;
+  message: RegExp;
+}
+
+const refused: Refused[] = [
+  {
+    what: "the namespace's Pod Security level (the least-privilege identity, which may not read the namespace)",
+    setup: async () => {
+      const ns = namespace({ "pod-security.kubernetes.io/enforce": "restricted" });
+      return { ns, kubeconfig: await kubeconfigFor(rbacRole(), ns), args: [] };
+    },
+    reason: "PodSecurity",
+    message: /the namespace's Pod Security level restricted:latest refuses the build pod \(.+\); use a builder that fits/,
+  },
+  {
+    what: "a ResourceQuota smaller than the build",
+    setup: async () => ({ ns: namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec: {hard: {limits.memory: 64Mi}}\n"), args: ["--memory-limit", "256Mi"] }),
+    reason: "QuotaExceeded",
+    message: /asks for limits\.memory=256Mi, more than the namespace's ResourceQuota small allows in all \(limited: limits\.memory=64Mi\); lower the build's resources or raise the quota/,
+  },
+  {
+    what: "a ResourceQuota that requires limits the request did not set",
+    setup: async () => ({ ns: namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: counted}\nspec: {hard: {limits.cpu: '4', limits.memory: 8Gi}}\n"), args: [] }),
+    reason: "QuotaRequiresResources",
+    message: /ResourceQuota counted counts resources the build does not set \(must specify limits\.cpu for: build,source; limits\.memory for: build,source\); set the build's resources/,
+  },
+  {
+    what: "a LimitRange the build's limit exceeds",
+    setup: async () => ({ ns: namespace({}, "apiVersion: v1\nkind: LimitRange\nmetadata: {name: capped}\nspec: {limits: [{type: Container, max: {memory: 128Mi}}]}\n"), args: ["--memory-limit", "256Mi"] }),
+    reason: "LimitRange",
+    message: /the namespace's LimitRange refuses the build pod: maximum memory usage per Container is 128Mi, but limit is 256Mi; set the build's resources within its bounds/,
+  },
+  {
+    what: "a missing service account",
+    setup: async () => ({ ns: "default", args: ["--service-account", "no-such-account"] }),
+    reason: "ServiceAccountMissing",
+    message: /the service account default\/no-such-account does not exist; create it, or set scheduling\.serviceAccountName/,
+  },
+];
+
+describe("a build the cluster would refuse a pod: the dry run of the pod says so before anything is created", () => {
+  it.each(refused)("$what", async ({ setup, reason, message }) => {
+    const { ns, kubeconfig, args } = await setup();
+    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:refused"), "--start-timeout", SLOW_START, ...args], { kubeconfig });
+    expect(r.code, r.err).toBe(5);
+    expect(r.result).toMatchObject({ status: "Error", reason, run: "" });
+    expect(r.result.message).toMatch(/^the cluster would refuse the build pod: /);
+    expect(r.result.message).toMatch(message);
+  });
+});
+
+describe("the same without the preflight: the Job is made, its pod never is, and its FailedCreate event ends the build", () => {
+  it.each(refused)("$what", async ({ setup, reason, message }) => {
+    const { ns, kubeconfig, args } = await setup();
+    const r = await buildpod(["--no-preflight", "-n", ns, "--from-dir", trivial(), "-t", image("sweep:refused"), "--start-timeout", SLOW_START, ...args], { kubeconfig });
     expect(r.code, r.err).toBe(3);
-    expect(r.result).toMatchObject({ status: "StartFailed", reason: "PodSecurity" });
-    expect(r.result.message).toMatch(/^the build pod could not be created: the namespace's Pod Security level restricted:latest refuses the build pod \(.+\); use a builder that fits/);
+    expect(r.result).toMatchObject({ status: "StartFailed", reason });
+    expect(r.result.message).toMatch(/^the build pod could not be created: /);
+    expect(r.result.message).toMatch(message);
     expect(await leftovers(r.result.run, ns)).toEqual([]);
-  });
-
-  it("a ResourceQuota smaller than the build", async () => {
-    const ns = namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec: {hard: {limits.memory: 64Mi}}\n");
-    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:quota"), "--memory-limit", "256Mi", "--start-timeout", SLOW_START]);
-    expect(r.code, r.err).toBe(3);
-    expect(r.result).toMatchObject({ status: "StartFailed", reason: "QuotaExceeded" });
-    expect(r.result.message).toMatch(/asks for limits\.memory=256Mi, more than the namespace's ResourceQuota small allows in all \(limited: limits\.memory=64Mi\); lower the build's resources or raise the quota/);
-  });
-
-  it("a ResourceQuota that requires limits the request did not set", async () => {
-    const ns = namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: counted}\nspec: {hard: {limits.cpu: '4', limits.memory: 8Gi}}\n");
-    const r = await buildpod(["-n", ns, "--from-dir", trivial(), "-t", image("sweep:quota-limits"), "--start-timeout", SLOW_START]);
-    expect(r.code, r.err).toBe(3);
-    expect(r.result).toMatchObject({ status: "StartFailed", reason: "QuotaRequiresResources" });
-    expect(r.result.message).toMatch(/ResourceQuota counted counts resources the build does not set \(must specify limits\.cpu for: build,source; limits\.memory for: build,source\); set the build's resources/);
-  });
-
-  it("a missing service account", async () => {
-    const r = await buildpod(["--from-dir", trivial(), "-t", image("sweep:sa"), "--service-account", "no-such-account", "--start-timeout", SLOW_START]);
-    expect(r.code, r.err).toBe(3);
-    expect(r.result).toMatchObject({ status: "StartFailed", reason: "ServiceAccountMissing" });
-    expect(r.result.message).toContain("the service account default/no-such-account does not exist; create it, or set scheduling.serviceAccountName");
-    expect(await leftovers(r.result.run)).toEqual([]);
   });
 });
 

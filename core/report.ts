@@ -1,0 +1,103 @@
+// A followed build's result: the outcome, completed from the Job where the pod cannot say (a deadline), with
+// the pod's warning events for a build that did not start, the failing container's last lines, the source
+// commit and the pushed image's digest.
+import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
+import type { Cluster } from "./cluster.js";
+import type { Outcome } from "./follower.js";
+import { ANNOTATIONS, LABELS } from "./render.js";
+import { digestFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
+import type { BuildHandle } from "./start.js";
+
+/** What the follower saw of the build. */
+export interface Seen {
+  pod?: V1Pod;
+  podName?: string;
+  container(name: string): V1ContainerStatus | undefined;
+  /** The last lines of each container's log. */
+  tails: Map<string, string[]>;
+  tailSize: number;
+}
+
+/** Whether the Job, not the pod, says how the build ended: its pod was deleted under it. */
+export function jobDecides(handle: Pick<BuildHandle, "kind">, outcome: Outcome, pod: V1Pod | undefined): boolean {
+  return handle.kind === "job" && (outcome.status === "Failed" || outcome.reason === "Deleted") && (!!pod?.metadata?.deletionTimestamp || outcome.reason === "Deleted");
+}
+
+/**
+ * The outcome, given the Job of a build whose pod was deleted under it. A Job past its deadline has its pod
+ * killed: since Kubernetes 1.31 the Job controller writes FailureTarget first, deletes the pod, and writes
+ * Failed only once the pod is gone, so either condition decides.
+ */
+export function withJob(outcome: Outcome, job: V1Job | undefined): Outcome {
+  const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
+  if (failed?.reason !== "DeadlineExceeded") return outcome;
+  return { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time (${job?.spec?.activeDeadlineSeconds}s) and was stopped; raise the timeout or make the build faster` };
+}
+
+function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: string; finishedAt?: string; durationSeconds?: number } {
+  const all = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
+  const finished = all.map((s) => s.state?.terminated?.finishedAt).filter(Boolean).map((d) => new Date(d as unknown as string).getTime());
+  const end = finished.length ? Math.max(...finished) : Date.now();
+  return {
+    startedAt: new Date(createdAt).toISOString(),
+    finishedAt: new Date(end).toISOString(),
+    durationSeconds: Math.round((end - createdAt) / 100) / 10,
+  };
+}
+
+/** The build's result; reads the Job and the pod's events where the outcome needs them. */
+export async function report(cluster: Cluster, handle: BuildHandle, first: Outcome, seen: Seen, progress: (m: string) => void): Promise<BuildResult> {
+  const req = handle.request;
+  const ns = handle.namespace;
+  const { pod, podName, tails, tailSize } = seen;
+  const outcome = jobDecides(handle, first, pod) ? withJob(first, await cluster.readJob(handle.name, ns).catch(() => undefined)) : first;
+  const events: string[] = [];
+  if (outcome.status === "StartFailed" && podName) {
+    for (const e of await cluster.listEvents(ns, podName).catch(() => [])) {
+      if (e.type === "Warning") events.push(`[${e.type}][${ns}/${podName}][${e.reason}] ${e.message}${e.count > 1 ? ` (x${e.count})` : ""}`);
+    }
+    for (const e of events) progress(e);
+  }
+
+  const meta = pod?.metadata;
+  const image = req?.output.image ?? meta?.annotations?.[ANNOTATIONS.image] ?? "";
+  const src = sourceFromMessage(seen.container("source")?.state?.terminated?.message);
+  const digest = digestFromMessage(seen.container("build")?.state?.terminated?.message);
+  const result: BuildResult = {
+    status: outcome.status,
+    reason: outcome.reason,
+    message: outcome.message,
+    image,
+    tags: req?.output.tags ?? [],
+    source: {
+      uri: req?.source.git?.url ?? meta?.annotations?.[ANNOTATIONS.source],
+      ref: req?.source.git?.ref ?? meta?.annotations?.[ANNOTATIONS.ref],
+      ...src,
+    },
+    build: req?.name ?? meta?.labels?.[LABELS.build] ?? handle.name,
+    run: handle.name,
+    pod: podName,
+    namespace: ns,
+    ...podTimes(pod, handle.createdAt),
+  };
+  if (outcome.exitCode !== undefined) result.exitCode = outcome.exitCode;
+  if (outcome.failedContainer) {
+    result.failedContainer = outcome.failedContainer;
+    const tail = tails.get(outcome.failedContainer) ?? [];
+    result.logTail = tail.slice(Math.max(0, tail.length - tailSize));
+  }
+  if (outcome.status === "StartFailed" && events.length) result.logTail = events;
+  if (digest) {
+    result.digest = digest;
+    result.imageRef = imageWithDigest(image, digest);
+  } else if (outcome.status === "Complete") {
+    const strategy = req?.strategy.type ?? meta?.labels?.[LABELS.strategy];
+    if (strategy === "custom") {
+      result.message = "the build completed, but the custom builder reported no digest in its termination message";
+    } else {
+      Object.assign(result, { status: "Error", reason: "NoDigest", message: "the build completed but did not report the pushed image's digest" });
+    }
+  }
+  return result;
+}
+
