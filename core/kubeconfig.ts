@@ -231,15 +231,15 @@ export function readKubeconfigFiles(opts: ConnectOptions = {}): Merged {
   throw new ClusterError("no cluster to talk to: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster");
 }
 
+/** Inline data over a file, as client-go has it (data wins when a kubeconfig gives both). */
 function fileOrData(file: string | undefined, data: string | undefined, what: string): Buffer | undefined {
-  if (file) {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new ClusterError(`cannot read the kubeconfig's ${what} ${file}: ${(err as Error).message}`);
-    }
+  if (data) return Buffer.from(data, "base64");
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ClusterError(`cannot read the kubeconfig's ${what} ${file}: ${(err as Error).message}`);
   }
-  return data ? Buffer.from(data, "base64") : undefined;
 }
 
 interface ExecCredential {
@@ -354,7 +354,7 @@ export class Kubeconfig implements ClusterAccess {
   refused(used: RequestOptions): boolean {
     const auth = (used.headers as Record<string, string> | undefined)?.Authorization;
     if (this.plugin) return this.plugin.refused(auth, used.cert);
-    if (!this.user.tokenFile || this.user.token) return false;
+    if (!this.user.tokenFile) return false;
     // A projected token rotated or was revoked within the minute: read the file again now.
     const before = this.tokenRead?.token;
     if (auth !== `Bearer ${before}`) return true;
@@ -375,15 +375,19 @@ export class Kubeconfig implements ClusterAccess {
     return c ? { namespace: c.namespace } : null;
   }
 
+  /**
+   * The bearer token. As client-go has it, a token file's token wins over a token written beside it, which
+   * is used only while the file cannot be read.
+   */
   private token(): string | undefined {
     const u = this.user;
-    if (u.token) return u.token;
-    if (!u.tokenFile) return undefined;
+    if (!u.tokenFile) return u.token;
     const now = Date.now();
     if (!this.tokenRead || now - this.tokenRead.at > TOKEN_FILE_TTL_MS) {
       try {
         this.tokenRead = { token: readFileSync(u.tokenFile, "utf8").trim(), at: now };
       } catch (err) {
+        if (u.token) return u.token;
         throw new ClusterError(`cannot read the token file ${u.tokenFile}: ${(err as Error).message}`);
       }
     }

@@ -101,6 +101,22 @@ describe("credentials", () => {
     expect(await call(file)).toMatchObject({ cn: "cert-user", auth: undefined });
   });
 
+  it("precedence as client-go has it: a token file's token over a token; inline data over files", async () => {
+    const tokenFile = join(dir, "precedence-token");
+    await writeFile(tokenFile, "from-the-file\n");
+    expect(await call(await kubeconfig(`    token: written-beside\n    tokenFile: ${tokenFile}`))).toMatchObject({ auth: "Bearer from-the-file" });
+    // The token written beside it serves while the file cannot be read.
+    expect(await call(await kubeconfig(`    token: written-beside\n    tokenFile: ${join(dir, "no-such-token")}`))).toMatchObject({ auth: "Bearer written-beside" });
+    // certificate-authority-data, client-certificate-data and client-key-data win over the files, which are
+    // not even read (they do not exist).
+    const data = (f: string) => readFile(join(dir, f)).then((b) => b.toString("base64"));
+    const file = await kubeconfig(
+      `    client-certificate: ${join(dir, "missing.crt")}\n    client-certificate-data: ${await data("client.crt")}\n    client-key: ${join(dir, "missing.key")}\n    client-key-data: ${await data("client.key")}`,
+      { cluster: `    certificate-authority: ${join(dir, "missing-ca.crt")}\n    certificate-authority-data: ${certs.ca.toString("base64")}` },
+    );
+    expect(await call(file)).toMatchObject({ cn: "cert-user", auth: undefined });
+  });
+
   it("basic auth and impersonation", async () => {
     const file = await kubeconfig("    username: ann\n    password: s3cret\n    as: builder-bot");
     expect(await call(file)).toMatchObject({ auth: `Basic ${Buffer.from("ann:s3cret").toString("base64")}`, impersonate: "builder-bot" });
