@@ -28,7 +28,7 @@ export class ResponseParser {
   private framing: Framing = { kind: "close" };
   /** Chunked: bytes of the current chunk still to come; -1 while a size line is awaited. */
   private chunkLeft = -1;
-  /** Chunked: CRLF bytes after a chunk's data still to skip. */
+  /** Chunked: bytes of the CRLF after a chunk's data still expected (2: CR then LF, 1: LF). */
   private crlfLeft = 0;
   private line = "";
   private trailers = false;
@@ -52,9 +52,17 @@ export class ResponseParser {
         this.head = all;
         return;
       }
+      const rest = all.subarray(end + 4);
+      const status = /^HTTP\/1\.[01] (1\d\d)/.exec(all.toString("latin1", 0, 16))?.[1];
+      if (status !== undefined && status !== "101") {
+        // An informational answer (100 Continue, 103 Early Hints) comes before the final one: skip it.
+        this.head = Buffer.alloc(0);
+        if (rest.length) this.push(rest);
+        return;
+      }
       this.head = undefined;
       if (!this.parseHead(all.subarray(0, end).toString("latin1"))) return;
-      data = all.subarray(end + 4);
+      data = rest;
     }
     const out: Buffer[] = [];
     if (this.framing.kind === "chunked") this.dechunk(data, out);
@@ -118,9 +126,11 @@ export class ResponseParser {
     let i = 0;
     while (i < data.length && !this.done) {
       if (this.crlfLeft > 0) {
-        const skip = Math.min(this.crlfLeft, data.length - i);
-        this.crlfLeft -= skip;
-        i += skip;
+        // A chunk's data ends with CRLF exactly: anything else (a bare LF, say) would shift every chunk
+        // after it, so it is refused, as llhttp refuses it.
+        if (data[i] !== (this.crlfLeft === 2 ? 13 : 10)) return this.fail("a chunk's data is not followed by CRLF");
+        this.crlfLeft--;
+        i++;
         continue;
       }
       if (this.chunkLeft > 0) {
@@ -186,9 +196,19 @@ function hexSize(data: Buffer, from: number, nl: number): number {
   return size;
 }
 
+/**
+ * How long a server may take to send a response's head. A log stream's body may then be silent for as long
+ * as the build is (a quiet step), so it has no such bound: TCP keepalive probes, from KEEPALIVE_MS of
+ * silence on, find a peer that has gone away (about 30 s plus the kernel's probes).
+ */
+export const HEAD_TIMEOUT_MS = 30_000;
+const KEEPALIVE_MS = 30_000;
+
 export interface StreamRequest {
   url: URL;
   headers: Record<string, string>;
+  /** Default HEAD_TIMEOUT_MS. */
+  headTimeoutMs?: number;
   /** For https: the CA, client certificate, a shared secureContext, rejectUnauthorized, servername. */
   tls?: ConnectionOptions;
 }
@@ -226,8 +246,14 @@ export function streamGet(req: StreamRequest): StreamResponse {
     : netConnect({ host, port });
   const res = new StreamResponse(socket);
   let ended = false;
+  const headTimeout = req.headTimeoutMs ?? HEAD_TIMEOUT_MS;
+  const silent = setTimeout(() => socket.destroy(new Error(`the server sent no answer within ${headTimeout / 1000}s`)), headTimeout);
+  socket.once("close", () => clearTimeout(silent));
   const parser = new ResponseParser({
-    head: (status, headers) => res.emit("head", status, headers),
+    head: (status, headers) => {
+      clearTimeout(silent);
+      res.emit("head", status, headers);
+    },
     data: (chunk) => res.emit("data", chunk),
     end: () => {
       ended = true;
@@ -241,6 +267,7 @@ export function streamGet(req: StreamRequest): StreamResponse {
     },
   });
   socket.setNoDelay(true);
+  socket.setKeepAlive(true, KEEPALIVE_MS);
   socket.on(https ? "secureConnect" : "connect", () => {
     const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, "Connection: close"];
     for (const [k, v] of Object.entries(req.headers)) lines.push(`${k}: ${v}`);
