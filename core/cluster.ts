@@ -94,7 +94,9 @@ function explain(what: string, err: unknown): ClusterError {
     const { message, reason } = statusBody(err);
     let hint = "";
     if (code === 401) hint = "; the credentials in the kubeconfig were refused: log in again or refresh the token";
-    if (code === 403) hint = "; ask for a Role that grants it (the RBAC manifest in deploy/rbac.yaml lists what buildpod needs)";
+    // RBAC's refusal ("User "x" cannot create resource ..."), not an admission plugin's (Pod Security, quota),
+    // which answers 403 too and says itself what is wrong.
+    if (code === 403 && /cannot [\w-]+ resource/.test(message ?? "")) hint = "; ask for a Role that grants it (the RBAC manifest in deploy/rbac.yaml lists what buildpod needs)";
     return new ClusterError(`${what}: ${message ?? `HTTP ${code}`}${hint}`, code, reason);
   }
   if (isNetworkError(err)) {

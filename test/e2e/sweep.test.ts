@@ -55,12 +55,19 @@ const kubectl = (args: string[], input?: string) => {
 
 let namespaces = 0;
 const made: string[] = [];
-/** A namespace of its own with OBJECTS (YAML) applied in it. */
-function namespace(labels: Record<string, string> = {}, objects = ""): string {
+/**
+ * A namespace of its own with OBJECTS (YAML) applied in it. A ResourceQuota counts only once the quota
+ * controller has written its status (until then admission lets everything through), as in any namespace
+ * whose quota is older than a few seconds: wait for that.
+ */
+async function namespace(labels: Record<string, string> = {}, objects = ""): Promise<string> {
   const name = `sweep-${process.pid}-${++namespaces}`;
   kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }));
   made.push(name);
   if (objects) kubectl(["-n", name, "apply", "-f", "-"], objects);
+  if (/kind: ResourceQuota/.test(objects)) {
+    await until("the quota's status", async () => kubectl(["-n", name, "get", "resourcequota", "-o", "jsonpath={.items[*].status.hard}"]).trim() !== "", 30_000);
+  }
   return name;
 }
 
@@ -97,7 +104,7 @@ const refused: Refused[] = [
   {
     what: "the namespace's Pod Security level (the least-privilege identity, which may not read the namespace)",
     setup: async () => {
-      const ns = namespace({ "pod-security.kubernetes.io/enforce": "restricted" });
+      const ns = await namespace({ "pod-security.kubernetes.io/enforce": "restricted" });
       return { ns, kubeconfig: await kubeconfigFor(rbacRole(), ns), args: [] };
     },
     reason: "PodSecurity",
@@ -105,19 +112,19 @@ const refused: Refused[] = [
   },
   {
     what: "a ResourceQuota smaller than the build",
-    setup: async () => ({ ns: namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec: {hard: {limits.memory: 64Mi}}\n"), args: ["--memory-limit", "256Mi"] }),
+    setup: async () => ({ ns: await namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec: {hard: {limits.memory: 64Mi}}\n"), args: ["--memory-limit", "256Mi"] }),
     reason: "QuotaExceeded",
     message: /asks for limits\.memory=256Mi, more than the namespace's ResourceQuota small allows in all \(limited: limits\.memory=64Mi\); lower the build's resources or raise the quota/,
   },
   {
     what: "a ResourceQuota that requires limits the request did not set",
-    setup: async () => ({ ns: namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: counted}\nspec: {hard: {limits.cpu: '4', limits.memory: 8Gi}}\n"), args: [] }),
+    setup: async () => ({ ns: await namespace({}, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: counted}\nspec: {hard: {limits.cpu: '4', limits.memory: 8Gi}}\n"), args: [] }),
     reason: "QuotaRequiresResources",
     message: /ResourceQuota counted counts resources the build does not set \(must specify limits\.cpu for: build,source; limits\.memory for: build,source\); set the build's resources/,
   },
   {
     what: "a LimitRange the build's limit exceeds",
-    setup: async () => ({ ns: namespace({}, "apiVersion: v1\nkind: LimitRange\nmetadata: {name: capped}\nspec: {limits: [{type: Container, max: {memory: 128Mi}}]}\n"), args: ["--memory-limit", "256Mi"] }),
+    setup: async () => ({ ns: await namespace({}, "apiVersion: v1\nkind: LimitRange\nmetadata: {name: capped}\nspec: {limits: [{type: Container, max: {memory: 128Mi}}]}\n"), args: ["--memory-limit", "256Mi"] }),
     reason: "LimitRange",
     message: /the namespace's LimitRange refuses the build pod: maximum memory usage per Container is 128Mi, but limit is 256Mi; set the build's resources within its bounds/,
   },
@@ -152,6 +159,16 @@ describe("the same without the preflight: the Job is made, its pod never is, and
   });
 });
 
+describe("an identity without a permission buildpod needs", () => {
+  it("RBAC denied: the preflight names the permission and the Role that grants it", async () => {
+    const kubeconfig = tc().identities?.limited ?? await kubeconfigFor(rbacRole().filter((r) => !r.resources.includes("pods/log")));
+    const r = await buildpod(["--from-dir", trivial(), "-t", image("sweep:rbac")], { kubeconfig });
+    expect(r.code, r.err).toBe(5);
+    expect(r.result).toMatchObject({ status: "Error", reason: "Forbidden", run: "" });
+    expect(r.result.message).toMatch(/^you may not get pods\/log in namespace default; ask for a Role granting it \(deploy\/rbac\.yaml lists what buildpod needs\)/);
+  });
+});
+
 describe("a build whose pod is made but cannot start", () => {
   it("an image that does not exist: at once, with the registry's answer", async () => {
     const r = await buildpod(["--from-dir", trivial(), "-t", image("sweep:pull"), "--start-timeout", SLOW_START], { env: { BUILDPOD_IMAGE_SOURCE: image("no-such-builder:1") } });
@@ -170,7 +187,7 @@ describe("a build whose pod is made but cannot start", () => {
 
 describe("a build that runs and fails", () => {
   it("a LimitRange that gives the build a low memory limit: OOMKilled, with that limit", async () => {
-    const ns = namespace({}, "apiVersion: v1\nkind: LimitRange\nmetadata: {name: low}\nspec: {limits: [{type: Container, default: {memory: 96Mi}}]}\n");
+    const ns = await namespace({}, "apiVersion: v1\nkind: LimitRange\nmetadata: {name: low}\nspec: {limits: [{type: Container, default: {memory: 96Mi}}]}\n");
     const r = await buildpod(["-n", ns, "--from-dir", context(`FROM ${tc().busybox}\nRUN dd if=/dev/zero of=/dev/null bs=300M count=1\n`), "-t", image("sweep:limitrange")]);
     expect(r.code, r.err).toBe(1);
     expect(r.result).toMatchObject({ status: "Failed", reason: "OOMKilled" });
@@ -198,6 +215,34 @@ describe("a build that runs and fails", () => {
     expect(r.result.status).toBe("Failed");
     expect(r.result.reason).toMatch(/Evict/);
     expect(r.result.message).toMatch(/evict.*; retry/i);
+  });
+});
+
+describe("a build that loses its node to a more important pod", () => {
+  it("preempted by the scheduler: Failed, says so and what to do", async () => {
+    // The build asks for most of the node's CPU; a pod of a higher priority that asks as much can only run
+    // once the scheduler has evicted the build.
+    const cores = Number(kubectl(["get", "node", "-o", "jsonpath={.items[0].status.allocatable.cpu}"]).replace(/m$/, "")) || 2;
+    const most = `${Math.floor(cores * 1000 * 0.7)}m`;
+    const high = `sweep-high-${process.pid}`;
+    kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: high }, value: 1_000_000 }));
+    const pod = `sweep-preemptor-${process.pid}`;
+    try {
+      const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("sweep:preempted"), "--cpu-request", most], {
+        onStart: (io) => void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(() => {
+          kubectl(["apply", "-f", "-"], JSON.stringify({
+            apiVersion: "v1", kind: "Pod", metadata: { name: pod, namespace: "default" },
+            spec: { priorityClassName: high, restartPolicy: "Never", containers: [{ name: "c", image: tc().busybox, command: ["sleep", "1"], resources: { requests: { cpu: most } } }] },
+          }));
+        }),
+      });
+      expect(r.code, r.err).toBe(1);
+      expect(r.result).toMatchObject({ status: "Failed", reason: "PreemptionByScheduler" });
+      expect(r.result.message).toMatch(/^the build pod was disrupted: .*; retry the build/);
+    } finally {
+      spawnSync(tc().kubectl, ["delete", "pod", pod, "--wait=false"], { env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
+      spawnSync(tc().kubectl, ["delete", "priorityclass", high], { env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
+    }
   });
 });
 

@@ -50,6 +50,14 @@ describe("retry", () => {
     expect((err as ClusterError).message).toMatch(new RegExp(`^creating Job x: answered ${code}`));
   });
 
+  it("403: RBAC's refusal gets the hint to ask for a Role; an admission plugin's (Pod Security, quota) keeps its own words", async () => {
+    const forbidden = (message: string) => new ApiError(403, { kind: "Status", code: 403, message, reason: "Forbidden" }, {});
+    const rbac = await retry("creating Job x", flaky([forbidden('jobs.batch is forbidden: User "ci" cannot create resource "jobs" in API group "batch" in the namespace "b"')])).catch((e: Error) => e);
+    expect((rbac as Error).message).toMatch(/in the namespace "b"; ask for a Role that grants it \(the RBAC manifest in deploy\/rbac\.yaml/);
+    const admission = await retry("creating Pod x", flaky([forbidden('pods "x" is forbidden: exceeded quota: q, requested: cpu=2, used: cpu=0, limited: cpu=1')])).catch((e: Error) => e);
+    expect((admission as Error).message).toBe('creating Pod x: pods "x" is forbidden: exceeded quota: q, requested: cpu=2, used: cpu=0, limited: cpu=1');
+  });
+
   it("a problem on buildpod's side (a kubeconfig's credential plugin failing) is final, whatever its words", async () => {
     const fn = flaky([new ClusterError("the kubeconfig's credential plugin aws failed (exit 1): connect ETIMEDOUT")]);
     const err = await retry("listing pods", fn).catch((e: unknown) => e);
