@@ -74,7 +74,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   const onOuterAbort = () => stop.abort();
   outer.addEventListener("abort", onOuterAbort, { once: true });
   const startTimeout = opts.startTimeout ?? req?.startTimeout ?? 300;
-  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout });
+  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout, kind: handle.kind });
   const done = new Deferred<Outcome>();
   const tailSize = opts.tailLines ?? 30;
   const tails = new Map<string, string[]>();
@@ -111,6 +111,9 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
         }, () => undefined);
       }
       else if (e.type === "done") done.resolve(e.outcome);
+      else if (e.type === "readJob") {
+        void cluster.readJob(handle.name, ns).then((job) => job, () => undefined).then((job) => handleEvents(tracker.feed({ type: "job", job })));
+      }
       else if (e.type === "logs" && podName) {
         const target = { namespace: ns, pod: podName, container: e.container };
         const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), afterChunk: opts.afterLogBatch, signal: stop.signal });
@@ -127,7 +130,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
           uploading = sendInput(cluster, ns, podName, () => packParts(binary, req.source.contextDir, dockerfile), progress, guard).then((report) => opts.onUpload?.(report), (err: Error) => {
             if (stop.signal.aborted) return;
             const why = guard.aborted ? `it did not finish within ${uploadTimeout / 1000}s` : err.message;
-            handleEvents([tracker.finish({ status: "StartFailed", reason: "UploadFailed", message: `uploading ${binary.path} failed: ${why}` })]);
+            handleEvents(tracker.feed({ type: "uploadFailed", message: `uploading ${binary.path} failed: ${why}` }));
           });
         }
       }
@@ -151,7 +154,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
       },
     }, stop.signal)
     .catch((err: Error) => {
-      if (!stop.signal.aborted) handleEvents([tracker.finish({ status: "Error", reason: "FollowFailed", message: `lost track of the build: ${err.message}` })]);
+      if (!stop.signal.aborted) handleEvents(tracker.feed({ type: "watchFailed", message: err.message }));
     });
 
   // A Job that cannot create its pod says so only in its events. Looked at while no pod has appeared: after

@@ -4,7 +4,7 @@ export * from "./model.js";
 export { Cluster, loadKubeConfig, contextNamespace, type ClusterAccess, type ConnectOptions } from "./cluster.js";
 export { preflight, PreflightError, requiredAccess, requiredLevel } from "./preflight.js";
 export { startBuild, followBuild, cancelBuild, runBuild, findBuild, type BuildHandle, type BuildEvents, type UploadReport, type StartOptions, type FollowOptions, type RunOptions } from "./build.js";
-export { PodTracker, finalOutcome, pendingCause, slowStartMessage, type Outcome, type FollowEvent } from "./follower.js";
+export { PodTracker, finalOutcome, pendingCause, slowStartMessage, step, initial, type Outcome, type FollowEvent, type FollowInput, type FollowState } from "./follower.js";
 export { LogCursor, type LogLine } from "./logs.js";
 export { pack, packParts, selectFiles } from "./upload.js";
 export { pruneBuilds, listBuilds, selectForPrune, CLIENT_ANNOTATION, type BuildSummary, type PruneOptions, type PruneDecision } from "./prune.js";

@@ -1,7 +1,6 @@
-// A followed build's result: the outcome, completed from the Job where the pod cannot say (a deadline), with
-// the pod's warning events for a build that did not start, the failing container's last lines, the source
-// commit and the pushed image's digest.
-import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
+// A followed build's result: the outcome the follower decided, with the pod's warning events for a build that
+// did not start, the failing container's last lines, the source commit and the pushed image's digest.
+import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.js";
 import type { Outcome } from "./follower.js";
 import { ANNOTATIONS, LABELS } from "./render.js";
@@ -18,22 +17,6 @@ export interface Seen {
   tailSize: number;
 }
 
-/** Whether the Job, not the pod, says how the build ended: its pod was deleted under it. */
-export function jobDecides(handle: Pick<BuildHandle, "kind">, outcome: Outcome, pod: V1Pod | undefined): boolean {
-  return handle.kind === "job" && (outcome.status === "Failed" || outcome.reason === "Deleted") && (!!pod?.metadata?.deletionTimestamp || outcome.reason === "Deleted");
-}
-
-/**
- * The outcome, given the Job of a build whose pod was deleted under it. A Job past its deadline has its pod
- * killed: since Kubernetes 1.31 the Job controller writes FailureTarget first, deletes the pod, and writes
- * Failed only once the pod is gone, so either condition decides.
- */
-export function withJob(outcome: Outcome, job: V1Job | undefined): Outcome {
-  const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
-  if (failed?.reason !== "DeadlineExceeded") return outcome;
-  return { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time (${job?.spec?.activeDeadlineSeconds}s) and was stopped; raise the timeout or make the build faster` };
-}
-
 function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: string; finishedAt?: string; durationSeconds?: number } {
   const all = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
   const finished = all.map((s) => s.state?.terminated?.finishedAt).filter(Boolean).map((d) => new Date(d as unknown as string).getTime());
@@ -45,12 +28,11 @@ function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: stri
   };
 }
 
-/** The build's result; reads the Job and the pod's events where the outcome needs them. */
-export async function report(cluster: Cluster, handle: BuildHandle, first: Outcome, seen: Seen, progress: (m: string) => void): Promise<BuildResult> {
+/** The build's result; reads the pod's events for a build that did not start. */
+export async function report(cluster: Cluster, handle: BuildHandle, outcome: Outcome, seen: Seen, progress: (m: string) => void): Promise<BuildResult> {
   const req = handle.request;
   const ns = handle.namespace;
   const { pod, podName, tails, tailSize } = seen;
-  const outcome = jobDecides(handle, first, pod) ? withJob(first, await cluster.readJob(handle.name, ns).catch(() => undefined)) : first;
   const events: string[] = [];
   if (outcome.status === "StartFailed" && podName) {
     for (const e of await cluster.listEvents(ns, podName).catch(() => [])) {

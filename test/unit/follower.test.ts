@@ -130,10 +130,16 @@ describe("PodTracker", () => {
     expect(done(t.tick(T0 + 5000))!.outcome).toMatchObject({ status: "StartFailed", reason: "StartTimeout" });
   });
 
-  it("a pod deleted under a running build is an error, not a success", () => {
+  it("a pod deleted under a running build is an error, not a success: at once for a bare pod, once its Job says nothing else", () => {
+    const bare = new PodTracker({ createdAt: T0, startTimeout: 60, kind: "pod" });
+    bare.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0);
+    expect(done(bare.deleted(T0 + 5000))!.outcome).toMatchObject({ status: "Error", reason: "Deleted" });
     const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
     t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0);
-    expect(done(t.deleted(T0 + 5000))!.outcome).toMatchObject({ status: "Error", reason: "Deleted" });
+    expect(t.deleted(T0 + 5000)).toEqual([{ type: "readJob" }]);
+    expect(t.state).toBe("Settling");
+    expect(t.tick(T0 + 600_000)).toEqual([]);
+    expect(done(t.feed({ type: "job", job: { status: { conditions: [] } } }))!.outcome).toMatchObject({ status: "Error", reason: "Deleted" });
   });
 
   it("a started build does not time out on the start deadline", () => {
