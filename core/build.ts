@@ -4,7 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { sleep, type Cluster } from "./cluster.js";
 import { PodTracker, slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
-import type { LogLine } from "./logs.js";
+import type { LogGap, LogLine } from "./logs.js";
 import { LABELS } from "./render.js";
 import { report } from "./report.js";
 import type { BuildRequest } from "./request.js";
@@ -116,7 +116,8 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
       }
       else if (e.type === "logs" && podName) {
         const target = { namespace: ns, pod: podName, container: e.container };
-        const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), afterChunk: opts.afterLogBatch, signal: stop.signal });
+        const onGap = (g: LogGap) => progress(`${e.container}: lines written after ${g.after} and before ${g.before} are not shown: the kubelet rotated the log (containerLogMaxSize) while the stream was reconnecting, and serves only its newest file`);
+        const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), onGap, afterChunk: opts.afterLogBatch, signal: stop.signal });
         // Init containers run one after another, and their logs are shown the same way, before the build's.
         const task = initChain.then(follow, follow);
         if (e.init) initChain = task;

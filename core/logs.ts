@@ -72,6 +72,12 @@ function compare(a: Stamp, b: Stamp): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
+/** Lines that a resumed stream could not read again: written after one timestamp and before another. */
+export interface LogGap {
+  after: string;
+  before: string;
+}
+
 export class LogCursor {
   /** The last delivered line's stamp, when there is one. */
   private hasLast = false;
@@ -89,6 +95,14 @@ export class LogCursor {
   private partial_ = "";
   /** Lines delivered so far. */
   count = 0;
+  private gap?: LogGap;
+
+  /** The gap the last stream found in the log, if any, once. */
+  takeGap(): LogGap | undefined {
+    const g = this.gap;
+    this.gap = undefined;
+    return g;
+  }
 
   /** Options for the next stream: from the start, or from the second of the last line delivered. */
   nextStream(): { sinceTime?: string } {
@@ -171,6 +185,10 @@ export class LogCursor {
         this.skipAtLast--;
         return undefined;
       }
+      // A newer line before the last ones delivered came round again: the log no longer has them. The
+      // kubelet serves only a log's newest file, and it rotated the log (containerLogMaxSize) since:
+      // what was written between them and this line is in a file no API serves.
+      if (c > 0 && this.skipAtLast > 0) this.gap = { after: this.lastText ?? "", before: line.slice(0, space) };
       this.resuming = false;
     }
     if (c === 0) this.atLast++;

@@ -1,7 +1,7 @@
 // Reading one container's log to its end, across streams that end early or drop, each line once.
 import { StringDecoder } from "node:string_decoder";
 import { ClusterError, httpStatus, sleep, type Cluster } from "./cluster.js";
-import { LogCursor, type LogLine } from "./logs.js";
+import { LogCursor, type LogGap, type LogLine } from "./logs.js";
 
 export interface LogTarget {
   namespace: string;
@@ -15,6 +15,8 @@ export interface FollowLogOptions {
   /** Resolves at the pod's next change (or soon): to wait between streams without polling hard. */
   changed(): Promise<void>;
   onLine(line: LogLine): void;
+  /** Lines the log no longer has were skipped (see LogGap). */
+  onGap?(gap: LogGap): void;
   /** Called after the lines of each chunk: a promise it returns holds the stream until it settles. */
   afterChunk?(): Promise<void> | void;
   signal: AbortSignal;
@@ -44,6 +46,8 @@ async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opt
   const decoder = new StringDecoder("utf8");
   let lines = 0;
   const deliver = (out: LogLine[]) => {
+    const gap = cursor.takeGap();
+    if (gap) opts.onGap?.(gap);
     lines += out.length;
     for (const l of out) opts.onLine(l);
   };

@@ -26,6 +26,7 @@ function external(): ProvidedContext["cluster"] | undefined {
     identities: undefined,
     apiUrl: "", caPath: "",
     faults: undefined,
+    podLogs: "",
     podmanEnv: {},
   };
 }
@@ -33,7 +34,7 @@ function external(): ProvidedContext["cluster"] | undefined {
 export async function setup(project: TestProject): Promise<void> {
   const real = external();
   if (real) return project.provide("cluster", real);
-  cluster = await startKubeCluster({ faults: true, log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
+  cluster = await startKubeCluster({ faults: true, logMaxSize: "1Mi", log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
   project.provide("cluster", {
     kubeconfig: cluster.kubeconfig,
     registry: cluster.registry,
@@ -45,6 +46,7 @@ export async function setup(project: TestProject): Promise<void> {
     identities: { builder: cluster.kubeconfigs.builder, limited: cluster.kubeconfigs.limited },
     apiUrl: cluster.apiUrl, caPath: cluster.caPath,
     faults: cluster.faults && { url: cluster.faults.url, kubeconfig: cluster.faults.kubeconfigs.admin },
+    podLogs: cluster.podLogsDir,
     podmanEnv: cluster.infra.podman.env as Record<string, string>,
   });
 }
@@ -75,6 +77,8 @@ declare module "vitest" {
        * watch cache, and the admin's kubeconfig through it; a cluster prepared outside has none.
        */
       faults: { url: string; kubeconfig: string } | undefined;
+      /** The kubelet's pod log directory ("" on a cluster prepared outside). */
+      podLogs: string;
       podmanEnv: Record<string, string>;
     };
   }

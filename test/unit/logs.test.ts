@@ -23,6 +23,23 @@ describe("LogCursor", () => {
     expect(texts(c.push(`${T(1, 100)} a\n${T(1, 200)} b\n${T(1, 300)} c\n${T(2)} d\n`))).toEqual(["c", "d"]);
   });
 
+  it("a resumed stream that no longer has the last lines delivered (the log rotated): the gap, once; none on a normal resume", () => {
+    const c = new LogCursor();
+    c.nextStream();
+    c.push(`${T(1, 100)} a\n${T(1, 200)} b\n`);
+    expect(c.takeGap()).toBeUndefined();
+    c.end(false);
+    c.nextStream();
+    // The newest file starts at 10:00:04: b and whatever followed it before 04 are gone.
+    expect(texts(c.push(`${T(4, 10)} x\n${T(4, 20)} y\n`))).toEqual(["x", "y"]);
+    expect(c.takeGap()).toEqual({ after: T(1, 200), before: T(4, 10) });
+    expect(c.takeGap()).toBeUndefined();
+    c.end(false);
+    c.nextStream();
+    expect(texts(c.push(`${T(4, 20)} y\n${T(5)} z\n`))).toEqual(["z"]);
+    expect(c.takeGap()).toBeUndefined();
+  });
+
   it("keeps distinct lines that share a timestamp", () => {
     const c = new LogCursor();
     c.nextStream();

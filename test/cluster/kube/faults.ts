@@ -10,6 +10,8 @@ import type { ClusterPki } from "./pki.js";
 interface Match {
   /** Regular expression tested against the request's path (without the query string). */
   path?: string;
+  /** Regular expression tested against the raw query string ("sinceTime=": a resumed log stream). */
+  query?: string;
   /** HTTP method, e.g. "GET". */
   method?: string;
   /** Kubernetes verb, as the API server derives it: get, list, watch, create, update, patch, delete, ... */

@@ -52,6 +52,8 @@ export interface KubeCluster {
   requests: RequestLog;
   /** The kubelet's pods directory (a pod's volumes live there until the kubelet has torn it down). */
   podsDir: string;
+  /** The kubelet's pod log directory (NAMESPACE_POD_UID/CONTAINER/N.log, and the files it rotated). */
+  podLogsDir: string;
   bin: KubeBinaries;
   /** When started with faults. */
   faults?: FaultAccess;
@@ -64,6 +66,8 @@ export interface KubeClusterOptions extends InfraOptions {
    * (KubeCluster.faults), for the tests that inject faults.
    */
   faults?: boolean;
+  /** The kubelet's containerLogMaxSize, to have it rotate logs sooner than at its default 10Mi. */
+  logMaxSize?: string;
 }
 
 /** The fault proxy and who may use it. */
@@ -139,7 +143,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     await bindRole(admin, "default", "buildpod", rules, { kind: "User", name: BUILDER });
     await bindRole(admin, "default", "buildpod-limited", rules.filter((r) => !r.resources.includes("pods/log")), { kind: "User", name: LIMITED });
     log("starting the node");
-    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin });
+    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
     undo.push(() => kn.stop());
     let faults: FaultAccess | undefined;
     if (cp.uncachedUrl && cp.etcdUrl) {
@@ -152,7 +156,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
-      registry: infra.registry.host, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), faults,
+      registry: infra.registry.host, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -30,15 +30,17 @@ type Fault struct {
 	AfterBytes        int64  `json:"afterBytes,omitempty"`
 	Mode              string `json:"mode,omitempty"`
 
-	// Path is a regular expression tested against the request's path (without the query).
-	Path string `json:"path,omitempty"`
+	// Path is a regular expression tested against the request's path (without the query); Query one
+	// tested against the raw query.
+	Path  string `json:"path,omitempty"`
+	Query string `json:"query,omitempty"`
 	// Method is an HTTP method; Verb a Kubernetes verb (get, list, watch, create, ...), as the API server
 	// derives it.
 	Method string `json:"method,omitempty"`
 	Verb   string `json:"verb,omitempty"`
 	Count  *int   `json:"count,omitempty"`
 
-	path *regexp.Regexp
+	path, query *regexp.Regexp
 }
 
 var kinds = map[string]bool{"error": true, "tooManyRequests": true, "loseAnswer": true, "delay": true, "dropWatch": true, "cutLog": true}
@@ -50,14 +52,23 @@ func (f *Fault) validate() error {
 	if f.Mode != "" && f.Mode != "destroy" && f.Mode != "end" {
 		return fmt.Errorf("cutLog mode %q: use destroy or end", f.Mode)
 	}
-	if f.Path != "" {
-		re, err := regexp.Compile(f.Path)
-		if err != nil {
-			return fmt.Errorf("path %q: %v", f.Path, err)
-		}
-		f.path = re
+	var err error
+	if f.path, err = compile("path", f.Path); err != nil {
+		return err
 	}
-	return nil
+	f.query, err = compile("query", f.Query)
+	return err
+}
+
+func compile(what, expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %v", what, expr, err)
+	}
+	return re, nil
 }
 
 // parseFaults reads one fault or a list of them.
@@ -80,7 +91,7 @@ func parseFaults(body []byte) ([]*Fault, error) {
 
 // call is what a fault is matched against.
 type call struct {
-	method, path, verb string
+	method, path, query, verb string
 }
 
 // Faults holds the faults in force and counts what happened.
@@ -125,7 +136,7 @@ func (s *Faults) take(kind string, r call) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if f.Kind != kind || (f.path != nil && !f.path.MatchString(r.path)) ||
+		if f.Kind != kind || (f.path != nil && !f.path.MatchString(r.path)) || (f.query != nil && !f.query.MatchString(r.query)) ||
 			(f.Method != "" && f.Method != r.method) || (f.Verb != "" && f.Verb != r.verb) {
 			continue
 		}

@@ -70,7 +70,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.control(w, r)
 		return
 	}
-	req := call{method: r.Method, path: r.URL.Path, verb: strings.ToLower(r.Method)}
+	req := call{method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, verb: strings.ToLower(r.Method)}
 	info, err := p.info.NewRequestInfo(r)
 	if err != nil {
 		info = &apirequest.RequestInfo{}
