@@ -7,7 +7,7 @@ import { followLog } from "./logstream.js";
 import type { LogGap, LogLine } from "./logs.js";
 import { LABELS } from "./render.js";
 import { report } from "./report.js";
-import type { BuildRequest } from "./request.js";
+import type { BuildRequest } from "./request/index.js";
 import type { BuildResult } from "./result.js";
 import { cancelBuild, startBuild, type BuildHandle, type StartOptions } from "./start.js";
 import { packParts } from "./upload.js";

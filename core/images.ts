@@ -1,6 +1,6 @@
 // Default images, pinned by digest so the same request builds with the same tools. Each can be replaced
 // (the request's images, or strategy.builderImage), e.g. by a mirror in the cluster's own registry.
-import type { BuilderName } from "./request.js";
+import type { BuilderName } from "./request/index.js";
 
 export const BUILDER_IMAGES: Record<BuilderName, string> = {
   buildah: "quay.io/buildah/stable@sha256:56e6ebc9bb71c8303b1968fb51304d3512e14a1b8c730bd0b27ebdf772a34ceb",

@@ -7,7 +7,7 @@ export {
   parseRequest, imagesFromEnv, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
   type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
   type LayerCache, type CacheMode,
-} from "./request.js";
+} from "./request/index.js";
 export { parseBuildFile, parseMapping, mergeInput, setPath } from "./buildfile.js";
 export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
 export { s2iDockerfile } from "./strategy/source.js";

@@ -3,7 +3,7 @@
 import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { ClusterError, type Cluster } from "./cluster.js";
 import { podRefusal } from "./refusal.js";
-import type { BuildRequest } from "./request.js";
+import type { BuildRequest } from "./request/index.js";
 
 export class PreflightError extends ClusterError {
   constructor(message: string, reason: string) {

@@ -2,7 +2,7 @@
 // run id comes in from the caller.
 import type { V1Container, V1Job, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { SOURCE_IMAGE } from "./images.js";
-import type { BuildRequest } from "./request.js";
+import type { BuildRequest } from "./request/index.js";
 import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
 import { customStrategy } from "./strategy/custom.js";
 import { dockerStrategy } from "./strategy/docker.js";

@@ -1,5 +1,5 @@
 // The result of a build: one model for every adapter (command line, GitHub Action, Jenkins, Tekton).
-import type { BuildRequest } from "./request.js";
+import type { BuildRequest } from "./request/index.js";
 
 export type BuildStatus = "Complete" | "Failed" | "StartFailed" | "Cancelled" | "Error";
 

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { ClusterError, type Cluster } from "./cluster.js";
 import { dryRunPod, preflight } from "./preflight.js";
 import { ANNOTATIONS, LABELS, newRunId, render } from "./render.js";
-import type { BuildRequest } from "./request.js";
+import type { BuildRequest } from "./request/index.js";
 
 export interface BuildHandle {
   /** The Job's (or bare Pod's) name: the build's name and a run id. */

@@ -7,7 +7,7 @@ import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
 import { constants, createGzip, type Gzip, type ZlibOptions, type ZlibParams } from "node:zlib";
 import { InputError } from "./errors.js";
-import type { BinarySource } from "./request.js";
+import type { BinarySource } from "./request/index.js";
 import { END, header, padding } from "./tar.js";
 
 // A CommonJS module whose typings describe an ES default export: take the factory either way.

@@ -2,7 +2,7 @@
 // custom strategy hands it over: the build as JSON in BUILD, the output in OUTPUT_REGISTRY/OUTPUT_IMAGE,
 // the source coordinates, and the push credentials' directory. It reports the pushed digest through its
 // termination message.
-import type { BuildRequest, CustomStrategy } from "../request.js";
+import type { BuildRequest, CustomStrategy } from "../request/index.js";
 import { PATHS } from "../scripts.js";
 import { contextPath, env, type StrategyPlan } from "./plan.js";
 

@@ -2,7 +2,7 @@
 // rootless BuildKit or kaniko by choice), or with the node's Docker daemon when explicitly allowed.
 import type { V1Container, V1SecurityContext } from "@kubernetes/client-node";
 import { BUILDER_IMAGES } from "../images.js";
-import type { BuildRequest, BuilderName, DockerStrategy, LayerCache } from "../request.js";
+import type { BuildRequest, BuilderName, DockerStrategy, LayerCache } from "../request/index.js";
 import { BUILDAH_SCRIPT, BUILDKIT_SCRIPT, DOCKER_SCRIPT, PATHS } from "../scripts.js";
 import { contextPath, dockerfilePath, emptyDir, env, outputEnv, pairs, type StrategyPlan } from "./plan.js";
 

@@ -1,7 +1,7 @@
 // What a strategy contributes to the build pod: the build container and what it needs around it.
 // Strategies are plain functions from a request to this data; render() assembles the pod.
 import type { V1Container, V1EnvVar, V1Volume } from "@kubernetes/client-node";
-import type { BuildRequest } from "../request.js";
+import type { BuildRequest } from "../request/index.js";
 import { PATHS } from "../scripts.js";
 
 export interface StrategyPlan {

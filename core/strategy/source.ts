@@ -2,7 +2,7 @@
 // run script becomes the command. Built as a generated Dockerfile, as source-to-image's own dockerfile
 // strategy does; an incremental build first runs save-artifacts in the previous image and restores them.
 import { BUILDER_IMAGES } from "../images.js";
-import type { BuildRequest, SourceStrategy } from "../request.js";
+import type { BuildRequest, SourceStrategy } from "../request/index.js";
 import { S2I_SCRIPT } from "../scripts.js";
 import { BUILDERS } from "./docker.js";
 import { emptyDir, env, outputEnv, pairs, type StrategyPlan } from "./plan.js";

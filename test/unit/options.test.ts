@@ -4,7 +4,7 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { addRequestOptions, FILE_ONLY, REQUEST_OPTIONS, requestFromFlags } from "../../adapters/cli/options.js";
-import { requestFields } from "../../core/request.js";
+import { requestFields } from "../../core/request/index.js";
 
 function fromFlags(...args: string[]) {
   const cmd = addRequestOptions(new Command("render").exitOverride());

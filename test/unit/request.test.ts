@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InputError, mergeInput, parseBuildFile, parseDuration, parseReference, parseRequest, render } from "../../core/index.js";
-import { CUSTOM_CONTRACT_ENV } from "../../core/request.js";
+import { CUSTOM_CONTRACT_ENV } from "../../core/request/index.js";
 import { expectValidObject } from "./schema.js";
 
 const minimal = { source: { git: { url: "https://git.example.com/a.git" } }, output: { image: "registry.example.com/team/app" } };

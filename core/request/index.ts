@@ -1,0 +1,82 @@
+// The build request: one model, validated here and nowhere else. Adapters (build file, flags, action
+// inputs) produce a plain object of the build-file shape; parseRequest turns it into a BuildRequest or
+// throws an InputError naming the field. Each section has its reader (source.ts, strategy.ts, output.ts,
+// scheduling.ts, affinity.ts); the rules between sections are here.
+import { InputError } from "../errors.js";
+import { dnsLabelProblem } from "../names.js";
+import type { ImageReference } from "../reference.js";
+import { KNOWN } from "./fields.js";
+import { parseCache, parseOutput } from "./output.js";
+import { duration, image, labels, object, oneOf, string } from "./read.js";
+import { parseResources, parseScheduling } from "./scheduling.js";
+import { parseSource } from "./source.js";
+import { parseStrategy } from "./strategy.js";
+import { type BuildRequest, DEFAULTS, type ToolImages } from "./types.js";
+
+export * from "./types.js";
+export { requestFields } from "./fields.js";
+export { CUSTOM_CONTRACT_ENV } from "./strategy.js";
+/** The default build name: the output repository's last path component, made a valid name. */
+function defaultName(ref: ImageReference): string {
+  const last = ref.repository.split("/").pop() ?? "build";
+  const cleaned = last.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40);
+  return cleaned || "build";
+}
+
+/** Builds the one validated request from a build-file-shaped object. Throws InputError. */
+export function parseRequest(input: unknown): BuildRequest {
+  const raw = object(input ?? {}, "")!;
+  const source = parseSource(object(raw.source, "source"));
+  const strategy = parseStrategy(object(raw.strategy, "strategy"), source);
+  const output = parseOutput(object(raw.output, "output"));
+  const cache = parseCache(object(raw.cache, "cache"), strategy);
+  const name = string(raw.name, "name") || defaultName(output.ref);
+  // Room for the "-xxxxx" run suffix inside a 63-character pod name label.
+  const nameProblem = dnsLabelProblem(name, 50);
+  if (nameProblem) throw new InputError("name", nameProblem);
+  const namespace = string(raw.namespace, "namespace") || DEFAULTS.namespace;
+  const nsProblem = dnsLabelProblem(namespace);
+  if (nsProblem) throw new InputError("namespace", nsProblem);
+  const imagesRaw = object(raw.images, "images") ?? {};
+  const images: ToolImages = {};
+  for (const key of KNOWN.images as (keyof ToolImages)[]) {
+    const value = string(imagesRaw[key], `images.${key}`) || undefined;
+    if (!value) continue;
+    image(value, `images.${key}`, { allowDigest: true });
+    images[key] = value;
+  }
+  if (strategy.type === "source" && source.dockerfile !== undefined) {
+    throw new InputError("source.dockerfile", "does not apply to the source strategy: S2I builds generate their own Dockerfile from the builder image; drop the inline Dockerfile, or build it with the docker strategy");
+  }
+  if (strategy.type === "docker" && strategy.builder === "docker" && output.insecure) {
+    throw new InputError("output.insecure", "does not apply to the docker builder: the node's Docker daemon pushes, and its own configuration (insecure-registries in its daemon.json) decides which registries may be plain HTTP or unverified; drop output.insecure (--insecure-registry) and configure the daemon, or use buildah");
+  }
+  if (strategy.type === "source" && !source.git && !source.binary) {
+    throw new InputError("source", "the source strategy needs source code: a Git repository or a binary input");
+  }
+  return {
+    name, namespace, source, strategy, output, images,
+    ...(cache ? { cache } : {}),
+    workload: oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job",
+    resources: parseResources(object(raw.resources, "resources")),
+    timeout: duration(raw.timeout, "timeout"),
+    startTimeout: duration(raw.startTimeout, "startTimeout"),
+    uploadTimeout: duration(raw.uploadTimeout, "uploadTimeout"),
+    deleteAfter: duration(raw.deleteAfter, "deleteAfter"),
+    scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
+    labels: labels(raw.labels, "labels"),
+  };
+}
+
+/**
+ * Tool image mirrors from the environment, BUILDPOD_IMAGE_SOURCE, BUILDPOD_IMAGE_BUILDAH and so on, as a
+ * build-file fragment that every adapter lays under its file and inputs.
+ */
+export function imagesFromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const images: Record<string, string> = {};
+  for (const key of KNOWN.images) {
+    const value = env[`BUILDPOD_IMAGE_${key.toUpperCase()}`];
+    if (value) images[key] = value;
+  }
+  return Object.keys(images).length ? { images } : {};
+}

@@ -1,0 +1,46 @@
+// The output and cache sections: where the image goes, and the registry layer cache.
+import { InputError } from "../errors.js";
+import { isTag, parseReference, repositoryOf } from "../reference.js";
+import { boolean, image, object, oneOf, type Raw, required, secretName, string, stringMap } from "./read.js";
+import { CACHE_BUILDERS, CACHE_MODES, type LayerCache, type Output, type Strategy } from "./types.js";
+
+export function parseOutput(raw: Raw | undefined): Output {
+  const o = object(raw ?? {}, "output")!;
+  const img = required(string(o.image, "output.image"), "output.image", "the image to push, e.g. registry.example.com/team/app:1.0 (--image)");
+  const ref = image(img, "output.image", { allowDigest: false });
+  const withTag = ref.tag ? img : `${img}:latest`;
+  const tagList = o.tags === undefined || o.tags === null ? [] : Array.isArray(o.tags) ? o.tags : String(o.tags).split(/[\s,]+/).filter(Boolean);
+  const tags: string[] = [];
+  tagList.forEach((t, i) => {
+    const path = `output.tags[${i}]`;
+    const text = string(t, path) ?? "";
+    const full = isTag(text) ? `${repositoryOf(img)}:${text}` : text;
+    image(full, path, { allowDigest: false });
+    if (full !== withTag && !tags.includes(full)) tags.push(full);
+  });
+  const labels = stringMap(o.labels, "output.labels", (k) => (k.length === 0 || /[\s=]/.test(k) ? `"${k}" is not a valid image label key` : undefined));
+  return {
+    image: withTag, ref: { ...ref, tag: ref.tag ?? "latest" }, tags, labels,
+    pushSecret: secretName(o.pushSecret, "output.pushSecret"),
+    insecure: boolean(o.insecure, "output.insecure") ?? false,
+  };
+}
+
+export function parseCache(raw: Raw | undefined, strategy: Strategy): LayerCache | undefined {
+  if (raw === undefined) return undefined;
+  const repository = required(string(raw.repository, "cache.repository"), "cache.repository", "the registry repository to keep the layer cache in, e.g. registry.example.com/team/app-cache (--cache)");
+  const ref = parseReference(repository);
+  if (typeof ref === "string") throw new InputError("cache.repository", `"${repository}" is not a valid repository: it ${ref}`);
+  if (ref.tag || ref.digest) {
+    throw new InputError("cache.repository", `"${repository}" names a ${ref.digest ? "digest" : "tag"}; give the repository alone: each builder names its cache entries itself`);
+  }
+  const mode = oneOf(raw.mode, "cache.mode", CACHE_MODES) ?? "read-write";
+  if (strategy.type === "source") {
+    throw new InputError("cache", "applies to the docker strategy; S2I builds reuse the previous image's artifacts with strategy.incremental (--incremental)");
+  }
+  if (strategy.type === "custom") throw new InputError("cache", "applies to the docker strategy; a custom builder keeps its own cache");
+  if (!CACHE_BUILDERS.includes(strategy.builder)) {
+    throw new InputError("cache", `the ${strategy.builder} builder keeps its cache on the node; a registry layer cache works with ${CACHE_BUILDERS.join(", ")}`);
+  }
+  return { repository, registry: ref.registry, mode };
+}

@@ -1,0 +1,82 @@
+// The strategy section: docker (and its builder), source-to-image, custom.
+import { InputError } from "../errors.js";
+import { envNameProblem } from "../names.js";
+import { boolean, image, object, oneOf, type Raw, relativePath, required, string, stringMap } from "./read.js";
+import { BUILDERS, type Source, STRATEGIES, type Strategy, type StrategyType } from "./types.js";
+
+const STRATEGY_FIELDS: Record<StrategyType, readonly string[]> = {
+  docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket"],
+  source: ["type", "builderImage", "incremental", "scriptsUrl", "env"],
+  custom: ["type", "builderImage", "env", "exposeDockerSocket", "allowDockerSocket"],
+};
+
+/**
+ * What the custom strategy sets in the builder's environment besides BUILDPOD_*: OpenShift's custom build
+ * contract. These come after the user's env, so a user's value would be silently replaced.
+ */
+export const CUSTOM_CONTRACT_ENV = [
+  "BUILD", "OUTPUT_REGISTRY", "OUTPUT_IMAGE", "SOURCE_REPOSITORY", "SOURCE_URI", "SOURCE_REF", "SOURCE_CONTEXT_DIR",
+  "PUSH_DOCKERCFG_PATH", "DOCKER_CONFIG", "DOCKER_SOCKET",
+] as const;
+
+function userEnv(value: unknown, path: string): Record<string, string> {
+  return stringMap(value, path, (key) =>
+    envNameProblem(key) ?? (key.startsWith("BUILDPOD_") ? `"${key}": names starting with BUILDPOD_ are reserved` : undefined),
+  );
+}
+
+
+export function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
+  const s = object(raw ?? {}, "strategy")!;
+  const type = oneOf(s.type, "strategy.type", STRATEGIES) ?? "docker";
+  for (const key of Object.keys(s)) {
+    if (s[key] !== undefined && !STRATEGY_FIELDS[type].includes(key)) {
+      const owners = STRATEGIES.filter((t) => STRATEGY_FIELDS[t].includes(key));
+      throw new InputError(`strategy.${key}`, `does not apply to the ${type} strategy (it is for ${owners.join(" and ")})`);
+    }
+  }
+  const builderImage = string(s.builderImage, "strategy.builderImage") || undefined;
+  if (builderImage) image(builderImage, "strategy.builderImage", { allowDigest: true });
+  if (type === "docker") {
+    const builder = oneOf(s.builder, "strategy.builder", BUILDERS) ?? "buildah";
+    const allowDockerSocket = boolean(s.allowDockerSocket, "strategy.allowDockerSocket") ?? false;
+    if (builder === "docker" && !allowDockerSocket) {
+      throw new InputError("strategy.builder", "the docker builder uses the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that, or use buildah");
+    }
+    const dockerfileDefault = source.contextDir === "." ? "Dockerfile" : `${source.contextDir}/Dockerfile`;
+    const dockerfile = relativePath(string(s.dockerfile, "strategy.dockerfile") || dockerfileDefault, "strategy.dockerfile");
+    const target = string(s.target, "strategy.target") || undefined;
+    if (target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target)) {
+      throw new InputError("strategy.target", `"${target}" is not a build stage name`);
+    }
+    const buildArgs = stringMap(s.buildArgs, "strategy.buildArgs", (k) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? undefined : `"${k}" is not a valid build argument name`));
+    return { type, builder, dockerfile, target, buildArgs, builderImage, allowDockerSocket };
+  }
+  if (type === "source") {
+    const img = required(builderImage, "strategy.builderImage", "the S2I builder image (--builder-image)");
+    const scriptsUrl = string(s.scriptsUrl, "strategy.scriptsUrl") || undefined;
+    if (scriptsUrl !== undefined && !/^image:\/\/\/\S+$/.test(scriptsUrl)) {
+      throw new InputError("strategy.scriptsUrl", `"${scriptsUrl}" is not supported: give the scripts' directory inside the builder image as image:///path`);
+    }
+    for (const [k, v] of Object.entries(s.env && typeof s.env === "object" && !Array.isArray(s.env) ? s.env : {})) {
+      if (typeof v === "string" && /[\r\n]/.test(v)) throw new InputError(`strategy.env.${k}`, "must be a single line");
+    }
+    return {
+      type, builderImage: img, scriptsUrl, env: userEnv(s.env, "strategy.env"),
+      incremental: boolean(s.incremental, "strategy.incremental") ?? false,
+    };
+  }
+  const img = required(builderImage, "strategy.builderImage", "the custom builder image (--builder-image)");
+  const exposeDockerSocket = boolean(s.exposeDockerSocket, "strategy.exposeDockerSocket") ?? false;
+  const allowDockerSocket = boolean(s.allowDockerSocket, "strategy.allowDockerSocket") ?? false;
+  if (exposeDockerSocket && !allowDockerSocket) {
+    throw new InputError("strategy.exposeDockerSocket", "exposes the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that");
+  }
+  const env = userEnv(s.env, "strategy.env");
+  for (const name of Object.keys(env)) {
+    if ((CUSTOM_CONTRACT_ENV as readonly string[]).includes(name)) {
+      throw new InputError(`strategy.env.${name}`, `"${name}" is set by buildpod for the custom builder (OpenShift's custom build contract), so your value would be replaced; use another name`);
+    }
+  }
+  return { type, builderImage: img, env, exposeDockerSocket, allowDockerSocket };
+}

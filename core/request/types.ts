@@ -1,0 +1,157 @@
+// The build request's types, its defaults and the values its fields may take.
+import type { ImageReference } from "../reference.js";
+
+export const STRATEGIES = ["docker", "source", "custom"] as const;
+export const BUILDERS = ["buildah", "buildkit", "kaniko", "docker"] as const;
+export type StrategyType = (typeof STRATEGIES)[number];
+export type BuilderName = (typeof BUILDERS)[number];
+/** read-write: reuse the cache and update it; read: reuse only (builds that should not change it, such as pull requests). */
+export const CACHE_MODES = ["read-write", "read"] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+/** Builders that keep a layer cache in a registry; the node's Docker daemon keeps its own on the node. */
+export const CACHE_BUILDERS: readonly BuilderName[] = ["buildah", "buildkit", "kaniko"];
+
+export interface GitSource {
+  url: string;
+  /** Branch, tag or commit SHA; the remote's default branch when absent. */
+  ref?: string;
+  /** A Secret with basic-auth (username/password) or ssh-auth (ssh-privatekey) keys. */
+  secret?: string;
+}
+
+export interface BinarySource {
+  /** Local path on the machine that runs buildpod; uploaded to the pod as a gzipped tar. */
+  path: string;
+  format: "directory" | "archive";
+}
+
+export interface Source {
+  git?: GitSource;
+  binary?: BinarySource;
+  /** Inline Dockerfile content, used instead of a Dockerfile from the source. */
+  dockerfile?: string;
+  /** Directory inside the source to build, relative to its root. */
+  contextDir: string;
+  /** Fixed SOURCE_DATE_EPOCH; the commit time is used for Git sources when absent, 0 for others. */
+  sourceDateEpoch?: number;
+}
+
+export interface DockerStrategy {
+  type: "docker";
+  builder: BuilderName;
+  /** Dockerfile path relative to the source root. */
+  dockerfile: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  builderImage?: string;
+  allowDockerSocket: boolean;
+}
+
+export interface SourceStrategy {
+  type: "source";
+  builderImage: string;
+  incremental: boolean;
+  scriptsUrl?: string;
+  env: Record<string, string>;
+}
+
+export interface CustomStrategy {
+  type: "custom";
+  builderImage: string;
+  env: Record<string, string>;
+  exposeDockerSocket: boolean;
+  allowDockerSocket: boolean;
+}
+
+export type Strategy = DockerStrategy | SourceStrategy | CustomStrategy;
+
+export interface Output {
+  image: string;
+  ref: ImageReference;
+  /** Every additional full reference the image is pushed to. */
+  tags: string[];
+  pushSecret?: string;
+  /** The registry is plain HTTP or has a certificate the builder cannot verify. */
+  insecure: boolean;
+  labels: Record<string, string>;
+}
+
+/**
+ * A registry layer cache for the docker strategy: build pods start empty, so layers are reused from a
+ * registry. It is reached with the output's registry settings (insecure, push secret).
+ */
+export interface LayerCache {
+  /** A repository without a tag: each builder names its cache entries itself. */
+  repository: string;
+  /** The repository's registry host. */
+  registry: string;
+  mode: CacheMode;
+}
+
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  tolerationSeconds?: number;
+}
+
+export interface Scheduling {
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  affinity?: Record<string, unknown>;
+  serviceAccountName?: string;
+  priorityClassName?: string;
+  runtimeClassName?: string;
+}
+
+/** Tool images: the source container's (Git, tar, a shell) and each builder's. */
+export interface ToolImages {
+  source?: string;
+  buildah?: string;
+  buildkit?: string;
+  kaniko?: string;
+  docker?: string;
+}
+
+export interface BuildRequest {
+  /** The build's name: groups runs of the same build (labels, prune). */
+  name: string;
+  namespace: string;
+  workload: "job" | "pod";
+  source: Source;
+  strategy: Strategy;
+  output: Output;
+  cache?: LayerCache;
+  resources: { requests: ResourceList; limits: ResourceList };
+  /** Seconds the build may run (activeDeadlineSeconds). */
+  timeout: number;
+  /** Seconds the pod may take to start before the build fails with the pending cause. */
+  startTimeout: number;
+  /** Seconds the upload of a binary input may take, from the moment the pod can receive it. */
+  uploadTimeout: number;
+  /** Seconds a finished build is kept before the cluster deletes it (ttlSecondsAfterFinished). */
+  deleteAfter: number;
+  scheduling: Scheduling;
+  /** Kubernetes labels added to the build's Job and Pod. */
+  labels: Record<string, string>;
+  /** Replacements for the pinned tool images (mirrors in the cluster's own registry, say). */
+  images: ToolImages;
+}
+
+export const DEFAULTS = {
+  namespace: "default",
+  timeout: 3600,
+  startTimeout: 300,
+  uploadTimeout: 600,
+  deleteAfter: 3600,
+  contextDir: ".",
+};
+
+/** Label prefix that buildpod owns; users may not set labels under it. */
+export const LABEL_PREFIX = "buildpod.dev/";
