@@ -45,6 +45,7 @@ describe("a log the kubelet rotates", () => {
   it.skipIf(!tc().faults)("a stream cut and resumed after the log rotated: no line repeated or out of order; the lines lost lie in the gap the build reports", async () => {
     // The build's log stream is cut early, and its resumption held for 10 s, while the build writes on and
     // the kubelet rotates the log: the lines between are then in a file no API serves.
+    await faults().resetStats();
     await faults().add([
       { kind: "cutLog", afterBytes: 700_000, mode: "destroy", path: "/log$", query: "container=build", count: 1 },
       { kind: "delay", ms: 10_000, path: "/log$", query: "sinceTime=", count: 1 },
