@@ -34,7 +34,8 @@ afterEach(async () => {
   if (tc().faults) await faults().clear();
 });
 
-describe("a log the kubelet rotates", () => {
+// A cluster prepared outside (kind) rotates at the kubelet's default 10 MiB, and its log files are not here.
+describe.skipIf(!tc().podLogs)("a log the kubelet rotates", () => {
   it("followed live across rotations: every line once and in order", async () => {
     const { result, lines } = await build({ source: writer(), output: { image: image("rotation:live") } });
     expect(result.status, result.message).toBe("Complete");
