@@ -6,19 +6,8 @@
 import { get } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prng as rng } from "../../bench/upload-tree.js";
 import { streamGet } from "../../core/http-stream.js";
-
-/** A small deterministic generator (mulberry32), so that a failure names a case that can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   seed: number;
@@ -100,14 +89,23 @@ afterAll(async () => {
 /** How long either client may take: a whole response on loopback takes a millisecond. */
 const SETTLE_MS = 300;
 
+/** Settles once with the first outcome; a response with neither an end nor an error by SETTLE_MS is one. */
+function settling(resolve: (o: Outcome) => void, abandon: () => void) {
+  let settled = false;
+  const done = (o: Outcome) => {
+    if (settled) return;
+    settled = true;
+    resolve(o);
+  };
+  setTimeout(() => {
+    done({ error: true, why: "no end" });
+    abandon();
+  }, SETTLE_MS);
+  return done;
+}
+
 function withNode(seed: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    let settled = false;
-    const done = (o: Outcome) => {
-      if (settled) return;
-      settled = true;
-      resolve(o);
-    };
     const req = get({ host: "127.0.0.1", port, path: `/${seed}`, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (d: Buffer) => chunks.push(d));
@@ -115,34 +113,21 @@ function withNode(seed: number): Promise<Outcome> {
       res.on("error", (e) => done({ error: true, why: e.message }));
       res.on("aborted", () => done({ error: true, why: "aborted" }));
     });
+    const done = settling(resolve, () => req.destroy());
     req.on("error", (e) => done({ error: true, why: e.message }));
-    // A response whose end never comes (keep-alive, framing not finished): neither an end nor an error.
-    setTimeout(() => {
-      done({ error: true, why: "no end" });
-      req.destroy();
-    }, SETTLE_MS);
   });
 }
 
 function withOurs(seed: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    let settled = false;
-    const done = (o: Outcome) => {
-      if (settled) return;
-      settled = true;
-      resolve(o);
-    };
     const res = streamGet({ url: new URL(`http://127.0.0.1:${port}/${seed}`), headers: {} });
+    const done = settling(resolve, () => res.destroy());
     let status: number | undefined;
     const chunks: Buffer[] = [];
     res.on("head", (s: number) => (status = s));
     res.on("data", (d: Buffer) => chunks.push(d));
     res.on("end", () => done({ status, body: Buffer.concat(chunks).toString("latin1"), error: false }));
     res.on("error", (e: Error) => done({ error: true, why: e.message }));
-    setTimeout(() => {
-      done({ error: true, why: "no end" });
-      res.destroy();
-    }, SETTLE_MS);
   });
 }
 
