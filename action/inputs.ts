@@ -1,66 +1,15 @@
 // The action's inputs -> core's one request model. Pure: inputs, environment and the event come in as
 // arguments, so the mapping is tested without a runner. Names follow `buildpod run`'s options.
-import { imagesFromEnv, InputError, mergeInput, parseBuildFile, parseMapping, parseRequest, setPath, type BuildRequest } from "../core/model.js";
-
-/** object: a JSON or YAML mapping given whole, which replaces the build file's (no merge key by key). */
-type Kind = "string" | "boolean" | "map" | "list" | "object";
-
-/** Input name -> build-file path it sets, and how its text is read. */
-export const REQUEST_INPUTS: [input: string, path: string, kind: Kind][] = [
-  ["name", "name", "string"],
-  ["namespace", "namespace", "string"],
-  ["build-labels", "labels", "map"],
-  ["git", "source.git.url", "string"],
-  ["ref", "source.git.ref", "string"],
-  ["source-secret", "source.git.secret", "string"],
-  ["from-dir", "source.binary.dir", "string"],
-  ["from-archive", "source.binary.archive", "string"],
-  ["context", "source.contextDir", "string"],
-  ["inline-dockerfile", "source.dockerfile", "string"],
-  ["source-date-epoch", "source.sourceDateEpoch", "string"],
-  ["strategy", "strategy.type", "string"],
-  ["builder", "strategy.builder", "string"],
-  ["dockerfile", "strategy.dockerfile", "string"],
-  ["target", "strategy.target", "string"],
-  ["build-args", "strategy.buildArgs", "map"],
-  ["builder-image", "strategy.builderImage", "string"],
-  ["allow-docker-socket", "strategy.allowDockerSocket", "boolean"],
-  ["incremental", "strategy.incremental", "boolean"],
-  ["scripts-url", "strategy.scriptsUrl", "string"],
-  ["env", "strategy.env", "map"],
-  ["expose-docker-socket", "strategy.exposeDockerSocket", "boolean"],
-  ["image", "output.image", "string"],
-  ["tags", "output.tags", "list"],
-  ["push-secret", "output.pushSecret", "string"],
-  ["insecure-registry", "output.insecure", "boolean"],
-  ["labels", "output.labels", "map"],
-  ["cache", "cache.repository", "string"],
-  ["cache-mode", "cache.mode", "string"],
-  ["cpu-request", "resources.requests.cpu", "string"],
-  ["cpu-limit", "resources.limits.cpu", "string"],
-  ["memory-request", "resources.requests.memory", "string"],
-  ["memory-limit", "resources.limits.memory", "string"],
-  ["timeout", "timeout", "string"],
-  ["start-timeout", "startTimeout", "string"],
-  ["upload-timeout", "uploadTimeout", "string"],
-  ["delete-after", "deleteAfter", "string"],
-  ["node-selector", "scheduling.nodeSelector", "map"],
-  ["tolerations", "scheduling.tolerations", "list"],
-  ["service-account", "scheduling.serviceAccountName", "string"],
-  ["priority-class", "scheduling.priorityClassName", "string"],
-  ["runtime-class", "scheduling.runtimeClassName", "string"],
-  ["affinity", "scheduling.affinity", "object"],
-  ["source-image", "images.source", "string"],
-  ["buildah-image", "images.buildah", "string"],
-  ["buildkit-image", "images.buildkit", "string"],
-  ["kaniko-image", "images.kaniko", "string"],
-  ["docker-image", "images.docker", "string"],
-];
+import type { context } from "@actions/github";
+import {
+  FIELDS, imagesFromEnv, inputName, InputError, keyValues, layFields, parseBuildFile, parseGiven, parseMapping,
+  type BuildRequest, type FieldKind, type GivenField,
+} from "../core/model.js";
 
 /** The inputs that name a source: without any of them (and no build file's source), this repository at this commit. */
 const SOURCE_INPUTS = ["git", "from-dir", "from-archive", "inline-dockerfile"];
 
-/** What the action reads of the GitHub context: the environment and the event payload. */
+/** What the action reads of the GitHub context. */
 export interface GitHubContext {
   serverUrl?: string;
   repository?: string;
@@ -69,19 +18,21 @@ export interface GitHubContext {
   commitTime?: string;
 }
 
-export function githubContext(env: NodeJS.ProcessEnv, event: unknown): GitHubContext {
-  const head = (event as { head_commit?: { id?: unknown; timestamp?: unknown } } | undefined)?.head_commit;
-  const commitTime = head && head.id === env.GITHUB_SHA && typeof head.timestamp === "string" && !Number.isNaN(Date.parse(head.timestamp))
-    ? new Date(head.timestamp).toISOString() : undefined;
-  return { serverUrl: env.GITHUB_SERVER_URL, repository: env.GITHUB_REPOSITORY, sha: env.GITHUB_SHA, commitTime };
-}
+/** The parts of @actions/github's context the action reads (its `repo` throws outside a repository). */
+export type RunContext = Pick<typeof context, "serverUrl" | "sha" | "payload">;
 
+export function githubContext(ctx: RunContext, repository = process.env.GITHUB_REPOSITORY): GitHubContext {
+  const head = ctx.payload.head_commit as { id?: unknown; timestamp?: unknown } | undefined;
+  const commitTime = head && head.id === ctx.sha && typeof head.timestamp === "string" && !Number.isNaN(Date.parse(head.timestamp))
+    ? new Date(head.timestamp).toISOString() : undefined;
+  return { serverUrl: ctx.serverUrl, repository: repository || undefined, sha: ctx.sha || undefined, commitTime };
+}
 
 function lines(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
-function read(kind: Kind, text: string, input: string): unknown {
+function read(kind: FieldKind, text: string, input: string): unknown {
   switch (kind) {
     case "string":
       return text;
@@ -94,16 +45,23 @@ function read(kind: Kind, text: string, input: string): unknown {
       return parseMapping(text, input);
     case "list":
       return lines(text).flatMap((l) => l.split(",")).map((s) => s.trim()).filter(Boolean);
-    case "map": {
-      const out: Record<string, string> = {};
-      for (const l of lines(text)) {
-        const eq = l.indexOf("=");
-        if (eq <= 0) throw new InputError(input, `"${l}" is not KEY=VALUE (one per line)`);
-        out[l.slice(0, eq).trim()] = l.slice(eq + 1);
-      }
-      return out;
-    }
+    case "map":
+      return keyValues(lines(text).map((l) => l.replace(/^\s*([^=]*?)\s*=/, "$1=")), input, " (one per line)");
   }
+}
+
+/** The fields the inputs set (`get` returns "" for an input not given). A boolean false sets no fixed value. */
+export function givenInputs(get: (name: string) => string): GivenField[] {
+  const given: GivenField[] = [];
+  for (const field of FIELDS) {
+    const input = inputName(field);
+    const text = get(input);
+    if (text === "") continue;
+    const value = read(field.kind, text, input);
+    if (field.value !== undefined && value === false) continue;
+    given.push({ field, value: field.value !== undefined ? field.value : value, name: `input ${input}` });
+  }
+  return given;
 }
 
 export interface ActionRequest {
@@ -124,18 +82,7 @@ export function requestFromInputs(
 ): ActionRequest {
   const file = get("file");
   const base = file ? parseBuildFile(readFile(file), file) : {};
-  const over: Record<string, unknown> = {};
-  const inputFor = new Map<string, string>();
-  for (const [input, path, kind] of REQUEST_INPUTS) {
-    const text = get(input);
-    if (text === "") continue;
-    setPath(over, path, read(kind, text, input));
-    inputFor.set(path, input);
-  }
-  if (get("pod") !== "") {
-    if (read("boolean", get("pod"), "pod")) setPath(over, "workload", "pod");
-    inputFor.set("workload", "pod");
-  }
+  const given = givenInputs(get);
 
   const repoUrl = ctx.serverUrl && ctx.repository ? `${ctx.serverUrl.replace(/\/+$/, "")}/${ctx.repository}` : undefined;
   const fileSource = (base.source ?? {}) as Record<string, unknown>;
@@ -144,33 +91,22 @@ export function requestFromInputs(
   const labels: Record<string, string> = {};
   if (!named && repoUrl) {
     // This repository at this commit (or at the `ref` input).
-    setPath(defaults, "source.git", { url: repoUrl, ref: ctx.sha });
+    defaults.source = { git: { url: repoUrl, ref: ctx.sha } };
     labels["org.opencontainers.image.source"] = repoUrl;
     if (get("ref") === "" && ctx.sha) labels["org.opencontainers.image.revision"] = ctx.sha;
   } else if (get("from-dir") !== "" || get("from-archive") !== "") {
     // The workspace: this repository's checkout, as far as the action can tell.
     if (repoUrl) labels["org.opencontainers.image.source"] = repoUrl;
     if (ctx.sha) labels["org.opencontainers.image.revision"] = ctx.sha;
-    if (ctx.commitTime) setPath(defaults, "source.sourceDateEpoch", Math.floor(Date.parse(ctx.commitTime) / 1000));
+    if (ctx.commitTime) defaults.source = { sourceDateEpoch: Math.floor(Date.parse(ctx.commitTime) / 1000) };
   } else if (get("git") !== "") {
     labels["org.opencontainers.image.source"] = get("git");
     if (/^[0-9a-f]{40}$/.test(get("ref"))) labels["org.opencontainers.image.revision"] = get("ref");
   }
   // org.opencontainers.image.created comes from the build itself: the built commit's time (or the
   // upload's SOURCE_DATE_EPOCH), whatever the event; never the clock.
-  if (Object.keys(labels).length) setPath(defaults, "output.labels", labels);
+  if (Object.keys(labels).length) defaults.output = { labels };
 
-  const raw = mergeInput(mergeInput(mergeInput(imagesFromEnv(env), defaults), base), over);
-  for (const [input, path, kind] of REQUEST_INPUTS) if (kind === "object" && get(input) !== "") setPath(raw, path, read(kind, get(input), input));
-  try {
-    return { req: parseRequest(raw), raw };
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    for (const [path, input] of inputFor) {
-      if (err.field === path || err.field.startsWith(`${path}.`) || err.field.startsWith(`${path}[`)) {
-        throw new InputError(`input ${input} (${err.field})`, err.problem);
-      }
-    }
-    throw err;
-  }
+  const raw = layFields([imagesFromEnv(env), defaults, base], given);
+  return { req: parseGiven(raw, given), raw };
 }

@@ -2,19 +2,11 @@
 // groups, outputs and a job summary. The runner cancels with SIGINT (then SIGTERM 7.5 s later): the build
 // is deleted at once.
 import * as core from "@actions/core";
+import { context } from "@actions/github";
 import { readFileSync } from "node:fs";
 import { githubContext, requestFromInputs } from "./inputs.js";
 import { kubeconfigSecrets, writeKubeconfig } from "./kubeconfig.js";
 import { clusterPart } from "./load.js";
-
-function readEvent(path: string | undefined): unknown {
-  if (!path) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch {
-    return undefined;
-  }
-}
 
 async function run(abort: AbortController): Promise<void> {
   // Credentials first: nothing is printed before they are masked.
@@ -22,7 +14,7 @@ async function run(abort: AbortController): Promise<void> {
   for (const secret of kubeconfig ? kubeconfigSecrets(kubeconfig) : []) core.setSecret(secret);
 
   const env = process.env;
-  const { req, raw } = requestFromInputs(core.getInput, githubContext(env, readEvent(env.GITHUB_EVENT_PATH)), env, (p) => readFileSync(p, "utf8"));
+  const { req, raw } = requestFromInputs(core.getInput, githubContext(context), env, (p) => readFileSync(p, "utf8"));
   core.info(`buildpod: building ${req.output.image} with the ${req.strategy.type} strategy`);
   const file = kubeconfig ? writeKubeconfig(kubeconfig, env) : undefined;
   try {

@@ -6,8 +6,9 @@ export { parseReference, type ImageReference } from "./reference.js";
 export {
   parseRequest, imagesFromEnv, DEFAULTS, BUILDERS as BUILDER_NAMES, STRATEGIES,
   type BuildRequest, type Strategy, type DockerStrategy, type SourceStrategy, type CustomStrategy, type Source, type Output,
-  type LayerCache, type CacheMode,
+  type LayerCache, type CacheMode, FIELDS, inputName, stepParameter, taskParam, type FieldKind, type RequestField,
 } from "./request/index.js";
+export { keyValues, layFields, parseGiven, type GivenField } from "./request/given.js";
 export { parseBuildFile, parseMapping, mergeInput, setPath } from "./buildfile.js";
 export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
 export { s2iDockerfile } from "./strategy/source.js";

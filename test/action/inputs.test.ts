@@ -3,9 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
-import { githubContext, REQUEST_INPUTS, requestFromInputs, type GitHubContext } from "../../action/inputs.js";
-import { REQUEST_OPTIONS } from "../../adapters/cli/options.js";
+import { githubContext, requestFromInputs, type GitHubContext } from "../../action/inputs.js";
 import { isInside, kubeconfigSecrets, writeKubeconfig } from "../../action/kubeconfig.js";
 import { summaryMarkdown } from "../../action/summary.js";
 import type { BuildResult } from "../../core/model.js";
@@ -42,7 +40,7 @@ describe("inputs -> request", () => {
 
   it("without a source input: this repository at this commit, labelled (created is the build's, from the commit)", () => {
     const event = { head_commit: { id: SHA, timestamp: "2024-05-06T07:08:09+02:00" } };
-    const { req } = from({ image: "registry.example.com/org/app:1" }, githubContext({ GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "org/app", GITHUB_SHA: SHA }, event));
+    const { req } = from({ image: "registry.example.com/org/app:1" }, githubContext({ serverUrl: "https://github.com", sha: SHA, payload: event }, "org/app"));
     expect(req.source.git).toEqual({ url: "https://github.com/org/app", ref: SHA, secret: undefined });
     expect(req.output.labels).toEqual({
       "org.opencontainers.image.source": "https://github.com/org/app",
@@ -51,9 +49,9 @@ describe("inputs -> request", () => {
   });
 
   it("the event's commit time counts only for the commit built", () => {
-    expect(githubContext({ GITHUB_SHA: SHA }, { head_commit: { id: SHA, timestamp: "2024-05-06T07:08:09+02:00" } }).commitTime).toBe("2024-05-06T05:08:09.000Z");
-    expect(githubContext({ GITHUB_SHA: SHA }, { head_commit: { id: "f".repeat(40), timestamp: "2024-05-06T07:08:09Z" } }).commitTime).toBeUndefined();
-    expect(githubContext({ GITHUB_SHA: SHA }, { pull_request: { number: 1 } }).commitTime).toBeUndefined();
+    expect(githubContext({ serverUrl: "https://github.com", sha: SHA, payload: { head_commit: { id: SHA, timestamp: "2024-05-06T07:08:09+02:00" } } }).commitTime).toBe("2024-05-06T05:08:09.000Z");
+    expect(githubContext({ serverUrl: "https://github.com", sha: SHA, payload: { head_commit: { id: "f".repeat(40), timestamp: "2024-05-06T07:08:09Z" } } }).commitTime).toBeUndefined();
+    expect(githubContext({ serverUrl: "https://github.com", sha: SHA, payload: { pull_request: { number: 1 } } }).commitTime).toBeUndefined();
   });
 
   it("a ref alone builds this repository at that ref; user labels win over the defaults", () => {
@@ -95,17 +93,6 @@ describe("inputs -> request", () => {
     expect(() => from({ image: "r.example.com/a:1", affinity: "[1, 2]" })).toThrow(/^affinity: must be a JSON or YAML mapping/);
     expect(() => from({ image: "r.example.com/a:1", affinity: '{"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "Maybe"}]}]}}}' }))
       .toThrow(/^input affinity \(scheduling\.affinity\.nodeAffinity\.requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms\[0\]\.matchExpressions\[0\]\.operator\)/);
-  });
-
-  it("action.yml declares every input the mapping reads, named like the command line's options", () => {
-    const declared = Object.keys((parseYaml(readFileSync(new URL("../../action.yml", import.meta.url), "utf8")) as { inputs: Record<string, unknown> }).inputs);
-    for (const [input] of REQUEST_INPUTS) expect(declared, input).toContain(input);
-    // Each request option of the command has an input; lists take several lines, so their inputs are plural.
-    const plural: Record<string, string> = { tag: "tags", "build-arg": "build-args", label: "labels", "build-label": "build-labels", toleration: "tolerations" };
-    for (const o of REQUEST_OPTIONS) {
-      const flag = /--([a-z0-9-]+)/.exec(o.flags)![1];
-      expect(REQUEST_INPUTS.map(([i]) => i).concat(["pod"]), `--${flag}`).toContain(plural[flag] ?? flag);
-    }
   });
 
   it("errors name the input", () => {

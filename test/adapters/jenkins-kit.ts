@@ -17,14 +17,12 @@ export function stepScript(): string {
   return m[1];
 }
 
-/** The variables the step sets for its script: SCALARS' values and the ones it sets itself. */
+/** The variables the step sets for its script: the ones it adds to its env list, and the credential's. */
 export function stepVariables(): string[] {
   const text = readFileSync(STEP, "utf8");
-  const scalars = /SCALARS = \[([\s\S]*?)\]/.exec(text)![1];
-  const names = [...scalars.matchAll(/'(BUILDPOD_[A-Z_]+)'/g)].map((m) => m[1]);
-  const own = [...text.matchAll(/env << "(BUILDPOD_[A-Z_]+)=/g)].map((m) => m[1]);
+  const own = [...text.matchAll(/env << "(BUILDPOD_[A-Z_]+)=/g), ...text.matchAll(/\["(BUILDPOD_[A-Z_]+)=/g)].map((m) => m[1]);
   const credential = [...text.matchAll(/variable: '(BUILDPOD_[A-Z_]+)'/g)].map((m) => m[1]);
-  return [...names, ...own, ...credential];
+  return [...own, ...credential];
 }
 
 export interface StepRun {

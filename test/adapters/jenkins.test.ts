@@ -39,7 +39,8 @@ describe("the shell the step runs", () => {
   const step = readFileSync(STEP, "utf8");
 
   it("is a constant: single-quoted, no interpolation, no escapes", () => {
-    expect(script).not.toContain("${");
+    // The one ${...} is the shell's own, in a single-quoted Groovy string that never interpolates.
+    expect(script.replace('"${arg%?x}"', "")).not.toContain("${");
     expect(script).not.toContain("\\");
     expect(step).toMatch(/@Field\s+static final String SCRIPT = '''/);
     // Every sh call runs that constant, and nothing else.
@@ -51,12 +52,12 @@ describe("the shell the step runs", () => {
   it("reads only variables the step sets, each quoted", () => {
     const vars = new Set(stepVariables());
     const used = [...script.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*|@)/g)].map((m) => m[1]);
-    for (const name of used) if (name !== "@" && name !== "arg") expect(vars, name).toContain(name);
-    // Outside the here-document, every expansion sits inside double quotes.
-    const lines = script.split("\n").filter((l) => l !== "$BUILDPOD_ARG_LIST");
-    for (const line of lines) {
+    for (const name of used) if (!["@", "i", "arg"].includes(name)) expect(vars, name).toContain(name);
+    expect(vars).toContain("BUILDPOD_ARGC");
+    // Every expansion of a variable sits inside double quotes (arithmetic and command substitution aside).
+    for (const line of script.split("\n")) {
       const unquoted = line.replace(/"[^"]*"/g, "");
-      expect(unquoted, line).not.toMatch(/\$/);
+      expect(unquoted, line).not.toMatch(/\$[A-Za-z_{@]/);
     }
   });
 });
@@ -90,10 +91,11 @@ describe.concurrent("the step on Groovy, with a stand-in command", () => {
     }, { kc: "/secret/kubeconfig" });
     expect(run.error).toBeUndefined();
     expect(run.returned).toEqual(ok);
+    // In the field table's order, then extraArgs, the kubeconfig and the result files.
     expect(f.argv()).toEqual([
-      "run", "--image=r.example/a:1", `--git=${hostile}`, "--ref=main", "--namespace=builds", "--push-secret=regcred",
-      "--insecure-registry", "--kubeconfig=/secret/kubeconfig", "--tag=latest", "--tag=with space", "--build-arg=A=1 2",
-      `--build-arg=B=${hostile}`, "--memory-limit", "4Gi", "--result-file=.buildpod/result.json",
+      "run", "--namespace=builds", `--git=${hostile}`, "--ref=main", "--build-arg=A=1 2", `--build-arg=B=${hostile}`,
+      "--image=r.example/a:1", "--tag=latest", "--tag=with space", "--push-secret=regcred", "--insecure-registry",
+      "--memory-limit", "4Gi", "--kubeconfig=/secret/kubeconfig", "--result-file=.buildpod/result.json",
       "--result-env-file=.buildpod/result.env",
     ]);
     expect(run.sh).toHaveLength(1);
@@ -123,12 +125,32 @@ describe.concurrent("the step on Groovy, with a stand-in command", () => {
     expect(kept.returned).toMatchObject({ reason: "OOMKilled" });
   }, 60_000);
 
-  it("refuses unknown parameters, a missing image, and line breaks in lists before running anything", async () => {
+  it("refuses unknown parameters, a missing image and values of the wrong shape before running anything", async () => {
     const f = fakeCommand(0);
-    expect((await runStep(f.workspace, { image: "a", imgae: "b" })).error).toBe("buildpod: unknown parameter 'imgae'");
-    expect((await runStep(f.workspace, { git: "g" })).error).toMatch(/^buildpod: the image parameter is required/);
-    const nl = await runStep(f.workspace, { image: "a", tags: ["ok\n--evil"] });
-    expect(nl.error).toBe("buildpod: tags, buildArgs and extraArgs cannot contain line breaks");
-    expect(nl.sh).toHaveLength(0);
+    const [unknown, noImage, wrong, notBoolean, notText] = await Promise.all([
+      { image: "a", imgae: "b" }, { git: "g" }, { image: "a", buildArgs: ["A=1"] }, { image: "a", insecureRegistry: "yes" },
+      { image: "a", affinity: { nodeAffinity: {} } },
+    ].map((args) => runStep(f.workspace, args)));
+    expect(unknown.error).toBe("buildpod: unknown parameter 'imgae'");
+    expect(noImage.error).toMatch(/^buildpod: the image parameter is required/);
+    expect(wrong.error).toBe("buildpod: buildArgs must be a map, e.g. buildArgs: [KEY: 'value']");
+    expect(notBoolean.error).toBe("buildpod: insecureRegistry must be true or false, not 'yes'");
+    expect(notText.error).toBe("buildpod: affinity takes text (JSON or YAML), not a map");
+    for (const run of [unknown, noImage, wrong, notBoolean, notText]) expect(run.sh).toHaveLength(0);
+  }, 60_000);
+
+  it("passes any option of the table, line breaks and trailing newlines kept", async () => {
+    const f = fakeCommand(0, { status: "Complete" });
+    const dockerfile = "FROM busybox\nRUN echo 'a\\nb'\n\n";
+    const run = await runStep(f.workspace, {
+      file: "buildpod.yaml", inlineDockerfile: dockerfile, pod: true, incremental: false, nodeSelector: { pool: "build" },
+      tolerations: "dedicated=build:NoSchedule", affinity: "{}", deleteAfter: "10m", command: f.command,
+    });
+    expect(run.error).toBeUndefined();
+    expect(f.argv()).toEqual([
+      "run", "--pod", `--inline-dockerfile=${dockerfile}`, "--delete-after=10m", "--node-selector=pool=build",
+      "--toleration=dedicated=build:NoSchedule", "--affinity={}", "--file=buildpod.yaml",
+      "--result-file=.buildpod/result.json", "--result-env-file=.buildpod/result.env",
+    ]);
   }, 60_000);
 });

@@ -55,10 +55,10 @@ describe("the Task's step", () => {
     expect(task.spec.steps).toHaveLength(1);
     expect(step.script).not.toMatch(/\$\((params|results|workspaces|context|steps|tasks)\./);
     expect(step.script.startsWith("#!/usr/bin/env bash\n")).toBe(true);
-    for (const a of step.args ?? []) expect(a).toMatch(/^(\$\(params\.[A-Z_]+\[\*\]\)|--)$/);
+    for (const a of step.args ?? []) expect(a).toMatch(/^(\$\(params\.[A-Z_]+\[\*\]\)|--|--[a-z-]+)$/);
     // Every param is used, each by exactly one env entry or arg; the image param names the step image.
     const text = JSON.stringify({ env: step.env, args: step.args, image: step.image });
-    for (const p of task.spec.params) expect(text.split(`$(params.${p.name}`).length - 1, p.name).toBe(1);
+    for (const p of task.spec.params) expect(text.split(`$(params.${p.name}${p.type === "array" ? "[*]" : ""})`).length - 1, p.name).toBe(1);
     for (const r of task.spec.results) expect(step.env.map((e) => e.value)).toContain(`$(results.${r.name}.path)`);
   });
 
@@ -67,7 +67,7 @@ describe("the Task's step", () => {
     writeFileSync(join(dir, "script"), step.script);
     await new Promise<void>((res, rej) => execFile("bash", ["-n", join(dir, "script")], (err, _o, e) => (err ? rej(new Error(e)) : res())));
     const names = new Set(step.env.map((e) => e.name));
-    const locals = new Set(["build_args", "namespace", "out", "child", "status", "digest", "image", "commit", "line"]);
+    const locals = new Set(["options", "switches", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "line"]);
     for (const [, name] of step.script.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
       expect(names.has(name) || locals.has(name), name).toBe(true);
     }
@@ -98,9 +98,8 @@ describe("the Task's step", () => {
     });
     expect(run.code, run.output).toBe(0);
     expect(f.argv()).toEqual([
-      "run", "--image=r.example/a:1", "--build-arg=A=1 2", `--build-arg=B=${hostile}`, "--memory-limit", "4Gi",
-      `--from-dir=${src}`, "--context=.", "--timeout=1h", `--dockerfile=${hostile}`, "--namespace=team-ci",
-      expect.stringMatching(/^--result-env-file=/),
+      "run", "--build-arg=A=1 2", `--build-arg=B=${hostile}`, "--memory-limit", "4Gi", `--dockerfile=${hostile}`,
+      "--image=r.example/a:1", `--from-dir=${src}`, "--namespace=team-ci", expect.stringMatching(/^--result-env-file=/),
     ]);
     expect(run.results).toEqual({ IMAGE_URL: "r.example/a:1", IMAGE_DIGEST: DIGEST, COMMIT: "" });
   });
@@ -114,8 +113,8 @@ describe("the Task's step", () => {
     });
     expect(run.code, run.output).toBe(0);
     expect(f.argv()).toEqual([
-      "run", "--image=r.example/a:1", "--git=https://git.example.com/a", "--ref=v1", "--context=.", "--timeout=1h",
-      "--push-secret=regcred", "--insecure-registry", `--kubeconfig=${kc}/kubeconfig`, expect.stringMatching(/^--result-env-file=/),
+      "run", "--git=https://git.example.com/a", "--ref=v1", "--image=r.example/a:1", "--push-secret=regcred",
+      "--insecure-registry", `--kubeconfig=${kc}/kubeconfig`, expect.stringMatching(/^--result-env-file=/),
     ]);
     expect(run.results.COMMIT).toBe("c".repeat(40));
   });

@@ -1,10 +1,8 @@
-// The command's request options from source (the bundle-level tests are in cli.test.ts): flags -> request,
-// and the flags against the request model: every field a build file can set has a flag, or is file-only
-// with the reason.
+// The command's request options from source (the bundle-level tests are in cli.test.ts): flags -> request.
+// That every field has a flag, an input, a parameter and a param: fields.test.ts.
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { addRequestOptions, FILE_ONLY, REQUEST_OPTIONS, requestFromFlags } from "../../adapters/cli/options.js";
-import { requestFields } from "../../core/request/index.js";
+import { addRequestOptions, requestFromFlags } from "../../adapters/cli/options.js";
 
 function fromFlags(...args: string[]) {
   const cmd = addRequestOptions(new Command("render").exitOverride());
@@ -25,28 +23,6 @@ describe("layer cache flags", () => {
     expect(() => fromFlags(...GIT, "--cache", "registry.example.com/c:tag")).toThrow(/^--cache \(cache\.repository\): .*names a tag/);
     expect(() => fromFlags(...GIT, "--cache", "registry.example.com/c", "--cache-mode", "sometimes")).toThrow(/^--cache-mode \(cache\.mode\): unknown value "sometimes"/);
     expect(() => fromFlags(...GIT, "--cache-mode", "read")).toThrow(/^cache\.repository: is required: .*\(--cache\)$/);
-  });
-});
-
-describe("every model field has a flag", () => {
-  const fields = requestFields();
-  const flagged = new Set(REQUEST_OPTIONS.map((o) => o.path));
-
-  it("knows the model's fields", () => {
-    expect(fields).toContain("scheduling.affinity");
-    expect(fields).toContain("source.git.url");
-    expect(fields).not.toContain("source.git");
-  });
-  for (const field of fields) {
-    it(field, () => {
-      const reason = FILE_ONLY[field];
-      expect(flagged.has(field) || (reason ?? "").length > 0, `${field} has no flag in REQUEST_OPTIONS and no reason in FILE_ONLY`).toBe(true);
-      expect(flagged.has(field) && reason !== undefined, `${field} has a flag, so it is not file-only`).toBe(false);
-    });
-  }
-  it("every flag sets a model field", () => {
-    for (const o of REQUEST_OPTIONS) expect(fields, o.flags).toContain(o.path);
-    for (const f of Object.keys(FILE_ONLY)) expect(fields, f).toContain(f);
   });
 });
 

@@ -9,66 +9,98 @@
 // files in the workspace (returnStdout is lost when a command fails), read with readJSON.
 import groovy.transform.Field
 
-/** The shell the step runs: a constant, fed only through BUILDPOD_* variables. */
+/**
+ * The shell the step runs: a constant. Its arguments arrive one per variable, BUILDPOD_ARGV_0 to
+ * BUILDPOD_ARGV_<BUILDPOD_ARGC - 1>, read with printenv, so any value (line breaks included) stays one argument.
+ */
 @Field
 static final String SCRIPT = '''
 set +x
 set --
-if [ -n "$BUILDPOD_ARG_IMAGE" ]; then set -- "$@" "--image=$BUILDPOD_ARG_IMAGE"; fi
-if [ -n "$BUILDPOD_ARG_GIT" ]; then set -- "$@" "--git=$BUILDPOD_ARG_GIT"; fi
-if [ -n "$BUILDPOD_ARG_REF" ]; then set -- "$@" "--ref=$BUILDPOD_ARG_REF"; fi
-if [ -n "$BUILDPOD_ARG_SOURCE_SECRET" ]; then set -- "$@" "--source-secret=$BUILDPOD_ARG_SOURCE_SECRET"; fi
-if [ -n "$BUILDPOD_ARG_FROM_DIR" ]; then set -- "$@" "--from-dir=$BUILDPOD_ARG_FROM_DIR"; fi
-if [ -n "$BUILDPOD_ARG_FROM_ARCHIVE" ]; then set -- "$@" "--from-archive=$BUILDPOD_ARG_FROM_ARCHIVE"; fi
-if [ -n "$BUILDPOD_ARG_CONTEXT" ]; then set -- "$@" "--context=$BUILDPOD_ARG_CONTEXT"; fi
-if [ -n "$BUILDPOD_ARG_DOCKERFILE" ]; then set -- "$@" "--dockerfile=$BUILDPOD_ARG_DOCKERFILE"; fi
-if [ -n "$BUILDPOD_ARG_TARGET" ]; then set -- "$@" "--target=$BUILDPOD_ARG_TARGET"; fi
-if [ -n "$BUILDPOD_ARG_BUILDER" ]; then set -- "$@" "--builder=$BUILDPOD_ARG_BUILDER"; fi
-if [ -n "$BUILDPOD_ARG_NAME" ]; then set -- "$@" "--name=$BUILDPOD_ARG_NAME"; fi
-if [ -n "$BUILDPOD_ARG_NAMESPACE" ]; then set -- "$@" "--namespace=$BUILDPOD_ARG_NAMESPACE"; fi
-if [ -n "$BUILDPOD_ARG_PUSH_SECRET" ]; then set -- "$@" "--push-secret=$BUILDPOD_ARG_PUSH_SECRET"; fi
-if [ "$BUILDPOD_ARG_INSECURE_REGISTRY" = true ]; then set -- "$@" --insecure-registry; fi
-if [ -n "$BUILDPOD_ARG_TIMEOUT" ]; then set -- "$@" "--timeout=$BUILDPOD_ARG_TIMEOUT"; fi
-if [ -n "$BUILDPOD_ARG_START_TIMEOUT" ]; then set -- "$@" "--start-timeout=$BUILDPOD_ARG_START_TIMEOUT"; fi
+i=0
+while [ "$i" -lt "$BUILDPOD_ARGC" ]; do
+  # $(...) drops trailing newlines: the x after printenv's own newline keeps the value's.
+  arg=$(printenv "BUILDPOD_ARGV_$i"; printf x)
+  set -- "$@" "${arg%?x}"
+  i=$((i + 1))
+done
 if [ -n "$BUILDPOD_KUBECONFIG" ]; then set -- "$@" "--kubeconfig=$BUILDPOD_KUBECONFIG"; fi
-if [ -n "$BUILDPOD_ARG_KUBE_CONTEXT" ]; then set -- "$@" "--kube-context=$BUILDPOD_ARG_KUBE_CONTEXT"; fi
-if [ -n "$BUILDPOD_ARG_LIST" ]; then
-  while IFS= read -r arg; do set -- "$@" "$arg"; done <<BUILDPOD_ARGS
-$BUILDPOD_ARG_LIST
-BUILDPOD_ARGS
-fi
 mkdir -p "$BUILDPOD_RESULT_DIR"
 rm -f "$BUILDPOD_RESULT_DIR/result.json" "$BUILDPOD_RESULT_DIR/result.env"
 set -- "$@" "--result-file=$BUILDPOD_RESULT_DIR/result.json" "--result-env-file=$BUILDPOD_RESULT_DIR/result.env"
 exec "$BUILDPOD_COMMAND" run "$@"
 '''
 
-/** Step parameter -> the variable the script reads it from. */
+/**
+ * Step parameter -> [the `buildpod run` option, its kind]: one per field of the request's field table
+ * (core/request/fields.ts; a test checks this map against it). Kinds: string, boolean (true passes the
+ * option), list (a List, one option per item), map (a Map, one KEY=VALUE option per entry), object (JSON
+ * or YAML text).
+ */
 @Field
-static final Map<String, String> SCALARS = [
-    image: 'BUILDPOD_ARG_IMAGE',
-    git: 'BUILDPOD_ARG_GIT',
-    ref: 'BUILDPOD_ARG_REF',
-    sourceSecret: 'BUILDPOD_ARG_SOURCE_SECRET',
-    fromDir: 'BUILDPOD_ARG_FROM_DIR',
-    fromArchive: 'BUILDPOD_ARG_FROM_ARCHIVE',
-    context: 'BUILDPOD_ARG_CONTEXT',
-    dockerfile: 'BUILDPOD_ARG_DOCKERFILE',
-    target: 'BUILDPOD_ARG_TARGET',
-    builder: 'BUILDPOD_ARG_BUILDER',
-    name: 'BUILDPOD_ARG_NAME',
-    namespace: 'BUILDPOD_ARG_NAMESPACE',
-    pushSecret: 'BUILDPOD_ARG_PUSH_SECRET',
-    insecureRegistry: 'BUILDPOD_ARG_INSECURE_REGISTRY',
-    timeout: 'BUILDPOD_ARG_TIMEOUT',
-    startTimeout: 'BUILDPOD_ARG_START_TIMEOUT',
-    kubeContext: 'BUILDPOD_ARG_KUBE_CONTEXT',
+static final Map<String, List<String>> OPTIONS = [
+    name: ['--name', 'string'],
+    namespace: ['--namespace', 'string'],
+    pod: ['--pod', 'boolean'],
+    buildLabels: ['--build-label', 'map'],
+    git: ['--git', 'string'],
+    ref: ['--ref', 'string'],
+    sourceSecret: ['--source-secret', 'string'],
+    fromDir: ['--from-dir', 'string'],
+    fromArchive: ['--from-archive', 'string'],
+    context: ['--context', 'string'],
+    inlineDockerfile: ['--inline-dockerfile', 'string'],
+    sourceDateEpoch: ['--source-date-epoch', 'string'],
+    strategy: ['--strategy', 'string'],
+    builder: ['--builder', 'string'],
+    dockerfile: ['--dockerfile', 'string'],
+    target: ['--target', 'string'],
+    buildArgs: ['--build-arg', 'map'],
+    builderImage: ['--builder-image', 'string'],
+    allowDockerSocket: ['--allow-docker-socket', 'boolean'],
+    incremental: ['--incremental', 'boolean'],
+    scriptsUrl: ['--scripts-url', 'string'],
+    env: ['--env', 'map'],
+    exposeDockerSocket: ['--expose-docker-socket', 'boolean'],
+    image: ['--image', 'string'],
+    tags: ['--tag', 'list'],
+    pushSecret: ['--push-secret', 'string'],
+    insecureRegistry: ['--insecure-registry', 'boolean'],
+    labels: ['--label', 'map'],
+    cache: ['--cache', 'string'],
+    cacheMode: ['--cache-mode', 'string'],
+    cpuRequest: ['--cpu-request', 'string'],
+    cpuLimit: ['--cpu-limit', 'string'],
+    memoryRequest: ['--memory-request', 'string'],
+    memoryLimit: ['--memory-limit', 'string'],
+    timeout: ['--timeout', 'string'],
+    startTimeout: ['--start-timeout', 'string'],
+    uploadTimeout: ['--upload-timeout', 'string'],
+    deleteAfter: ['--delete-after', 'string'],
+    nodeSelector: ['--node-selector', 'map'],
+    tolerations: ['--toleration', 'list'],
+    serviceAccount: ['--service-account', 'string'],
+    priorityClass: ['--priority-class', 'string'],
+    runtimeClass: ['--runtime-class', 'string'],
+    affinity: ['--affinity', 'object'],
+    sourceImage: ['--source-image', 'string'],
+    buildahImage: ['--buildah-image', 'string'],
+    buildkitImage: ['--buildkit-image', 'string'],
+    kanikoImage: ['--kaniko-image', 'string'],
+    dockerImage: ['--docker-image', 'string'],
+]
+
+/** Parameters that are options of the command, not fields of the request. */
+@Field
+static final Map<String, String> COMMAND_OPTIONS = [
+    file: '--file',
+    kubeContext: '--kube-context',
 ]
 
 /** Parameters of the step itself, not passed on as options. */
 @Field
 static final List<String> OWN = [
-    'tags', 'buildArgs', 'extraArgs', 'kubeconfigCredentialsId', 'command', 'resultDir', 'failOnError',
+    'extraArgs', 'kubeconfigCredentialsId', 'command', 'resultDir', 'failOnError',
 ]
 
 /** What each exit code of `buildpod run` means, for the error that fails the stage. */
@@ -85,49 +117,36 @@ static final Map<Integer, String> OUTCOMES = [
  * Runs a build and returns its result (the JSON of --result-file) as a map: status, reason, message, image,
  * digest, imageRef, source.commit, build, run, namespace, ...
  *
- * Parameters: image (required), tags (list), git, ref, sourceSecret, fromDir, fromArchive, context, dockerfile,
- * target, buildArgs (map), builder, name, namespace, pushSecret, insecureRegistry (boolean), timeout,
- * startTimeout, kubeconfigCredentialsId (a Jenkins "Secret file" credential holding a kubeconfig), kubeContext,
- * extraArgs (list of further `buildpod run` options), command (default 'buildpod'), resultDir (workspace
- * directory for result.json and result.env, default '.buildpod'), failOnError (default true: a build that
- * does not complete fails the stage; false returns its result instead).
+ * Parameters: every `buildpod run` request option, named in camel case (OPTIONS: image, git, ref, tags (list),
+ * buildArgs (map), pushSecret, insecureRegistry (boolean), memoryLimit, affinity (JSON or YAML text), ...);
+ * file (a build file in the workspace; parameters override it); kubeconfigCredentialsId (a Jenkins "Secret
+ * file" credential holding a kubeconfig); kubeContext; extraArgs (list of further `buildpod run` options);
+ * command (default 'buildpod'); resultDir (workspace directory for result.json and result.env, default
+ * '.buildpod'); failOnError (default true: a build that does not complete fails the stage; false returns its
+ * result instead).
  */
 Map call(Map args = [:]) {
     for (String key : args.keySet()) {
-        if (!SCALARS.containsKey(key) && !OWN.contains(key)) {
+        if (!OPTIONS.containsKey(key) && !COMMAND_OPTIONS.containsKey(key) && !OWN.contains(key)) {
             error("buildpod: unknown parameter '${key}'")
         }
     }
-    if (!args.image) {
-        error('buildpod: the image parameter is required (the image to push, e.g. registry.example.com/team/app:1.0)')
+    if (!args.image && !args.file) {
+        error('buildpod: the image parameter is required (the image to push, e.g. registry.example.com/team/app:1.0), or a build file that names it')
     }
 
-    List<String> env = []
-    for (Map.Entry<String, String> e : SCALARS.entrySet()) {
-        Object value = args[e.key]
-        if (value != null && value != false && value.toString() != '') {
-            env << "${e.value}=${value}".toString()
-        }
+    List<String> argv = []
+    for (Map.Entry<String, List<String>> e : OPTIONS.entrySet()) {
+        argv.addAll(optionArgs(e.key, e.value[0], e.value[1], args[e.key]))
     }
-    List<String> list = []
-    for (Object tag : (args.tags ?: [])) {
-        list << "--tag=${tag}".toString()
-    }
-    Map buildArgs = args.buildArgs ?: [:]
-    for (Object key : buildArgs.keySet()) {
-        list << "--build-arg=${key}=${buildArgs[key]}".toString()
+    for (Map.Entry<String, String> e : COMMAND_OPTIONS.entrySet()) {
+        argv.addAll(optionArgs(e.key, e.value, 'string', args[e.key]))
     }
     for (Object extra : (args.extraArgs ?: [])) {
-        list << extra.toString()
+        argv << extra.toString()
     }
-    for (String item : list) {
-        if (item.contains('\n') || item.contains('\r')) {
-            error('buildpod: tags, buildArgs and extraArgs cannot contain line breaks')
-        }
-    }
-    if (list) {
-        env << "BUILDPOD_ARG_LIST=${list.join('\n')}".toString()
-    }
+    List<String> env = ["BUILDPOD_ARGC=${argv.size()}".toString()]
+    argv.eachWithIndex { String arg, int i -> env << "BUILDPOD_ARGV_${i}=${arg}".toString() }
     String resultDir = args.resultDir ?: '.buildpod'
     env << "BUILDPOD_RESULT_DIR=${resultDir}".toString()
     env << "BUILDPOD_COMMAND=${args.command ?: 'buildpod'}".toString()
@@ -151,4 +170,30 @@ Map call(Map args = [:]) {
         error("buildpod: the build ${outcome}${detail}")
     }
     return result
+}
+
+/** The command's arguments for one parameter's value; a value of the wrong shape stops the step. */
+List<String> optionArgs(String param, String flag, String kind, Object value) {
+    if (value == null || value == '') {
+        return []
+    }
+    if (kind == 'boolean') {
+        if (!(value.toString() in ['true', 'false'])) {
+            error("buildpod: ${param} must be true or false, not '${value}'")
+        }
+        return value.toString() == 'true' ? [flag] : []
+    }
+    if (kind == 'list') {
+        return (value instanceof List ? value : [value]).collect { item -> "${flag}=${item}".toString() }
+    }
+    if (kind == 'map') {
+        if (!(value instanceof Map)) {
+            error("buildpod: ${param} must be a map, e.g. ${param}: [KEY: 'value']")
+        }
+        return value.collect { k, v -> "${flag}=${k}=${v}".toString() }
+    }
+    if (value instanceof Map || value instanceof List) {
+        error("buildpod: ${param} takes text${kind == 'object' ? ' (JSON or YAML)' : ''}, not a ${value instanceof Map ? 'map' : 'list'}")
+    }
+    return ["${flag}=${value}".toString()]
 }
