@@ -43,8 +43,8 @@ export interface UploadClientReport {
 async function packOnly(cfg: UploadConfig): Promise<Pick<UploadClientReport, "packedBytes" | "packSeconds">> {
   const t0 = performance.now();
   let n = 0;
-  const parts = packParts({ path: cfg.dir, format: "directory" }, ".");
-  await Promise.all(parts.map((p) => pipeline(p.stream, new Writable({ write: (c: Buffer, _e, cb) => ((n += c.length), cb()) }))));
+  const { directories, parts } = packParts({ path: cfg.dir, format: "directory" }, ".");
+  await Promise.all([...(directories ? [directories] : []), ...parts].map((p) => pipeline(p.stream, new Writable({ write: (c: Buffer, _e, cb) => ((n += c.length), cb()) }))));
   return { packedBytes: n, packSeconds: (performance.now() - t0) / 1000 };
 }
 

@@ -1,14 +1,14 @@
 // Tar headers for the upload (POSIX ustar, with a pax record for what ustar cannot hold). Written by hand
 // rather than through a tar library: the upload packs every file itself, in large batches, and needs only
-// regular files and symbolic links with fixed owner and time.
+// regular files, directories and symbolic links with fixed owner and time.
 
 export interface TarEntry {
   /** Path in the archive, "/"-separated, relative. */
   path: string;
-  type: "file" | "symlink";
+  type: "file" | "symlink" | "directory";
   /** Permission bits. */
   mode: number;
-  /** Bytes of content (0 for a link). */
+  /** Bytes of content (0 for a link or a directory). */
   size: number;
   linkname?: string;
 }
@@ -73,7 +73,7 @@ export function header(e: TarEntry): Buffer {
   const linkname = e.linkname ?? "";
   const longLink = Buffer.byteLength(linkname) > 100;
   const bigSize = e.size > MAX_OCTAL_SIZE;
-  const type = e.type === "symlink" ? "2" : "0";
+  const type = { file: "0", symlink: "2", directory: "5" }[e.type];
   const main = block(split?.name ?? e.path.slice(-100), split?.prefix ?? "", type, e.mode, bigSize ? 0 : e.size, longLink ? "" : linkname);
   if (split && !longLink && !bigSize) return main;
   const pax = Buffer.from((split ? "" : record("path", e.path)) + (longLink ? record("linkpath", linkname) : "") + (bigSize ? record("size", String(e.size)) : ""));

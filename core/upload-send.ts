@@ -3,7 +3,7 @@
 import { PassThrough, pipeline, Transform } from "node:stream";
 import { sleep, type Cluster } from "./cluster.js";
 import { PATHS } from "./scripts.js";
-import type { Packed } from "./upload.js";
+import type { Packed, PackedInput } from "./upload.js";
 
 export interface UploadReport {
   files: number;
@@ -25,38 +25,50 @@ function size(bytes: number): string {
   return `${bytes} B`;
 }
 
-// One archive is unpacked and the upload marked done in one exec session (a round trip less); several are
-// each unpacked by a tar of their own, and marked done once all have.
+// One archive is unpacked, the directories' modes set and the upload marked done in one exec session (a
+// round trip less); several are each unpacked by a tar of their own side by side, after the directories'
+// archive, then finished. FINISH's arguments: "unpack" or "", then [mode, path] pairs.
 const UNPACK = ["tar", "-xzf", "-", "-C", PATHS.source];
-const UNPACK_AND_MARK = ["sh", "-c", 'tar -xzf - -C "$1" && touch "$2"', "sh", PATHS.source, PATHS.uploadDone];
+const FINISH_SCRIPT = `set -e
+if [ "$1" = unpack ]; then tar -xzf - -C "${PATHS.source}"; fi
+shift
+while [ "$#" -ge 2 ]; do chmod "$1" "${PATHS.source}/$2"; shift 2; done
+touch "${PATHS.uploadDone}"`;
+const finish = (unpack: boolean, modes: [string, string][]) => ["sh", "-c", FINISH_SCRIPT, "sh", unpack ? "unpack" : "", ...modes.flat()];
 
 /**
  * One attempt: every part sent and unpacked, or the first failure (the other parts are stopped then).
  * The signal (cancel, or the upload's timeout) stops the sessions in flight: their input ends in an error,
  * which closes them, so no half-sent archive is unpacked afterwards.
  */
-async function attempt(cluster: Cluster, ns: string, pod: string, parts: Packed[], onSent: (n: number) => void, signal: AbortSignal): Promise<void> {
+async function attempt(cluster: Cluster, ns: string, pod: string, input: PackedInput, onSent: (n: number) => void, signal: AbortSignal): Promise<void> {
+  const { directories, parts, modes } = input;
   let failure: Error | undefined;
   const stopAll = (err: Error) => {
     failure ??= err;
-    for (const p of parts) p.stream.destroy();
+    for (const p of [...parts, ...(directories ? [directories] : [])]) p.stream.destroy();
   };
   const onAbort = () => stopAll(new Error("stopped"));
   if (signal.aborted) onAbort();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    await sendParts(cluster, ns, pod, parts, onSent, stopAll);
+    if (parts.length === 1 && !directories) {
+      await sendParts(cluster, ns, pod, parts, finish(true, modes), onSent, stopAll);
+    } else {
+      if (directories) await sendParts(cluster, ns, pod, [directories], UNPACK, onSent, stopAll);
+      if (!failure) await sendParts(cluster, ns, pod, parts, UNPACK, onSent, stopAll);
+      if (!failure) {
+        const done = await cluster.run(ns, pod, "source", finish(false, modes), {});
+        if (done.status !== "Success") throw new Error(done.message ?? "could not finish the upload");
+      }
+    }
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
   if (failure) throw failure;
-  if (parts.length > 1) {
-    const done = await cluster.run(ns, pod, "source", ["touch", PATHS.uploadDone], {});
-    if (done.status !== "Success") throw new Error(done.message ?? "could not mark the upload done");
-  }
 }
 
-async function sendParts(cluster: Cluster, ns: string, pod: string, parts: Packed[], onSent: (n: number) => void, stopAll: (err: Error) => void): Promise<void> {
+async function sendParts(cluster: Cluster, ns: string, pod: string, parts: Packed[], command: string[], onSent: (n: number) => void, stopAll: (err: Error) => void): Promise<void> {
   await Promise.all(parts.map(async (part) => {
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -70,7 +82,7 @@ async function sendParts(cluster: Cluster, ns: string, pod: string, parts: Packe
     const stderr = new PassThrough();
     stderr.on("data", (d: Buffer) => (errText = (errText + d.toString()).slice(-2000)));
     try {
-      const status = await cluster.run(ns, pod, "source", parts.length === 1 ? UNPACK_AND_MARK : UNPACK, { stdin: counter, stderr });
+      const status = await cluster.run(ns, pod, "source", command, { stdin: counter, stderr });
       if (status.status !== "Success") stopAll(new Error(errText.trim() || status.message || "tar failed"));
     } catch (err) {
       stopAll(err as Error);
@@ -79,11 +91,12 @@ async function sendParts(cluster: Cluster, ns: string, pod: string, parts: Packe
 }
 
 /** Sends the binary input into the waiting source container, retrying a failed upload. */
-export async function sendInput(cluster: Cluster, ns: string, pod: string, make: () => Packed[], progress: (m: string) => void, signal: AbortSignal): Promise<UploadReport> {
+export async function sendInput(cluster: Cluster, ns: string, pod: string, make: () => PackedInput, progress: (m: string) => void, signal: AbortSignal): Promise<UploadReport> {
   const started = performance.now();
   let lastError = "";
   for (let n = 1; n <= 3 && !signal.aborted; n++) {
-    const parts = make();
+    const input = make();
+    const parts = input.parts;
     let sent = 0;
     let nextReport = Date.now() + 2000;
     const onSent = (n: number) => {
@@ -94,7 +107,7 @@ export async function sendInput(cluster: Cluster, ns: string, pod: string, make:
       }
     };
     try {
-      await attempt(cluster, ns, pod, parts, onSent, signal);
+      await attempt(cluster, ns, pod, input, onSent, signal);
       const secs = (performance.now() - started) / 1000;
       const files = parts.reduce((n, p) => n + p.files, 0);
       const inputBytes = parts.reduce((n, p) => n + p.inputBytes, 0);
@@ -104,7 +117,7 @@ export async function sendInput(cluster: Cluster, ns: string, pod: string, make:
       lastError = (err as Error).message;
     } finally {
       // After a failure a packer may be waiting for a reader that is gone: stop it and its reads.
-      for (const p of parts) p.stream.destroy();
+      for (const p of [...parts, ...(input.directories ? [input.directories] : [])]) p.stream.destroy();
     }
     if (n < 3 && !signal.aborted) {
       progress(`upload failed (${lastError.split("\n")[0]}); retrying`);

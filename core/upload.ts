@@ -20,16 +20,33 @@ export interface Packed {
   files: number;
 }
 
+/**
+ * A directory's upload. The directories' entries come first (tar gives a directory its mode only as it
+ * makes it: busybox's, the default source image's, never changes an existing one), in an archive of their
+ * own before the parts when there are several, since a part could make a directory another one holds.
+ * A directory's entry keeps it writable by its owner, so that the unprivileged tar can fill it; `modes`
+ * then gives those that should not be writable their own.
+ */
+export interface PackedInput {
+  directories?: Packed;
+  parts: Packed[];
+  /** [octal mode, path] to set once everything is unpacked. */
+  modes: [string, string][];
+}
+
 /** What goes into the upload, with what its lstat said at selection time. */
 export interface SelectedFile {
   path: string;
   size: number;
   mode: number;
-  symlink: boolean;
+  type: "file" | "symlink" | "directory";
 }
 
-/** Lists what goes into the upload of a directory, as paths relative to it: the context directory, and the
- * Dockerfile wherever it is. */
+/**
+ * Lists what goes into the upload of a directory, as paths relative to it: the context directory, and the
+ * Dockerfile wherever it is. The context's directories are entries too, as in docker's context (empty
+ * ones, and their modes), each before what it holds. `files` lists files and links.
+ */
 export function selectFiles(dir: string, contextDir: string, dockerfile?: string): { files: string[]; bytes: number; entries: SelectedFile[] } {
   const ignoreFile = join(dir, contextDir, ".dockerignore");
   const rules = existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : "";
@@ -56,16 +73,20 @@ export function selectFiles(dir: string, contextDir: string, dockerfile?: string
         // A directory is skipped whole only when nothing under it can be re-included by a "!" rule.
         if (ig.ignores(relToContext) && (!st.isDirectory() || !rules.includes("!"))) continue;
       }
-      if (st.isDirectory()) walk(path);
-      else if (st.isFile() || st.isSymbolicLink()) {
+      if (st.isDirectory()) {
+        // A directory walked only for what a "!" rule re-includes is not itself in the context.
+        const ignored = inContext && ig.ignores(posix.relative(prefix || ".", path) || ".");
+        if ((inContext && !ignored) || path === contextDir) entries.push({ path, size: 0, mode: st.mode & 0o7777, type: "directory" });
+        walk(path);
+      } else if (st.isFile() || st.isSymbolicLink()) {
         // Sockets, pipes and devices have no content a build could use.
-        entries.push({ path, size: st.isFile() ? st.size : 0, mode: st.mode & 0o7777, symlink: st.isSymbolicLink() });
+        entries.push({ path, size: st.isFile() ? st.size : 0, mode: st.mode & 0o7777, type: st.isFile() ? "file" : "symlink" });
         bytes += st.size;
       }
     }
   };
   walk("");
-  return { files: entries.map((e) => e.path), bytes, entries };
+  return { files: entries.filter((e) => e.type !== "directory").map((e) => e.path), bytes, entries };
 }
 
 function readdirSorted(dir: string): string[] {
@@ -190,6 +211,8 @@ class Sink {
   }
 }
 
+const OWNER_ALL = 0o700;
+
 /** Feeds the tar of `entries` into `gz`, then ends it. */
 async function packInto(gz: Gzip, root: string, entries: SelectedFile[]): Promise<void> {
   const sink = new Sink(gz);
@@ -200,7 +223,11 @@ async function packInto(gz: Gzip, root: string, entries: SelectedFile[]): Promis
   };
   for (const e of entries) {
     const abs = join(root, e.path);
-    if (e.symlink) {
+    if (e.type === "directory") {
+      await put(header({ path: e.path, type: "directory", mode: e.mode | OWNER_ALL, size: 0 }));
+      continue;
+    }
+    if (e.type === "symlink") {
       await put(header({ path: e.path, type: "symlink", mode: e.mode, size: 0, linkname: readlinkSync(abs) }));
       continue;
     }
@@ -250,33 +277,42 @@ function split(entries: SelectedFile[], parts: number): SelectedFile[][] {
   return out;
 }
 
+function packed(root: string, entries: SelectedFile[]): Packed {
+  // Large output chunks: each becomes one message on the exec stream.
+  const gz = createGzip({ level: GZIP_LEVEL, chunkSize: 128 * 1024, writableHighWaterMark: 2 * BATCH, readableHighWaterMark: 1024 * 1024 } as ZlibOptions);
+  packInto(gz, root, entries).catch((err: Error) => gz.destroy(err));
+  return { stream: gz, inputBytes: entries.reduce((n, e) => n + e.size, 0), files: entries.filter((e) => e.type !== "directory").length };
+}
+
 /**
- * Packs the binary input for upload: one gzipped tar, or for a big directory two (see above), to be
- * unpacked into the same place; `parts` asks for a number. Throws InputError when the path is not what it
+ * Packs the binary input for upload: one gzipped tar, or for a big directory two (see above) and the
+ * directories' entries, to be unpacked into the same place; `parts` asks for a number. Throws InputError when the path is not what it
  * claims to be.
  */
-export function packParts(source: BinarySource, contextDir: string, dockerfile?: string, parts?: number): Packed[] {
+export function packParts(source: BinarySource, contextDir: string, dockerfile?: string, parts?: number): PackedInput {
   const st = statSync(source.path, { throwIfNoEntry: false });
   if (source.format === "directory") {
     if (!st?.isDirectory()) throw new InputError("source.binary.dir", `${source.path} is not a directory`);
     if (!existsSync(join(source.path, contextDir))) throw new InputError("source.contextDir", `${contextDir} is not a directory in ${source.path}`);
     const { entries } = selectFiles(source.path, contextDir, dockerfile);
-    const cost = entries.reduce((n, e) => n + e.size + FILE_COST, 0);
-    const n = Math.max(1, Math.min(entries.length, parts ?? Math.min(MAX_PARTS, Math.ceil(cost / PART_COST))));
-    return split(entries, n).map((part) => {
-      // Large output chunks: each becomes one message on the exec stream.
-      const gz = createGzip({ level: GZIP_LEVEL, chunkSize: 128 * 1024, writableHighWaterMark: 2 * BATCH, readableHighWaterMark: 1024 * 1024 } as ZlibOptions);
-      packInto(gz, source.path, part).catch((err: Error) => gz.destroy(err));
-      return { stream: gz, inputBytes: part.reduce((n, e) => n + e.size, 0), files: part.length };
-    });
+    const files = entries.filter((e) => e.type !== "directory");
+    const cost = files.reduce((n, e) => n + e.size + FILE_COST, 0);
+    const n = Math.max(1, Math.min(files.length, parts ?? Math.min(MAX_PARTS, Math.ceil(cost / PART_COST))));
+    const directories = entries.filter((e) => e.type === "directory");
+    const modes = directories.filter((d) => (d.mode & OWNER_ALL) !== OWNER_ALL).map((d): [string, string] => [d.mode.toString(8), d.path]);
+    if (n === 1) return { parts: [packed(source.path, entries)], modes };
+    return { directories: packed(source.path, directories), parts: split(files, n).map((part) => packed(source.path, part)), modes };
   }
   if (!st?.isFile()) throw new InputError("source.binary.archive", `${source.path} is not a file`);
   const file = createReadStream(source.path, { highWaterMark: BATCH });
   const stream = isGzip(source.path) ? file : file.pipe(createGzip({ level: GZIP_LEVEL, chunkSize: 128 * 1024 }));
-  return [{ stream, inputBytes: st.size, files: 1 }];
+  return { parts: [{ stream, inputBytes: st.size, files: 1 }], modes: [] };
 }
 
-/** The binary input as one gzipped tar. Throws InputError when the path is not what it claims to be. */
+/**
+ * The binary input as one gzipped tar (directories writable by their owner; see PackedInput). Throws
+ * InputError when the path is not what it claims to be.
+ */
 export function pack(source: BinarySource, contextDir: string, dockerfile?: string): Packed {
-  return packParts(source, contextDir, dockerfile, 1)[0];
+  return packParts(source, contextDir, dockerfile, 1).parts[0];
 }

@@ -1,6 +1,6 @@
 // The buildpod command as CI scripts call it, against the test cluster.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -63,6 +63,22 @@ describe("buildpod run", () => {
     expect(envFile.BUILDPOD_DIGEST).toBe(result.digest);
     expect(envFile.BUILDPOD_IMAGE_REF).toBe(result.imageRef);
     return registryDigest(image("cli:ok")).then((d) => expect(d).toBe(result.digest));
+  });
+
+  it("--from-dir: the context's directories arrive as docker's context has them, empty and read-only ones too", () => {
+    const dir = context(`FROM ${tc().busybox}\nCOPY . /ctx\nRUN stat -c 'mode %a %n' /ctx/empty /ctx/private /ctx/ro && cat /ctx/ro/f\n`);
+    mkdirSync(join(dir, "empty"), { mode: 0o750 });
+    mkdirSync(join(dir, "private"), { mode: 0o700 });
+    mkdirSync(join(dir, "ro"));
+    writeFileSync(join(dir, "ro/f"), "inside-the-read-only-directory\n");
+    chmodSync(join(dir, "empty"), 0o750);
+    chmodSync(join(dir, "ro"), 0o555);
+    const r = buildpod("run", "--from-dir", dir, "-t", image("cli:dirs"), "--insecure-registry");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\| mode 750 \/ctx\/empty$/m);
+    expect(r.out).toMatch(/\| mode 700 \/ctx\/private$/m);
+    expect(r.out).toMatch(/\| mode 555 \/ctx\/ro$/m);
+    expect(r.out).toMatch(/\| inside-the-read-only-directory$/m);
   });
 
   it("-o json: the result alone on stdout", () => {

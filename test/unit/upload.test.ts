@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -109,17 +109,51 @@ describe("pack", () => {
   it("splits a directory into parts that unpack into the same place, one part for a small one", async () => {
     const files = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`d${i % 7}/f${i}.txt`, `file ${i}\n`.repeat(i * 100)]));
     const dir = tree(files);
-    expect(packParts({ path: dir, format: "directory" }, ".")).toHaveLength(1);
-    const parts = packParts({ path: dir, format: "directory" }, ".", undefined, 2);
+    expect(packParts({ path: dir, format: "directory" }, ".").parts).toHaveLength(1);
+    const { directories, parts } = packParts({ path: dir, format: "directory" }, ".", undefined, 2);
     expect(parts).toHaveLength(2);
+    expect(directories?.files).toBe(0);
     expect(parts[0].files + parts[1].files).toBe(40);
     expect(parts[0].inputBytes + parts[1].inputBytes).toBe(selectFiles(dir, ".").bytes);
     const out = mkdtempSync(join(tmpdir(), "buildpod-unpack-"));
-    for (const p of parts) {
+    for (const p of [directories!, ...parts]) {
       const archive = join(mkdtempSync(join(tmpdir(), "buildpod-part-")), "part.tar.gz");
       writeFileSync(archive, await read(p.stream));
       execFileSync("tar", ["-xzf", archive, "-C", out]);
     }
     for (const [f, content] of Object.entries(files)) expect(readFileSync(join(out, f), "utf8"), f).toBe(content);
+  });
+
+  it("holds the context's directories as docker's context does: empty ones and modes, read-only ones too", async () => {
+    const dir = tree({ "ro/file.txt": "in a read-only directory\n", "private/x": "x\n", "ignored/y": "y\n", ".dockerignore": "ignored\n" });
+    mkdirSync(join(dir, "empty/nested"), { recursive: true });
+    chmodSync(join(dir, "private"), 0o700);
+    chmodSync(join(dir, "empty/nested"), 0o750);
+    chmodSync(join(dir, "ro"), 0o555);
+    const dirs = selectFiles(dir, ".").entries.filter((e) => e.type === "directory").map((e) => e.path);
+    expect(dirs.sort()).toEqual(["empty", "empty/nested", "private", "ro"]);
+    for (const parts of [1, 2]) {
+      for (const tar of [["tar"], ["busybox", "tar"]]) {
+        // Unpacked as the source container does: by a user who owns nothing but the target directory.
+        const out = mkdtempSync(join(tmpdir(), "buildpod-unpack-"));
+        chmodSync(out, 0o777);
+        const input = packParts({ path: dir, format: "directory" }, ".", undefined, parts);
+        // The directories' archive first, then the parts, then the modes, as the upload sends them.
+        for (const p of [...(input.directories ? [input.directories] : []), ...input.parts]) {
+          const archive = join(mkdtempSync(join(tmpdir(), "buildpod-part-")), "part.tar.gz");
+          writeFileSync(archive, await read(p.stream));
+          chmodSync(join(archive, ".."), 0o755);
+          execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ...tar, "-xzf", archive, "-C", out]);
+        }
+        expect(input.modes).toEqual([["555", "ro"]]);
+        for (const [mode, path] of input.modes) execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "chmod", mode, join(out, path)]);
+        const what = `${tar.join(" ")}, ${parts} part(s)`;
+        expect(readFileSync(join(out, "ro/file.txt"), "utf8"), what).toBe("in a read-only directory\n");
+        expect(statSync(join(out, "ro")).mode & 0o777, what).toBe(0o555);
+        expect(statSync(join(out, "private")).mode & 0o777, what).toBe(0o700);
+        expect(statSync(join(out, "empty/nested")).mode & 0o777, what).toBe(0o750);
+        expect(existsSync(join(out, "ignored")), what).toBe(false);
+      }
+    }
   });
 });
