@@ -12,7 +12,8 @@ export { keyValues, layFields, parseGiven, type GivenField } from "./request/giv
 export { parseBuildFile, parseMapping, mergeInput, setPath } from "./buildfile.js";
 export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
 export { s2iDockerfile } from "./strategy/source.js";
-export { BUILDER_IMAGES, SOURCE_IMAGE } from "./images.js";
+export { SOURCE_IMAGE } from "./images.js";
+export { BUILDER_IMAGES } from "./builders/index.js";
 export { PATHS } from "./scripts.js";
 export { VERSION } from "./version.js";
 export { digestFromMessage, errorResult, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";

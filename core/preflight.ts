@@ -1,6 +1,7 @@
 // Checks before anything is created, so a build that cannot work says why at once, in one message,
 // instead of leaving a pod stuck or half a build behind.
 import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
+import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "./builders/index.js";
 import { ClusterError, type Cluster } from "./cluster.js";
 import { podRefusal } from "./refusal.js";
 import type { BuildRequest } from "./request/index.js";
@@ -45,12 +46,20 @@ export function requiredAccess(req: BuildRequest): Access[] {
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 const LEVELS: PodSecurityLevel[] = ["restricted", "baseline", "privileged"];
 
-/** The least Pod Security level the build pod fits. */
+/**
+ * The least Pod Security level the build pod fits: its builder's (S2I builds with buildah); a custom build
+ * fits 'baseline' unless it mounts the node's Docker socket, a hostPath.
+ */
 export function requiredLevel(req: BuildRequest): PodSecurityLevel {
   const s = req.strategy;
-  if (s.type === "docker" && (s.builder === "buildkit" || s.builder === "docker")) return "privileged";
-  if (s.type === "custom" && s.exposeDockerSocket) return "privileged";
-  return "baseline";
+  if (s.type === "docker") return BUILDERS[s.builder].podSecurity;
+  if (s.type === "source") return BUILDERS.buildah.podSecurity;
+  return s.exposeDockerSocket ? "privileged" : "baseline";
+}
+
+/** The builders a namespace that enforces 'baseline' runs: "buildah (default) or kaniko". */
+function baselineBuilders(): string {
+  return buildersWhere((b) => b.podSecurity === "baseline").map((n) => (n === DEFAULT_BUILDER ? `${n} (default)` : n)).join(" or ");
 }
 
 function allowed(cluster: Cluster, namespace: string, a: Access): Promise<boolean> {
@@ -132,7 +141,7 @@ async function checkAll(cluster: Cluster, req: BuildRequest): Promise<PreflightR
     const enforce = namespace.metadata?.labels?.["pod-security.kubernetes.io/enforce"] as PodSecurityLevel | undefined;
     const need = requiredLevel(req);
     if (enforce && LEVELS.includes(enforce) && LEVELS.indexOf(enforce) < LEVELS.indexOf(need)) {
-      const fit = enforce === "baseline" ? " Use the buildah (default) or kaniko builder, which fit 'baseline'." : " No builder fits 'restricted': builds need at least 'baseline'; build in another namespace.";
+      const fit = enforce === "baseline" ? ` Use the ${baselineBuilders()} builder, which fit 'baseline'.` : " No builder fits 'restricted': builds need at least 'baseline'; build in another namespace.";
       const what = req.strategy.type === "docker" ? `the ${req.strategy.builder} builder` : `this ${req.strategy.type} build`;
       throw new PreflightError(`namespace ${ns} enforces Pod Security '${enforce}', and ${what} needs '${need}'.${fit}`, "PodSecurity");
     }

@@ -1,8 +1,9 @@
 // The output and cache sections: where the image goes, and the registry layer cache.
+import { BUILDERS, buildersWhere } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { isTag, parseReference, repositoryOf } from "../reference.js";
 import { boolean, image, object, oneOf, type Raw, required, secretName, string, stringMap } from "./read.js";
-import { CACHE_BUILDERS, CACHE_MODES, type LayerCache, type Output, type Strategy } from "./types.js";
+import { CACHE_MODES, type LayerCache, type Output, type Strategy } from "./types.js";
 
 export function parseOutput(raw: Raw | undefined): Output {
   const o = object(raw ?? {}, "output")!;
@@ -39,8 +40,8 @@ export function parseCache(raw: Raw | undefined, strategy: Strategy): LayerCache
     throw new InputError("cache", "applies to the docker strategy; S2I builds reuse the previous image's artifacts with strategy.incremental (--incremental)");
   }
   if (strategy.type === "custom") throw new InputError("cache", "applies to the docker strategy; a custom builder keeps its own cache");
-  if (!CACHE_BUILDERS.includes(strategy.builder)) {
-    throw new InputError("cache", `the ${strategy.builder} builder keeps its cache on the node; a registry layer cache works with ${CACHE_BUILDERS.join(", ")}`);
+  if (!BUILDERS[strategy.builder].supports.cache) {
+    throw new InputError("cache", `the ${strategy.builder} builder keeps its cache on the node; a registry layer cache works with ${buildersWhere((b) => b.supports.cache).join(", ")}`);
   }
   return { repository, registry: ref.registry, mode };
 }

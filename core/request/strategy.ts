@@ -1,4 +1,5 @@
 // The strategy section: docker (and its builder), source-to-image, custom.
+import { BUILDERS as BUILDER_RECORDS, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { envNameProblem } from "../names.js";
 import { boolean, image, object, oneOf, type Raw, relativePath, required, string, stringMap } from "./read.js";
@@ -38,10 +39,10 @@ export function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
   const builderImage = string(s.builderImage, "strategy.builderImage") || undefined;
   if (builderImage) image(builderImage, "strategy.builderImage", { allowDigest: true });
   if (type === "docker") {
-    const builder = oneOf(s.builder, "strategy.builder", BUILDERS) ?? "buildah";
+    const builder = oneOf(s.builder, "strategy.builder", BUILDERS) ?? DEFAULT_BUILDER;
     const allowDockerSocket = boolean(s.allowDockerSocket, "strategy.allowDockerSocket") ?? false;
-    if (builder === "docker" && !allowDockerSocket) {
-      throw new InputError("strategy.builder", "the docker builder uses the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that, or use buildah");
+    if (BUILDER_RECORDS[builder].nodeDaemon && !allowDockerSocket) {
+      throw new InputError("strategy.builder", `the ${builder} builder uses the node's Docker socket, which is root on that node; set strategy.allowDockerSocket (--allow-docker-socket) to accept that, or use ${DEFAULT_BUILDER}`);
     }
     const dockerfileDefault = source.contextDir === "." ? "Dockerfile" : `${source.contextDir}/Dockerfile`;
     const dockerfile = relativePath(string(s.dockerfile, "strategy.dockerfile") || dockerfileDefault, "strategy.dockerfile");

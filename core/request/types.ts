@@ -8,8 +8,6 @@ export type BuilderName = (typeof BUILDERS)[number];
 /** read-write: reuse the cache and update it; read: reuse only (builds that should not change it, such as pull requests). */
 export const CACHE_MODES = ["read-write", "read"] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
-/** Builders that keep a layer cache in a registry; the node's Docker daemon keeps its own on the node. */
-export const CACHE_BUILDERS: readonly BuilderName[] = ["buildah", "buildkit", "kaniko"];
 
 export interface GitSource {
   url: string;

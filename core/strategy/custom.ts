@@ -4,7 +4,7 @@
 // termination message.
 import type { BuildRequest, CustomStrategy } from "../request/index.js";
 import { PATHS } from "../scripts.js";
-import { contextPath, env, type StrategyPlan } from "./plan.js";
+import { contextPath, dockerSocket, env, type StrategyPlan } from "./plan.js";
 
 /** The build as the custom builder sees it in BUILD: what was asked, with no credentials. */
 export function buildDescription(req: BuildRequest): Record<string, unknown> {
@@ -24,12 +24,7 @@ export function buildDescription(req: BuildRequest): Record<string, unknown> {
 }
 
 export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPlan {
-  const mounts = [];
-  const volumes = [];
-  if (s.exposeDockerSocket) {
-    mounts.push({ name: "docker-socket", mountPath: PATHS.dockerSocket });
-    volumes.push({ name: "docker-socket", hostPath: { path: PATHS.dockerSocket, type: "Socket" } });
-  }
+  const socket = s.exposeDockerSocket ? dockerSocket() : undefined;
   const { ref } = req.output;
   return {
     container: {
@@ -54,9 +49,9 @@ export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPl
       // Not privileged, and no seccomp profile of its own: custom builders are often buildah, whose RUN steps
       // need a user namespace that containerd's RuntimeDefault profile refuses (see the buildah builder).
       securityContext: { allowPrivilegeEscalation: false, privileged: false },
-      volumeMounts: mounts,
+      volumeMounts: socket ? [socket.mount] : [],
     },
-    volumes,
+    volumes: socket ? [socket.volume] : [],
     sourceEnv: env({ BUILDPOD_DOCKERFILE_CONTENT: req.source.dockerfile }),
   };
 }

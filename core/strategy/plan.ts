@@ -1,7 +1,7 @@
 // What a strategy contributes to the build pod: the build container and what it needs around it.
 // Strategies are plain functions from a request to this data; render() assembles the pod.
-import type { V1Container, V1EnvVar, V1Volume } from "@kubernetes/client-node";
-import type { BuildRequest } from "../request/index.js";
+import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { BuildRequest, DockerStrategy } from "../request/index.js";
 import { PATHS } from "../scripts.js";
 
 export interface StrategyPlan {
@@ -47,6 +47,26 @@ export function pairs(flag: string, values: Record<string, string>): string[] {
   return Object.keys(values)
     .sort()
     .flatMap((k) => [flag, `${k}=${values[k]}`]);
+}
+
+/** docker-build-style options, which buildah and the Docker CLI both take. */
+export function dockerBuildOptions(req: BuildRequest, s: DockerStrategy): string[] {
+  return [
+    ...pairs("--build-arg", s.buildArgs),
+    ...pairs("--label", req.output.labels),
+    ...(s.target ? ["--target", s.target] : []),
+  ];
+}
+
+/**
+ * The node's Docker socket, for the docker builder and a custom build that exposes it. New objects each
+ * time: the yaml package writes an object met twice in a document as an alias.
+ */
+export function dockerSocket(): { mount: V1VolumeMount; volume: V1Volume } {
+  return {
+    mount: { name: "docker-socket", mountPath: PATHS.dockerSocket },
+    volume: { name: "docker-socket", hostPath: { path: PATHS.dockerSocket, type: "Socket" } },
+  };
 }
 
 export function emptyDir(name: string, medium?: "Memory"): V1Volume {

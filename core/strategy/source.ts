@@ -1,10 +1,9 @@
 // source strategy (S2I): the source is copied into the builder image, its assemble script runs, and its
 // run script becomes the command. Built as a generated Dockerfile, as source-to-image's own dockerfile
 // strategy does; an incremental build first runs save-artifacts in the previous image and restores them.
-import { BUILDER_IMAGES } from "../images.js";
+import { BUILDERS } from "../builders/index.js";
 import type { BuildRequest, SourceStrategy } from "../request/index.js";
 import { S2I_SCRIPT } from "../scripts.js";
-import { BUILDERS } from "./docker.js";
 import { emptyDir, env, outputEnv, pairs, type StrategyPlan } from "./plan.js";
 
 /**
@@ -52,24 +51,25 @@ export function s2iDockerfile(s: SourceStrategy, incremental: boolean): string {
 }
 
 export function sourceStrategy(req: BuildRequest, s: SourceStrategy): StrategyPlan {
-  const spec = BUILDERS.buildah;
+  // Built by buildah, as its record describes it: image, storage, environment, security context.
+  const buildah = BUILDERS.buildah;
   return {
     container: {
       name: "build",
-      image: req.images.buildah ?? BUILDER_IMAGES.buildah,
+      image: req.images.buildah ?? buildah.image,
       command: ["/bin/sh", "-c", S2I_SCRIPT, "buildpod-build"],
       args: [...pairs("--build-arg", s.env), ...pairs("--label", req.output.labels)],
       env: env({
-        ...spec.env,
+        ...buildah.env,
         ...outputEnv(req),
         BUILDPOD_S2I_BUILDER: s.builderImage,
         BUILDPOD_S2I_SCRIPTS_URL: s.scriptsUrl,
         BUILDPOD_S2I_INCREMENTAL: s.incremental ? "true" : "false",
       }),
-      securityContext: spec.securityContext,
-      volumeMounts: Object.entries(spec.scratch).map(([name, mountPath]) => ({ name, mountPath })),
+      securityContext: buildah.securityContext,
+      volumeMounts: Object.entries(buildah.scratch).map(([name, mountPath]) => ({ name, mountPath })),
     },
-    volumes: Object.keys(spec.scratch).map((name) => emptyDir(name)),
+    volumes: Object.keys(buildah.scratch).map((name) => emptyDir(name)),
     sourceEnv: env({
       BUILDPOD_DOCKERFILE_CONTENT: s2iDockerfile(s, false),
       BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT: s.incremental ? s2iDockerfile(s, true) : undefined,

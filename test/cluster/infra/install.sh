@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test cluster needs (the node's containerd and runc, the local registry,
-# image assembly, the git daemon).
+# Installs the Debian packages the tests need (the test cluster's: the node's containerd and runc, the local
+# registry, image assembly, the git daemon; the unit tests': shellcheck).
 # Idempotent: when every package is already installed it returns at once without touching apt.
 # Run as root on a Debian 12 machine. Never edits /etc beyond what the packages themselves install.
 set -euo pipefail
@@ -11,6 +11,7 @@ PACKAGES=(
   docker-registry skopeo                            # the local registry and inspecting it
   debootstrap busybox-static                        # assembling the builder and busybox images
   git openssl ca-certificates                       # git daemon for test sources
+  shellcheck                                        # the unit tests lint every .sh file (test/unit/shellcheck.test.ts)
 )
 # Not needed: uidmap and fuse-overlayfs (everything runs as root with native overlay storage).
 

@@ -1,0 +1,51 @@
+// The docker strategy's builders, one record each (buildah.ts, buildkit.ts, kaniko.ts, docker.ts): its
+// image, how its container runs and is formed, the Pod Security level it needs and what it supports.
+// Rendering, preflight and request validation read these records rather than naming builders.
+import type { V1Container, V1SecurityContext } from "@kubernetes/client-node";
+import type { BuildRequest, BuilderName, DockerStrategy, LayerCache } from "../request/types.js";
+import { buildah } from "./buildah.js";
+import { buildkit } from "./buildkit.js";
+import { docker } from "./docker.js";
+import { kaniko } from "./kaniko.js";
+
+export interface Builder {
+  name: BuilderName;
+  /**
+   * The default image, pinned by digest so that the same request builds with the same tools. The request
+   * may replace it (images.<name>, strategy.builderImage), e.g. by a mirror in the cluster's own registry.
+   */
+  image: string;
+  securityContext: V1SecurityContext;
+  /** The least Pod Security level its build pod fits. None fits 'restricted': each runs as root or unconfined. */
+  podSecurity: "baseline" | "privileged";
+  /**
+   * cache: a registry layer cache (cacheOptions; a request for one elsewhere is refused). secrets: build
+   * secrets mounted into RUN steps. platforms: images for platforms other than the node's.
+   */
+  supports: { cache: boolean; secrets: boolean; platforms: boolean };
+  /**
+   * The node's Docker daemon builds and pushes, through its socket: that is root on the node, so the request
+   * must allow it, and the daemon's own configuration decides which registries are insecure.
+   */
+  nodeDaemon: boolean;
+  /** emptyDir mounts: volume name -> path. */
+  scratch: Record<string, string>;
+  env: Record<string, string>;
+  /** The container's command, arguments and request-dependent environment. */
+  container(req: BuildRequest, s: DockerStrategy): Pick<V1Container, "command" | "args"> & { env?: Record<string, string | undefined> };
+  /** Options that reuse the registry layer cache, and update it in read-write mode; with supports.cache. */
+  cacheOptions?(c: LayerCache, req: BuildRequest): string[];
+}
+
+export const BUILDERS: Readonly<Record<BuilderName, Builder>> = { buildah, buildkit, kaniko, docker };
+
+/** The builder of a docker strategy that names none. */
+export const DEFAULT_BUILDER: BuilderName = "buildah";
+
+/** The names of the builders that pass `test`, in the table's order. */
+export function buildersWhere(test: (b: Builder) => boolean): BuilderName[] {
+  return Object.values(BUILDERS).filter(test).map((b) => b.name);
+}
+
+/** Each builder's default image. */
+export const BUILDER_IMAGES = Object.fromEntries(Object.values(BUILDERS).map((b) => [b.name, b.image])) as Record<BuilderName, string>;

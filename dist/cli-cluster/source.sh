@@ -1,0 +1,66 @@
+# shellcheck shell=sh
+# The source container: clones a Git repository, or waits for a binary upload, then writes the inline
+# Dockerfiles and the source date. Its termination message reports the resolved commit.
+set -eu
+fail() { printf 'buildpod: %s\n' "$1" >&2; printf '%s' "$1" > /dev/termination-log; exit 1; }
+mkdir -p /workspace/source /workspace/meta
+epoch="${BUILDPOD_SOURCE_DATE_EPOCH:-}"
+commit=""
+case "$BUILDPOD_SOURCE_MODE" in
+git)
+  export HOME=/tmp/buildpod-home GIT_TERMINAL_PROMPT=0
+  mkdir -p "$HOME"
+  secret=/var/run/buildpod/source-secret
+  if [ -f "$secret/ssh-privatekey" ]; then
+    mkdir -p "$HOME/.ssh"
+    cp "$secret/ssh-privatekey" "$HOME/.ssh/id"
+    chmod 600 "$HOME/.ssh/id"
+    check=accept-new
+    if [ -f "$secret/known_hosts" ]; then cp "$secret/known_hosts" "$HOME/.ssh/known_hosts"; check=yes; fi
+    export GIT_SSH_COMMAND="ssh -i $HOME/.ssh/id -o IdentitiesOnly=yes -o StrictHostKeyChecking=$check"
+  fi
+  if [ -f "$secret/password" ]; then
+    # shellcheck disable=SC2016 # single quotes on purpose: git runs the helper and expands it, this shell must not
+    git config --global credential.helper '!f() { test "$1" = get || exit 0; echo "username=$(cat /var/run/buildpod/source-secret/username 2>/dev/null || echo git)"; echo "password=$(cat /var/run/buildpod/source-secret/password)"; }; f'
+  fi
+  cd /workspace/source
+  git init -q .
+  git remote add origin "$BUILDPOD_GIT_URL"
+  ref="${BUILDPOD_GIT_REF:-HEAD}"
+  printf 'buildpod: fetching %s from %s\n' "$ref" "$BUILDPOD_GIT_URL"
+  if git fetch -q --depth=1 origin "$ref" 2>/tmp/buildpod-fetch.err; then
+    git checkout -q --detach FETCH_HEAD
+  else
+    # Servers that refuse a commit SHA in a shallow fetch: fetch all branches and tags, then look it up.
+    git fetch -q --tags origin '+refs/heads/*:refs/remotes/origin/*' 2>>/tmp/buildpod-fetch.err || fail "could not fetch $ref from $BUILDPOD_GIT_URL: $(tail -n 3 /tmp/buildpod-fetch.err | tr '\n' ' ')"
+    target=$(git rev-parse -q --verify "$ref^{commit}" || git rev-parse -q --verify "origin/$ref^{commit}") || fail "$ref is not a branch, tag or commit of $BUILDPOD_GIT_URL"
+    git checkout -q --detach "$target"
+  fi
+  if [ -f .gitmodules ]; then git submodule -q update --init --recursive --depth=1; fi
+  commit=$(git rev-parse HEAD)
+  [ -n "$epoch" ] || epoch=$(git log -1 --format=%ct HEAD)
+  # The build sees the tree, not the clone's own state (which differs from run to run).
+  rm -rf .git
+  printf 'buildpod: checked out %s\n' "$commit"
+  ;;
+upload)
+  printf 'buildpod: waiting up to %ss for the upload\n' "$BUILDPOD_UPLOAD_TIMEOUT"
+  waited=0
+  while [ ! -e /workspace/meta/upload-done ]; do
+    [ "$waited" -lt "$BUILDPOD_UPLOAD_TIMEOUT" ] || fail "no upload arrived within ${BUILDPOD_UPLOAD_TIMEOUT}s; the client that started the build must upload the source"
+    sleep 1
+    waited=$((waited + 1))
+  done
+  printf 'buildpod: upload received\n'
+  ;;
+none) ;;
+*) fail "unknown source mode $BUILDPOD_SOURCE_MODE" ;;
+esac
+[ -n "$epoch" ] || epoch=0
+if [ -n "${BUILDPOD_DOCKERFILE_CONTENT+set}" ]; then printf '%s\n' "$BUILDPOD_DOCKERFILE_CONTENT" > /workspace/meta/Dockerfile; fi
+if [ -n "${BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT+set}" ]; then printf '%s\n' "$BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT" > /workspace/meta/Dockerfile.incremental; fi
+[ -d "/workspace/source/$BUILDPOD_CONTEXT_DIR" ] || fail "the context directory $BUILDPOD_CONTEXT_DIR is not in the source"
+if [ -n "${BUILDPOD_DOCKERFILE_PATH:-}" ] && [ ! -f "$BUILDPOD_DOCKERFILE_PATH" ]; then fail "there is no Dockerfile at ${BUILDPOD_DOCKERFILE_PATH#/workspace/source/} in the source"; fi
+printf '%s' "$epoch" > /workspace/meta/source-date-epoch
+printf '%s' "$commit" > /workspace/meta/commit
+printf '{"commit":"%s","commitTime":%s}' "$commit" "$epoch" > /dev/termination-log
