@@ -44,7 +44,8 @@ function logPrinter() {
 
 function setOutputs(r: BuildResult): void {
   const outputs: Record<string, string | undefined> = {
-    status: r.status, image: r.image, digest: r.digest, "image-ref": r.imageRef,
+    status: r.status, image: r.image, digest: r.digest, "image-ref": r.imageRef, imageid: r.imageId,
+    pushed: r.pushed === undefined ? undefined : String(r.pushed),
     build: r.run, pod: r.pod, namespace: r.namespace, commit: r.source.commit,
   };
   for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v ?? "");
@@ -63,8 +64,9 @@ export async function buildStep(req: BuildRequest, namespaceGiven: boolean, conn
   setOutputs(result);
   await core.summary.addRaw(summaryMarkdown(result)).write().catch((err: Error) => core.warning(`could not write the job summary: ${err.message}`));
   if (result.status === "Complete") {
-    core.info(`buildpod: build complete: ${result.imageRef ?? result.image}${result.durationSeconds !== undefined ? ` in ${result.durationSeconds}s` : ""}`);
-    if (!result.digest) core.warning(result.message);
+    core.info(`buildpod: build complete: ${result.imageRef ?? result.image}${result.pushed === false ? " (not pushed)" : ""}${result.durationSeconds !== undefined ? ` in ${result.durationSeconds}s` : ""}`);
+    if (result.pushed === false) core.info(`buildpod: ${result.message}`);
+    else if (!result.digest) core.warning(result.message);
   } else {
     if (result.logTail?.length) core.info(`buildpod: last lines${result.failedContainer ? ` of ${result.failedContainer}` : ""}:\n${result.logTail.slice(-15).map((l) => `  ${l}`).join("\n")}`);
     core.setFailed(result.run

@@ -23,7 +23,7 @@ export function summaryMarkdown(r: BuildResult): string {
   const rows: [string, string][] = [
     ["Status", `${escape(r.status)} (${escape(r.reason)})`],
     ["Image", code(r.image)],
-    ["Digest", r.digest ? code(r.digest) : "none"],
+    ["Digest", r.digest ? code(r.digest) : r.pushed === false ? `not pushed${r.imageId ? ` (image ID ${code(r.imageId)})` : ""}` : "none"],
     ["Duration", r.durationSeconds !== undefined ? `${r.durationSeconds}s` : "unknown"],
     ["Source", source],
     ["Build", r.run ? `${code(r.run)} in namespace ${code(r.namespace)}${r.pod ? `, pod ${code(r.pod)}` : ""}` : `not created (namespace ${code(r.namespace)})`],

@@ -16,4 +16,4 @@ export { SOURCE_IMAGE } from "./images.js";
 export { BUILDER_IMAGES } from "./builders/index.js";
 export { PATHS } from "./scripts.js";
 export { VERSION } from "./version.js";
-export { digestFromMessage, errorResult, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";
+export { digestFromMessage, imageIdFromMessage, errorResult, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";

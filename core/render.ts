@@ -21,6 +21,8 @@ export const ANNOTATIONS = {
   source: "buildpod.dev/source",
   ref: "buildpod.dev/ref",
   startTimeout: "buildpod.dev/start-timeout",
+  /** "false" on a build asked not to push. */
+  push: "buildpod.dev/push",
   /** Set on create only, to recognise our own object when a create's answer was lost and it is retried. */
   createToken: "buildpod.dev/create-token",
 } as const;
@@ -146,6 +148,7 @@ function metadata(req: BuildRequest, name: string): V1ObjectMeta {
     [ANNOTATIONS.startTimeout]: String(req.startTimeout),
   };
   if (git?.ref) annotations[ANNOTATIONS.ref] = git.ref;
+  if (!req.output.push) annotations[ANNOTATIONS.push] = "false";
   return {
     name,
     namespace: req.namespace,

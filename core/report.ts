@@ -4,7 +4,7 @@ import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.js";
 import type { Outcome } from "./follower.js";
 import { ANNOTATIONS, LABELS } from "./render.js";
-import { digestFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
+import { digestFromMessage, imageIdFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
 import type { BuildHandle } from "./start.js";
 
 /** What the follower saw of the build. */
@@ -44,7 +44,9 @@ export async function report(cluster: Cluster, handle: BuildHandle, outcome: Out
   const meta = pod?.metadata;
   const image = req?.output.image ?? meta?.annotations?.[ANNOTATIONS.image] ?? "";
   const src = sourceFromMessage(seen.container("source")?.state?.terminated?.message);
-  const digest = digestFromMessage(seen.container("build")?.state?.terminated?.message);
+  const built = seen.container("build")?.state?.terminated?.message;
+  const pushing = req ? req.output.push : meta?.annotations?.[ANNOTATIONS.push] !== "false";
+  const digest = pushing ? digestFromMessage(built) : undefined;
   const result: BuildResult = {
     status: outcome.status,
     reason: outcome.reason,
@@ -69,9 +71,15 @@ export async function report(cluster: Cluster, handle: BuildHandle, outcome: Out
     result.logTail = tail.slice(Math.max(0, tail.length - tailSize));
   }
   if (outcome.status === "StartFailed" && events.length) result.logTail = events;
-  if (digest) {
+  if (!pushing && outcome.status === "Complete") {
+    const id = imageIdFromMessage(built);
+    result.pushed = false;
+    if (id) result.imageId = id;
+    result.message = `built ${image}, not pushed (asked not to push)${id ? `: image ID ${id}` : "; the builder reports no image ID"}`;
+  } else if (digest) {
     result.digest = digest;
     result.imageRef = imageWithDigest(image, digest);
+    result.pushed = true;
   } else if (outcome.status === "Complete") {
     const strategy = req?.strategy.type ?? meta?.labels?.[LABELS.strategy];
     if (strategy === "custom") {

@@ -18,6 +18,11 @@ export interface BuildResult {
   digest?: string;
   /** repository@digest: the exact image pushed. */
   imageRef?: string;
+  /** false for a completed build asked not to push (--no-push): nothing is in the registry. */
+  pushed?: boolean;
+  /** The built image's ID, its config digest (docker image ls's IMAGE ID), where a build that did not push
+   * reports one (every builder but kaniko). */
+  imageId?: string;
   source: { uri?: string; ref?: string; commit?: string; commitTime?: string };
   build: string;
   /** The Job (or Pod) this run created. */
@@ -66,6 +71,18 @@ export function digestFromMessage(message: string | undefined): string | undefin
   }
 }
 
+/** The image ID a build that did not push reports: {"imageId": ...}, or BuildKit's metadata. */
+export function imageIdFromMessage(message: string | undefined): string | undefined {
+  try {
+    const parsed = JSON.parse(message ?? "") as Record<string, unknown>;
+    const id = String(parsed.imageId ?? parsed["containerimage.config.digest"] ?? "").trim();
+    if (/^[a-f0-9]{64}$/.test(id)) return `sha256:${id}`;
+    return /^sha256:[a-f0-9]{64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The source container's report: {"commit": "...", "commitTime": 1700000000}. */
 export function sourceFromMessage(message: string | undefined): { commit?: string; commitTime?: string } {
   if (!message) return {};
@@ -90,13 +107,15 @@ export function imageWithDigest(image: string, digest: string): string {
 
 /** KEY=VALUE lines for CI systems that read properties files (Jenkins readProperties, shell `source`). */
 export function resultEnv(r: BuildResult): string {
-  const values: Record<string, string | number | undefined> = {
+  const values: Record<string, string | number | boolean | undefined> = {
     BUILDPOD_STATUS: r.status,
     BUILDPOD_REASON: r.reason,
     BUILDPOD_MESSAGE: r.message,
     BUILDPOD_IMAGE: r.image,
     BUILDPOD_DIGEST: r.digest,
     BUILDPOD_IMAGE_REF: r.imageRef,
+    BUILDPOD_PUSHED: r.pushed,
+    BUILDPOD_IMAGE_ID: r.imageId,
     BUILDPOD_COMMIT: r.source.commit,
     BUILDPOD_SOURCE_URI: r.source.uri,
     BUILDPOD_SOURCE_REF: r.source.ref,

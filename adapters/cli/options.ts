@@ -21,14 +21,16 @@ export function addRequestOptions(cmd: Command): Command {
   for (const field of FIELDS) {
     const option = new Option(optionFlags(field), field.help).helpGroup(`${field.group}:`);
     if (field.kind === "map" || field.kind === "list") option.argParser(collect);
+    // commander gives a lone "--no-X" the default true, which would hide the build file's X: none.
+    if (field.negated) option.default(null, "");
     cmd.addOption(option);
   }
   return cmd;
 }
 
-/** The option's key in commander's parsed object: "--build-arg" -> "buildArg". */
+/** The option's key in commander's parsed object: "--build-arg" -> "buildArg", "--no-push" -> "push". */
 function attribute(field: RequestField): string {
-  return field.flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return field.flag.slice(field.negated ? 5 : 2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** The fields the flags set, each with its value as the model takes it. */
@@ -36,7 +38,7 @@ export function givenFlags(parsed: Record<string, unknown>): GivenField[] {
   const given: GivenField[] = [];
   for (const field of FIELDS) {
     const v = parsed[attribute(field)];
-    if (v === undefined) continue;
+    if (v === undefined || v === null) continue;
     const name = field.flag;
     const value = field.kind === "map" ? keyValues(v as string[], name)
       : field.kind === "object" ? parseMapping(v as string, name)

@@ -26,7 +26,7 @@ export const buildkit: Builder = {
     const file = dockerfilePath(req, s.dockerfile);
     const slash = file.lastIndexOf("/");
     const names = [req.output.image, ...req.output.tags].join(",");
-    const output = `type=image,"name=${names}",push=true,rewrite-timestamp=true${req.output.insecure ? ",registry.insecure=true" : ""}`;
+    const output = `type=image,"name=${names}",push=${req.output.push},rewrite-timestamp=true${req.output.insecure ? ",registry.insecure=true" : ""}`;
     return {
       command: ["/bin/sh", "-c", BUILDKIT_SCRIPT, "buildpod-build"],
       args: [

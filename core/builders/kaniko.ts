@@ -30,6 +30,8 @@ export const kaniko: Builder = {
       ...Object.keys(s.buildArgs).sort().map((k) => `--build-arg=${k}=${s.buildArgs[k]}`),
       ...Object.keys(req.output.labels).sort().map((k) => `--label=${k}=${req.output.labels[k]}`),
       ...(s.target ? [`--target=${s.target}`] : []),
+      // The digest file still gets the built manifest's digest; kaniko reports no image ID.
+      ...(req.output.push ? [] : ["--no-push"]),
       ...(req.output.insecure ? ["--insecure", "--insecure-pull", "--skip-tls-verify", "--skip-tls-verify-pull"] : []),
     ],
   }),

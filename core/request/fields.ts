@@ -16,6 +16,11 @@ export interface RequestField {
   arg?: string;
   /** A fixed value a boolean option sets instead of true (--pod sets workload "pod"). */
   value?: string;
+  /**
+   * The option is "--no-X" and sets the field false; the other entry points name it X and take true or
+   * false (the Action's `push: false`).
+   */
+  negated?: boolean;
   group: "Build" | "Source" | "Strategy" | "Output" | "Resources" | "Scheduling" | "Images";
   help: string;
   /** The Action's input, when not the flag's name: multi-line inputs are plural ("build-args"). */
@@ -54,6 +59,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Strategy", "--env <key=value>", "strategy.env", "map", "environment for S2I or custom builds (repeatable)", { short: "-e" }),
   f("Strategy", "--expose-docker-socket", "strategy.exposeDockerSocket", "boolean", "custom: mount the node's Docker socket (needs --allow-docker-socket)"),
   f("Output", "--image <image>", "output.image", "string", "image to push, e.g. registry.example.com/team/app:1.0", { short: "-t" }),
+  f("Output", "--no-push", "output.push", "boolean", "build to the end, push nothing (for pull requests): the result carries the built image's ID", { negated: true }),
   f("Output", "--tag <tag>", "output.tags", "list", "extra tag or full reference to push too (repeatable)", { input: "tags" }),
   f("Output", "--push-secret <secret>", "output.pushSecret", "string", "kubernetes.io/dockerconfigjson Secret to push with"),
   f("Output", "--insecure-registry", "output.insecure", "boolean", "the registry is plain HTTP or has an unverifiable certificate"),
@@ -83,7 +89,7 @@ export const FIELDS: readonly RequestField[] = [
 
 /** The Action's input for a field: "build-args". */
 export function inputName(field: RequestField): string {
-  return field.input ?? field.flag.slice(2);
+  return field.input ?? field.flag.slice(field.negated ? 5 : 2);
 }
 
 /** The Jenkins step's parameter for a field: the input's name in camel case, "buildArgs". */

@@ -24,6 +24,7 @@ export function parseOutput(raw: Raw | undefined): Output {
     image: withTag, ref: { ...ref, tag: ref.tag ?? "latest" }, tags, labels,
     pushSecret: secretName(o.pushSecret, "output.pushSecret"),
     insecure: boolean(o.insecure, "output.insecure") ?? false,
+    push: boolean(o.push, "output.push") ?? true,
   };
 }
 

@@ -72,6 +72,8 @@ export interface Output {
   /** The registry is plain HTTP or has a certificate the builder cannot verify. */
   insecure: boolean;
   labels: Record<string, string>;
+  /** false: build to the end and push nothing (the builder keeps the image only until its pod goes). */
+  push: boolean;
 }
 
 /**

@@ -4,7 +4,11 @@ set -eu
 epoch=$(cat /workspace/meta/source-date-epoch 2>/dev/null || echo 0)
 if [ "$epoch" != 0 ]; then set -- --label "org.opencontainers.image.created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)" "$@"; fi
 if [ -s /workspace/meta/commit ]; then set -- --label "org.opencontainers.image.revision=$(cat /workspace/meta/commit)" "$@"; fi
-docker build --build-arg "SOURCE_DATE_EPOCH=$epoch" -f "$BUILDPOD_DOCKERFILE" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
+docker build --build-arg "SOURCE_DATE_EPOCH=$epoch" --iidfile /tmp/iid -f "$BUILDPOD_DOCKERFILE" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
+if [ "$BUILDPOD_PUSH" = false ]; then
+  printf '{"imageId":"%s"}' "$(cat /tmp/iid)" > /dev/termination-log
+  exit 0
+fi
 push() { docker push "$1" > /tmp/push.log 2>&1 || { cat /tmp/push.log >&2; exit 1; }; cat /tmp/push.log; }
 push "$BUILDPOD_IMAGE"
 digest=$(sed -n 's/.*digest: \(sha256:[0-9a-f]\{64\}\).*/\1/p' /tmp/push.log | tail -n 1)

@@ -36,6 +36,8 @@ export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPl
         OUTPUT_REGISTRY: ref.registry,
         OUTPUT_IMAGE: `${ref.repository}:${ref.tag}`,
         BUILDPOD_OUTPUT_TAGS: req.output.tags.length ? req.output.tags.join("\n") : undefined,
+        // "false": build, push nothing, and report {"imageId": ...} in the termination message.
+        BUILDPOD_PUSH: String(req.output.push),
         SOURCE_REPOSITORY: req.source.git?.url,
         SOURCE_URI: req.source.git?.url,
         SOURCE_REF: req.source.git?.ref,

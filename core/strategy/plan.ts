@@ -35,6 +35,7 @@ export function outputEnv(req: BuildRequest): Record<string, string | undefined>
     BUILDPOD_IMAGE: req.output.image,
     BUILDPOD_TAGS: req.output.tags.length ? req.output.tags.join("\n") : undefined,
     BUILDPOD_TLS_VERIFY: req.output.insecure ? "false" : "true",
+    BUILDPOD_PUSH: String(req.output.push),
     BUILDPOD_CONTEXT: contextPath(req),
     ...(req.output.pushSecret
       ? { DOCKER_CONFIG: PATHS.pushConfig, REGISTRY_AUTH_FILE: `${PATHS.pushConfig}/config.json` }

@@ -32,5 +32,5 @@ if [ -n "$previous" ]; then
     printf 'buildpod: no previous image %s to restore artifacts from: building from scratch\n' "$BUILDPOD_IMAGE"
   fi
 fi
-bah bud --isolation=chroot --timestamp "$epoch" --tls-verify="$BUILDPOD_TLS_VERIFY" -f "$dockerfile" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
+bah bud --isolation=chroot --timestamp "$epoch" --tls-verify="$BUILDPOD_TLS_VERIFY" --iidfile "$TMPDIR/iid" -f "$dockerfile" -t "$BUILDPOD_IMAGE" "$@" "$BUILDPOD_CONTEXT"
 . ./buildah-push.sh

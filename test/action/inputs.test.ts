@@ -95,6 +95,13 @@ describe("inputs -> request", () => {
       .toThrow(/^input affinity \(scheduling\.affinity\.nodeAffinity\.requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms\[0\]\.matchExpressions\[0\]\.operator\)/);
   });
 
+  it("push: false builds without pushing; true and no input push", () => {
+    expect(from({ image: "r.example.com/a:1", push: "false" }).req.output.push).toBe(false);
+    expect(from({ image: "r.example.com/a:1", push: "true" }).req.output.push).toBe(true);
+    expect(from({ image: "r.example.com/a:1" }).req.output.push).toBe(true);
+    expect(() => from({ image: "r.example.com/a:1", push: "no" })).toThrow(/^push: must be true or false, not "no"/);
+  });
+
   it("errors name the input", () => {
     expect(() => from({ image: "r.example.com/a:1", "memory-limit": "512" })).toThrow(/^input memory-limit \(resources.limits.memory\): "512" is 512 bytes/);
     expect(() => from({ image: "r.example.com/a:1", "build-args": "NOEQUALS" })).toThrow(/build-args: "NOEQUALS" is not KEY=VALUE/);

@@ -143,12 +143,12 @@ describe.concurrent("the step on Groovy, with a stand-in command", () => {
     const f = fakeCommand(0, { status: "Complete" });
     const dockerfile = "FROM busybox\nRUN echo 'a\\nb'\n\n";
     const run = await runStep(f.workspace, {
-      file: "buildpod.yaml", inlineDockerfile: dockerfile, pod: true, incremental: false, nodeSelector: { pool: "build" },
+      file: "buildpod.yaml", inlineDockerfile: dockerfile, pod: true, incremental: false, push: false, nodeSelector: { pool: "build" },
       tolerations: "dedicated=build:NoSchedule", affinity: "{}", deleteAfter: "10m", command: f.command,
     });
     expect(run.error).toBeUndefined();
     expect(f.argv()).toEqual([
-      "run", "--pod", `--inline-dockerfile=${dockerfile}`, "--delete-after=10m", "--node-selector=pool=build",
+      "run", "--pod", `--inline-dockerfile=${dockerfile}`, "--no-push", "--delete-after=10m", "--node-selector=pool=build",
       "--toleration=dedicated=build:NoSchedule", "--affinity={}", "--file=buildpod.yaml",
       "--result-file=.buildpod/result.json", "--result-env-file=.buildpod/result.env",
     ]);

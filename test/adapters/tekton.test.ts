@@ -67,7 +67,7 @@ describe("the Task's step", () => {
     writeFileSync(join(dir, "script"), step.script);
     await new Promise<void>((res, rej) => execFile("bash", ["-n", join(dir, "script")], (err, _o, e) => (err ? rej(new Error(e)) : res())));
     const names = new Set(step.env.map((e) => e.name));
-    const locals = new Set(["options", "switches", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "line"]);
+    const locals = new Set(["options", "switches", "negations", "pushed", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "line"]);
     for (const [, name] of step.script.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
       expect(names.has(name) || locals.has(name), name).toBe(true);
     }
@@ -117,6 +117,17 @@ describe("the Task's step", () => {
       "--insecure-registry", `--kubeconfig=${kc}/kubeconfig`, expect.stringMatching(/^--result-env-file=/),
     ]);
     expect(run.results.COMMIT).toBe("c".repeat(40));
+  });
+
+  it("PUSH false: --no-push, and only COMMIT is written (nothing for Tekton Chains to sign)", async () => {
+    const f = stand_in(0, `BUILDPOD_STATUS=Complete\nBUILDPOD_IMAGE=r.example/a:1\nBUILDPOD_PUSHED=false\nBUILDPOD_IMAGE_ID=${DIGEST}\nBUILDPOD_COMMIT=${"c".repeat(40)}\n`);
+    const run = await runTaskStep({ command: f.command, params: { IMAGE: "r.example/a:1", BUILDPOD_IMAGE: "x", GIT_URL: "g", PUSH: "false" } });
+    expect(run.code, run.output).toBe(0);
+    expect(f.argv()).toContain("--no-push");
+    expect(run.results).toEqual({ IMAGE_URL: undefined, IMAGE_DIGEST: undefined, COMMIT: "c".repeat(40) });
+    const wrong = await runTaskStep({ command: f.command, params: { IMAGE: "r.example/a:1", BUILDPOD_IMAGE: "x", GIT_URL: "g", PUSH: "no" } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.output).toContain("the PUSH param must be true or false, not 'no'");
   });
 
   it("exits with buildpod's code on failure and writes no results; refuses a build with no source or no digest", async () => {

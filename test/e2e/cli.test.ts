@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { startBuild } from "../../core/index.js";
-import { cluster, image, registryDigest, request_, tc } from "./kit.js";
+import { cluster, image, registryDigest, registryHas, request_, tc } from "./kit.js";
 
 const BIN = join(import.meta.dirname, "../../buildpod");
 
@@ -79,6 +79,23 @@ describe("buildpod run", () => {
     expect(r.out).toMatch(/\| mode 700 \/ctx\/private$/m);
     expect(r.out).toMatch(/\| mode 555 \/ctx\/ro$/m);
     expect(r.out).toMatch(/\| inside-the-read-only-directory$/m);
+  });
+
+  it("--no-push: builds to the end, pushes nothing, and the result says so with the image ID", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "buildpod-out-")), "result.json");
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\nRUN echo built-not-pushed\n`), "-t", image("cli-nopush:1"), "--tag", "2",
+      "--insecure-registry", "--no-push", "--result-file", out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\| built-not-pushed$/m);
+    expect(r.err).toMatch(/build complete: \S*cli-nopush:1 \(not pushed\)/);
+    const result = JSON.parse(readFileSync(out, "utf8"));
+    expect(result).toMatchObject({ status: "Complete", pushed: false, imageId: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) });
+    expect(result.digest).toBeUndefined();
+    expect(result.message).toContain(`image ID ${result.imageId}`);
+    expect(await registryHas(image("cli-nopush:1"))).toBe(false);
+    expect(await registryHas(image("cli-nopush:2"))).toBe(false);
+    // The same check does see what a build pushed.
+    expect(await registryHas(image("cli:ok"))).toBe(true);
   });
 
   it("-o json: the result alone on stdout", () => {

@@ -90,6 +90,17 @@ export async function registryDigest(ref: string): Promise<string> {
   return r.stdout.trim();
 }
 
+/** Whether the registry holds `ref`: false only for the registry's own "unknown" answer, anything else throws. */
+export async function registryHas(ref: string): Promise<boolean> {
+  try {
+    await registryDigest(ref);
+    return true;
+  } catch (err) {
+    if (/manifest unknown|name unknown|repository name not known/i.test((err as Error).message)) return false;
+    throw err;
+  }
+}
+
 export async function repo(name: string, opts: TestRepoOptions) {
   const r = await createTestRepo(tc().gitBase, name, opts);
   return { ...r, url: `${tc().gitUrl}/${name}` };

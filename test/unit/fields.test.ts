@@ -55,7 +55,7 @@ describe("every entry point offers every field", () => {
   it("the Jenkins step: OPTIONS maps each parameter to its option and kind", () => {
     const body = /static final Map<String, List<String>> OPTIONS = \[([\s\S]*?)\n\]/.exec(read("adapters/jenkins/vars/buildpod.groovy"))![1];
     const options = Object.fromEntries([...body.matchAll(/^\s+(\w+): \['(--[a-z-]+)', '(\w+)'\],$/gm)].map((m) => [m[1], [m[2], m[3]]]));
-    expect(options).toEqual(Object.fromEntries(FIELDS.map((f) => [stepParameter(f), [f.flag, f.kind]])));
+    expect(options).toEqual(Object.fromEntries(FIELDS.map((f) => [stepParameter(f), [f.flag, f.negated ? "negated" : f.kind]])));
   });
 
   describe("the Tekton Task", () => {
@@ -84,13 +84,13 @@ describe("every entry point offers every field", () => {
         expect(param!.type).toBe("string");
         expect(step.env).toContainEqual({ name: `PARAM_${name}`, value: `$(params.${name})` });
         if (OWN_HANDLING.includes(name)) expect(step.script).toContain(`$PARAM_${name}`);
-        else expect(pairs(f.kind === "boolean" ? "switches" : "options")[name]).toBe(f.flag);
+        else expect(pairs(f.negated ? "negations" : f.kind === "boolean" ? "switches" : "options")[name]).toBe(f.flag);
       });
     }
 
     it("lists nothing the table does not hold", () => {
       const flags = new Set(FIELDS.map((f) => f.flag));
-      for (const flag of [...Object.values(pairs("options")), ...Object.values(pairs("switches")), ...lists.arrays]) expect(flags, flag).toContain(flag);
+      for (const flag of [...Object.values(pairs("options")), ...Object.values(pairs("switches")), ...Object.values(pairs("negations")), ...lists.arrays]) expect(flags, flag).toContain(flag);
     });
   });
 });

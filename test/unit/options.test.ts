@@ -1,6 +1,9 @@
 // The command's request options from source (the bundle-level tests are in cli.test.ts): flags -> request.
 // That every field has a flag, an input, a parameter and a param: fields.test.ts.
 import { Command } from "commander";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { addRequestOptions, requestFromFlags } from "../../adapters/cli/options.js";
 
@@ -23,6 +26,16 @@ describe("layer cache flags", () => {
     expect(() => fromFlags(...GIT, "--cache", "registry.example.com/c:tag")).toThrow(/^--cache \(cache\.repository\): .*names a tag/);
     expect(() => fromFlags(...GIT, "--cache", "registry.example.com/c", "--cache-mode", "sometimes")).toThrow(/^--cache-mode \(cache\.mode\): unknown value "sometimes"/);
     expect(() => fromFlags(...GIT, "--cache-mode", "read")).toThrow(/^cache\.repository: is required: .*\(--cache\)$/);
+  });
+});
+
+describe("--no-push", () => {
+  it("sets output.push false; without it the build file decides, and pushing is the default", async () => {
+    expect(fromFlags(...GIT).req.output.push).toBe(true);
+    expect(fromFlags(...GIT, "--no-push").req.output.push).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-opts-"));
+    writeFileSync(join(dir, "b.yaml"), "output:\n  push: false\n");
+    expect(fromFlags(...GIT, "-f", join(dir, "b.yaml")).req.output.push).toBe(false);
   });
 });
 

@@ -148,6 +148,33 @@ describe("docker strategy builders", () => {
   });
 });
 
+describe("a build that does not push", () => {
+  const noPush = (strategy: Record<string, unknown>) =>
+    render(parseRequest({ name: "app", source: sources.git, strategy, output: { image: IMAGE, push: false } }), { id: "abcde" }) as any;
+
+  it("tells every builder, and marks the Job and Pod for the result", () => {
+    for (const [name, strategy] of Object.entries(strategies)) {
+      const job = noPush(strategy);
+      const c = job.spec.template.spec.containers[0];
+      expect(job.metadata.annotations["buildpod.dev/push"], name).toBe("false");
+      expect(job.spec.template.metadata.annotations["buildpod.dev/push"], name).toBe("false");
+      if (name === "docker/kaniko") expect(c.args, name).toContain("--no-push");
+      else expect(envOf(c).BUILDPOD_PUSH, name).toBe("false");
+      if (name === "docker/buildkit") expect(envOf(c).BUILDPOD_OUTPUT).toMatch(/,push=false,/);
+    }
+  });
+
+  it("pushes by default, and says nothing then", () => {
+    const job: any = render(build(strategies["docker/buildkit"], sources.git), { id: "abcde" });
+    const c = job.spec.template.spec.containers[0];
+    expect(envOf(c).BUILDPOD_PUSH).toBe("true");
+    expect(envOf(c).BUILDPOD_OUTPUT).toMatch(/,push=true,/);
+    expect(job.metadata.annotations["buildpod.dev/push"]).toBeUndefined();
+    const kaniko: any = render(build(strategies["docker/kaniko"], sources.git), { id: "abcde" });
+    expect(kaniko.spec.template.spec.containers[0].args).not.toContain("--no-push");
+  });
+});
+
 describe("registry layer cache", () => {
   const CACHE = "registry.example.com/team/app-cache";
   const buildOf = (strategy: Record<string, unknown>, cache: Record<string, unknown>, output: Record<string, unknown> = {}) => {

@@ -34,7 +34,7 @@ exec "$BUILDPOD_COMMAND" run "$@"
 /**
  * Step parameter -> [the `buildpod run` option, its kind]: one per field of the request's field table
  * (core/request/fields.ts; a test checks this map against it). Kinds: string, boolean (true passes the
- * option), list (a List, one option per item), map (a Map, one KEY=VALUE option per entry), object (JSON
+ * option), negated (false passes the option: push: false is --no-push), list (a List, one option per item), map (a Map, one KEY=VALUE option per entry), object (JSON
  * or YAML text).
  */
 @Field
@@ -63,6 +63,7 @@ static final Map<String, List<String>> OPTIONS = [
     env: ['--env', 'map'],
     exposeDockerSocket: ['--expose-docker-socket', 'boolean'],
     image: ['--image', 'string'],
+    push: ['--no-push', 'negated'],
     tags: ['--tag', 'list'],
     pushSecret: ['--push-secret', 'string'],
     insecureRegistry: ['--insecure-registry', 'boolean'],
@@ -177,11 +178,11 @@ List<String> optionArgs(String param, String flag, String kind, Object value) {
     if (value == null || value == '') {
         return []
     }
-    if (kind == 'boolean') {
+    if (kind == 'boolean' || kind == 'negated') {
         if (!(value.toString() in ['true', 'false'])) {
             error("buildpod: ${param} must be true or false, not '${value}'")
         }
-        return value.toString() == 'true' ? [flag] : []
+        return value.toString() == (kind == 'boolean' ? 'true' : 'false') ? [flag] : []
     }
     if (kind == 'list') {
         return (value instanceof List ? value : [value]).collect { item -> "${flag}=${item}".toString() }
