@@ -3,9 +3,10 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { sleep } from "./api-call.js";
 import type { Cluster } from "./cluster.js";
-import { PodTracker, slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
+import { slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
 import type { LogGap, LogLine } from "./logs.js";
+import { PodTracker } from "./pod-tracker.js";
 import { LABELS } from "./render.js";
 import { report } from "./report.js";
 import type { BuildRequest } from "./request/index.js";
