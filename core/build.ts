@@ -1,10 +1,12 @@
 // Following a build to its end (and runBuild: start, follow, delete if cancelled). Many builds can run at
 // once in one process; each has its own watch, log streams and timers, and reports through callbacks.
 import type { V1Pod } from "@kubernetes/client-node";
-import { sleep, type Cluster } from "./cluster.js";
-import { PodTracker, slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
+import { sleep } from "./api-call.js";
+import type { Cluster } from "./cluster.js";
+import { slowStartMessage, type FollowEvent, type Outcome } from "./follower.js";
 import { followLog } from "./logstream.js";
 import type { LogGap, LogLine } from "./logs.js";
+import { PodTracker } from "./pod-tracker.js";
 import { LABELS } from "./render.js";
 import { report } from "./report.js";
 import type { BuildRequest } from "./request/index.js";

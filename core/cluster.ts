@@ -1,22 +1,19 @@
-// The edge to the cluster: API calls with retries, and one error type that says what failed.
+// The edge to the cluster: the operations buildpod does there (pods, Jobs, namespaces, Secrets, events,
+// access reviews, the pod watch, log streams, exec), each call through api-call.ts's retries.
 import type {
   CoreV1Event, CoreV1EventList, V1Job, V1JobList, V1Namespace, V1Pod, V1PodList, V1Secret, V1SelfSubjectAccessReview, V1Status,
 } from "@kubernetes/client-node";
 // Only the exec client: client-node's index loads its whole generated API.
 import { Exec } from "@kubernetes/client-node/dist/exec.js";
-import { EventEmitter } from "node:events";
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
-import type { SecureContext } from "node:tls";
 import { PassThrough, type Readable, type Writable } from "node:stream";
+import { explain, httpStatus, renewed, retry, retryAfterMs, sleep } from "./api-call.js";
 import { ClusterError } from "./errors.js";
 import { sendStdin, type ExecSocket } from "./exec-stdin.js";
-import { streamGet, type StreamResponse } from "./http-stream.js";
 import { loadKubeConfig, type ClusterAccess, type ConnectOptions } from "./kubeconfig.js";
-import { Transport, type ApiError, type TransportError } from "./transport.js";
-import { VERSION } from "./version.js";
+import { streamContainerLog, type LogQuery } from "./log-request.js";
+import { Transport, type TransportError } from "./transport.js";
 
-export { ClusterError };
+export { ClusterError, sleep };
 
 export { loadKubeConfig, type ClusterAccess, type ConnectOptions };
 
@@ -24,161 +21,6 @@ export { loadKubeConfig, type ClusterAccess, type ConnectOptions };
 export function contextNamespace(kc: ClusterAccess): string | undefined {
   const ctx = kc.getContextObject(kc.getCurrentContext());
   return ctx?.namespace || undefined;
-}
-
-function isApiException(err: unknown): err is ApiError {
-  return typeof (err as { code?: unknown })?.code === "number" && "body" in (err as object) && "headers" in (err as object);
-}
-
-function statusBody(err: ApiError): { message?: string; reason?: string } {
-  const body = err.body;
-  if (body && typeof body === "object") return body as { message?: string; reason?: string };
-  if (typeof body === "string") {
-    try {
-      return JSON.parse(body) as { message?: string; reason?: string };
-    } catch {
-      return { message: body.slice(0, 300) };
-    }
-  }
-  return {};
-}
-
-/** A 401 after which the credentials were renewed (see Transport.refused). */
-const renewed = (err: unknown) => (err as { renewed?: unknown } | undefined)?.renewed === true;
-
-export function httpStatus(err: unknown): number | undefined {
-  if (isApiException(err)) return err.code;
-  const e = err as { statusCode?: number; code?: unknown };
-  if (typeof e?.statusCode === "number") return e.statusCode;
-  return undefined;
-}
-
-const NETWORK = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|other side closed|fetch failed|terminated|UND_ERR/i;
-
-function isNetworkError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return NETWORK.test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`);
-}
-
-function isRefused(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return /ECONNREFUSED|ENOTFOUND/.test(`${e?.code ?? ""} ${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.message ?? ""}`);
-}
-
-export function retryAfterMs(err: unknown): number | undefined {
-  const headers = (err as { headers?: Record<string, unknown> })?.headers;
-  if (!headers || typeof headers !== "object") return undefined;
-  const h = headers["retry-after"] ?? headers["Retry-After"];
-  const s = Number(h);
-  return Number.isFinite(s) && s >= 0 ? Math.min(s, 30) * 1000 : undefined;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** What to tell a user about a refused or failed call. */
-function explain(what: string, err: unknown): ClusterError {
-  if (err instanceof ClusterError) return new ClusterError(`${what}: ${err.message}`, err.code, err.reason);
-  const code = httpStatus(err);
-  if (isApiException(err)) {
-    const { message, reason } = statusBody(err);
-    let hint = "";
-    if (code === 401) hint = "; the credentials in the kubeconfig were refused: log in again or refresh the token";
-    // RBAC's refusal ("User "x" cannot create resource ..."), not an admission plugin's (Pod Security, quota),
-    // which answers 403 too and says itself what is wrong.
-    if (code === 403 && /cannot [\w-]+ resource/.test(message ?? "")) hint = "; ask for a Role that grants it (the RBAC manifest in deploy/rbac.yaml lists what buildpod needs)";
-    return new ClusterError(`${what}: ${message ?? `HTTP ${code}`}${hint}`, code, reason);
-  }
-  if (isNetworkError(err)) {
-    const e = err as { message?: string; cause?: { message?: string } };
-    return new ClusterError(`${what}: cannot reach the cluster API (${e.cause?.message ?? e.message})`);
-  }
-  return new ClusterError(`${what}: ${(err as Error)?.message ?? String(err)}`, code);
-}
-
-export interface RetryOptions {
-  attempts?: number;
-  signal?: AbortSignal;
-}
-
-/**
- * Runs an API call, retrying what may succeed later: 429 (honouring Retry-After), 5xx and dropped
- * connections. A 4xx other than 429 is final.
- */
-export async function retry<T>(what: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const attempts = opts.attempts ?? 6;
-  let renewedOnce = false;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = httpStatus(err);
-      // Refused credentials that have just been renewed (an exec plugin run again) get one more try, at once.
-      if (code === 401 && renewed(err) && !renewedOnce && !opts.signal?.aborted) {
-        renewedOnce = true;
-        attempt--;
-        continue;
-      }
-      // A ClusterError comes from buildpod's side (a kubeconfig's credentials): no answer will change it.
-      const retryable = !(err instanceof ClusterError) && (code === 429 || (code !== undefined && code >= 500) || (code === undefined && isNetworkError(err)));
-      // Nothing listening is rarely a blip: give up sooner than on a dropped connection.
-      const limit = code === undefined && isRefused(err) ? Math.min(attempts, 3) : attempts;
-      if (!retryable || attempt >= limit || opts.signal?.aborted) throw explain(what, err);
-      const backoff = Math.min(8000, 200 * 2 ** attempt) * (0.75 + Math.random() / 2);
-      await sleep(retryAfterMs(err) ?? backoff, opts.signal);
-    }
-  }
-}
-
-type LogResponse = Pick<StreamResponse, "on" | "pause" | "resume" | "isPaused" | "destroy">;
-
-/**
- * A log stream's GET: on a socket of its own, parsed by http-stream.ts; through a proxy (the kubeconfig's
- * proxy-url), by Node's client with client-node's proxy agent, speaking the same events.
- */
-function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: SecureContext }, proxied: boolean): LogResponse {
-  const headers: Record<string, string> = { "User-Agent": `buildpod/${VERSION}`, Accept: "*/*" };
-  for (const [k, v] of Object.entries((options.headers ?? {}) as Record<string, unknown>)) {
-    if (v === undefined) continue;
-    const value = String(v);
-    // A credential with a line break would add lines to the request.
-    if (/[\r\n]/.test(value)) throw new ClusterError(`the kubeconfig's ${k} header has a line break in it`);
-    headers[k] = value;
-  }
-  if (!proxied) {
-    return streamGet({
-      url, headers,
-      tls: { secureContext: options.secureContext, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized, servername: options.servername ?? undefined },
-    });
-  }
-  const out = new EventEmitter() as EventEmitter & LogResponse;
-  const get = url.protocol === "https:" ? httpsRequest : httpRequest;
-  let response: IncomingMessage | undefined;
-  const req = get(url, { ...options, method: "GET", headers }, (r) => {
-    response = r;
-    out.emit("head", r.statusCode ?? 0, r.headers);
-    r.on("data", (d: Buffer) => out.emit("data", d));
-    r.on("end", () => out.emit("end"));
-    r.on("error", (err) => out.emit("error", err));
-    r.on("aborted", () => out.emit("error", new Error("the stream was cut")));
-  });
-  req.on("error", (err) => out.emit("error", err));
-  req.end();
-  out.pause = () => void response?.pause();
-  out.resume = () => void response?.resume();
-  out.isPaused = () => response?.isPaused() ?? false;
-  out.destroy = () => void req.destroy();
-  return out;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -376,72 +218,9 @@ export class Cluster {
       .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1, fieldPath: e.involvedObject?.fieldPath }));
   }
 
-  /**
-   * Streams a container's log (with timestamps), chunk by chunk. Resolves when the stream ends or the
-   * signal aborts; rejects with a ClusterError carrying the HTTP status, or none when the connection broke.
-   * When onChunk returns a promise, reading pauses until it settles: a slow reader holds the stream back
-   * instead of the log piling up in memory.
-   * (Written on node:https rather than client-node's Log, whose stream errors cannot be caught.)
-   */
-  async streamLog(namespace: string, pod: string, container: string, opts: { follow: boolean; sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
-    const server = this.kc.getCurrentCluster()!.server;
-    const url = new URL(`${server}${podsPath(namespace)}/${enc(pod)}/log`);
-    url.searchParams.set("container", container);
-    url.searchParams.set("follow", String(opts.follow));
-    url.searchParams.set("timestamps", "true");
-    if (opts.sinceTime) url.searchParams.set("sinceTime", opts.sinceTime);
-    if (opts.tailLines !== undefined) url.searchParams.set("tailLines", String(opts.tailLines));
-    const options = await this.transport.options("stream");
-    const what = `reading the log of ${pod}/${container}`;
-    return new Promise((resolve, reject) => {
-      if (opts.signal?.aborted) return resolve();
-      // What one socket read brings goes to the reader as one chunk: a server may write each line on its
-      // own, and a call per line would cost more than the line.
-      let settled = false;
-      /** Ends the call once, unless the caller aborted (then it just resolves). */
-      const settle = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        if (err && !opts.signal?.aborted) reject(err);
-        else resolve();
-      };
-      let res: LogResponse;
-      try {
-        res = openLog(url, options, Boolean(this.kc.getCurrentCluster()?.proxyUrl));
-      } catch (err) {
-        return settle(explain(what, err));
-      }
-      let status = 0;
-      let errorBody = "";
-      res.on("head", (code: number) => {
-        status = code;
-        // Refused credentials are renewed for the next read (followLog reads again).
-        if (code === 401) this.transport.refused(options);
-      });
-      res.on("data", (chunk: Buffer) => {
-        if (settled) return;
-        if (status !== 200) return void (errorBody = (errorBody + chunk.toString()).slice(0, 4000));
-        const wait = onChunk(chunk);
-        if (wait && !res.isPaused()) {
-          res.pause();
-          const resume = () => void (settled || res.resume());
-          wait.then(resume, resume);
-        }
-      });
-      res.on("end", () => {
-        if (status === 200) return settle();
-        let message = errorBody.slice(0, 500) || `HTTP ${status}`;
-        try {
-          message = (JSON.parse(errorBody) as { message?: string }).message ?? message;
-        } catch {}
-        settle(new ClusterError(`${what}: ${message}`, status));
-      });
-      res.on("error", (err: Error & { code?: string }) => settle(status ? new ClusterError(`${what}: ${err.message}`) : explain(what, err)));
-      opts.signal?.addEventListener("abort", () => {
-        res.destroy();
-        settle();
-      }, { once: true });
-    });
+  /** Streams a container's log, chunk by chunk (see log-request.ts). */
+  streamLog(namespace: string, pod: string, container: string, opts: LogQuery, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    return streamContainerLog(this.kc, this.transport, namespace, pod, container, opts, onChunk);
   }
 
   /** Runs a command in a container, piping stdin; resolves with the exit status. */

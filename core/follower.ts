@@ -11,7 +11,7 @@
 //      └────────────────┴──────────────▶ Done ◀─────────┘                (the Job says why)
 //
 // The outcome comes from pod, container and Job state, never from logs.
-import type { V1ContainerStatus, V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { fatal, finalOutcome, NORMAL_WAITING, nextToStart, pendingCause, started, type Outcome } from "./pod-status.js";
 import { podRefusal, type Refusal } from "./refusal.js";
 
@@ -55,7 +55,8 @@ export type FollowState =
 
 export type FollowPhase = FollowState["phase"];
 
-interface Event {
+/** One of the Job's or the pod's events, as far as the machine reads it. */
+export interface ClusterEvent {
   reason: string;
   message: string;
 }
@@ -65,8 +66,8 @@ export type FollowInput =
   | { type: "deleted"; now: number }
   /** The Job as read (undefined: it is gone, or could not be read). */
   | { type: "job"; job: V1Job | undefined }
-  | { type: "jobEvents"; events: Event[]; now: number }
-  | { type: "podEvents"; events: Event[] }
+  | { type: "jobEvents"; events: ClusterEvent[]; now: number }
+  | { type: "podEvents"; events: ClusterEvent[] }
   | { type: "tick"; now: number }
   | { type: "uploadFailed"; message: string }
   | { type: "watchFailed"; message: string };
@@ -239,7 +240,7 @@ function tick(s: FollowState, now: number): Step {
  * that only a change can fix ends the build now; one that waiting can fix (a full quota) is told once and
  * named if the start deadline passes.
  */
-function jobEvents(s: FollowState, events: Event[], now: number): Step {
+function jobEvents(s: FollowState, events: ClusterEvent[], now: number): Step {
   if (s.phase !== "Waiting") return [s, []];
   const last = [...events].reverse().find((e) => e.reason === "FailedCreate");
   const refusal = last && podRefusal(last.message);
@@ -253,7 +254,7 @@ function jobEvents(s: FollowState, events: Event[], now: number): Step {
  * The pod's events, looked at when a container is slow to start: a Secret volume that does not exist keeps
  * the pod in ContainerCreating, with FailedMount events the kubelet repeats until someone makes it.
  */
-function podEvents(s: FollowState, events: Event[]): Step {
+function podEvents(s: FollowState, events: ClusterEvent[]): Step {
   if (s.phase === "Settling") return [s, []];
   const mount = [...events].reverse().find((e) => e.reason === "FailedMount" && /secret "[^"]+" not found/.test(e.message));
   if (!mount) return [s, []];
@@ -262,65 +263,4 @@ function podEvents(s: FollowState, events: Event[]): Step {
     status: "StartFailed", reason: "SecretNotFound",
     message: `the build cannot start: secret "${name}" not found in the build's namespace (${mount.message}); create it, or name another`,
   });
-}
-
-/** A container's status in the latest pod snapshot. */
-export function containerStatus(s: FollowState, name: string): V1ContainerStatus | undefined {
-  return [...(s.pod?.status?.initContainerStatuses ?? []), ...(s.pod?.status?.containerStatuses ?? [])].find((c) => c.name === name);
-}
-
-/** Holds a build's follow state for a driver: feed() steps it; the rest reads it. */
-export class PodTracker {
-  private s: FollowState;
-
-  constructor(opts: FollowOptions) {
-    this.s = initial(opts);
-  }
-
-  get state(): FollowPhase {
-    return this.s.phase;
-  }
-
-  get pod(): V1Pod | undefined {
-    return this.s.pod;
-  }
-
-  feed(input: FollowInput): FollowEvent[] {
-    const [next, out] = step(this.s, input);
-    this.s = next;
-    return out;
-  }
-
-  observe(pod: V1Pod, now: number): FollowEvent[] {
-    return this.feed({ type: "pod", pod, now });
-  }
-
-  tick(now: number): FollowEvent[] {
-    return this.feed({ type: "tick", now });
-  }
-
-  deleted(now: number): FollowEvent[] {
-    return this.feed({ type: "deleted", now });
-  }
-
-  jobEvents(events: Event[], now: number): FollowEvent[] {
-    return this.feed({ type: "jobEvents", events, now });
-  }
-
-  podEvents(events: Event[]): FollowEvent[] {
-    return this.feed({ type: "podEvents", events });
-  }
-
-  elapsed(now: number): string {
-    return elapsed(this.s, now);
-  }
-
-  /** Whether the container has terminated in the latest snapshot. */
-  terminated(container: string): boolean {
-    return !!containerStatus(this.s, container)?.state?.terminated;
-  }
-
-  container(name: string): V1ContainerStatus | undefined {
-    return containerStatus(this.s, name);
-  }
 }

@@ -2,7 +2,8 @@
 // azure, gcp) and clusters behind a proxy-url. A module of its own, imported only for them, since
 // client-node's KubeConfig brings its whole generated API along (megabytes to load).
 import { KubeConfig } from "@kubernetes/client-node/dist/config.js";
-import type { ClusterAccess, ClusterEntry, ContextEntry, UserEntry } from "./kubeconfig.js";
+import type { ClusterAccess } from "./kubeconfig.js";
+import type { ClusterEntry, ContextEntry, UserEntry } from "./kubeconfig-files.js";
 
 export function clientNodeConfig(name: string, ctx: ContextEntry, cluster: ClusterEntry, user: UserEntry): ClusterAccess {
   const kc = new KubeConfig();

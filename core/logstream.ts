@@ -1,6 +1,7 @@
 // Reading one container's log to its end, across streams that end early or drop, each line once.
 import { StringDecoder } from "node:string_decoder";
-import { ClusterError, httpStatus, sleep, type Cluster } from "./cluster.js";
+import { httpStatus, sleep } from "./api-call.js";
+import { ClusterError, type Cluster } from "./cluster.js";
 import { LogCursor, type LogGap, type LogLine } from "./logs.js";
 
 export interface LogTarget {

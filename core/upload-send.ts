@@ -1,7 +1,8 @@
 // Sends the packed binary input into the build pod's waiting source container over exec, retrying a failed
 // upload, and marks it done so that the container goes on.
 import { PassThrough, pipeline, Transform } from "node:stream";
-import { sleep, type Cluster } from "./cluster.js";
+import { sleep } from "./api-call.js";
+import type { Cluster } from "./cluster.js";
 import { PATHS } from "./scripts.js";
 import type { Packed, PackedInput } from "./upload.js";
 

@@ -12,7 +12,8 @@ import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Cluster, ClusterError, contextNamespace, loadKubeConfig } from "../../core/index.js";
-import { inClusterConfig, Kubeconfig } from "../../core/kubeconfig.js";
+import { Kubeconfig } from "../../core/kubeconfig.js";
+import { inClusterConfig } from "../../core/kubeconfig-files.js";
 import { makeCerts, type Certs } from "./certs.js";
 
 let dir: string;

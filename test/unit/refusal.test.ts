@@ -1,7 +1,7 @@
 // The API server's words when it refuses a Job's pod, as a Kubernetes 1.37 cluster wrote them in the
 // Job's FailedCreate events, read into a reason and what to do.
 import { describe, expect, it } from "vitest";
-import { PodTracker } from "../../core/follower.js";
+import { PodTracker } from "../../core/pod-tracker.js";
 import { podRefusal } from "../../core/refusal.js";
 
 const said = {

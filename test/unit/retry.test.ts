@@ -1,6 +1,7 @@
 // The retry policy of every API call: what is tried again, how long it waits, and what is final.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ClusterError, retry, retryAfterMs } from "../../core/cluster.js";
+import { retry, retryAfterMs } from "../../core/api-call.js";
+import { ClusterError } from "../../core/errors.js";
 import { ApiError, TransportError } from "../../core/transport.js";
 
 const status = (code: number, headers: Record<string, string> = {}) =>
