@@ -3,14 +3,15 @@
 # release go.mod pins), the pod sandbox binary (cmd/pause) and the fault proxy (cmd/faultproxy) into
 # .cluster/bin of the repository.
 # Cached: the key is the Go version and the hash of go.mod, go.sum and the sources, so a second run with
-# nothing changed returns at once; Go's own build cache keeps a changed-source rebuild to a link.
+# nothing changed returns at once; Go's own build cache keeps a changed-source rebuild to a link. The
+# *_test.go files are left out of the key: they are not in the binaries.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 out="$(cd "$here/../.." && pwd)/.cluster/bin"
 mkdir -p "$out"
 cd "$here"
 
-key="$( { go version; cat go.mod go.sum; find cmd -name '*.go' | sort | xargs cat; } | sha256sum | cut -c1-16)"
+key="$( { go version; cat go.mod go.sum; find cmd -name '*.go' ! -name '*_test.go' | sort | xargs cat; } | sha256sum | cut -c1-16)"
 if [ -x "$out/kube" ] && [ -x "$out/pause" ] && [ -x "$out/faultproxy" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
   echo "test cluster binaries: up to date ($out)"
   exit 0

@@ -132,6 +132,9 @@ func (p *proxy) answer(res *http.Response) error {
 		res.Body = &watchBody{src: bufio.NewReader(res.Body), closer: res.Body, proxy: p, drop: pl.dropWatch, ctx: res.Request.Context()}
 	}
 	if pl.cutLog != nil && res.StatusCode == http.StatusOK {
+		// The answer will be shorter than the server said: without its length it goes out chunked, so that
+		// "end" ends it cleanly instead of leaving the client short of the promised bytes.
+		res.Header.Del("Content-Length")
 		res.Body = &cutBody{src: res.Body, left: pl.cutLog.AfterBytes, destroy: pl.cutLog.Mode != "end"}
 	}
 	return nil
