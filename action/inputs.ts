@@ -3,7 +3,7 @@
 import type { context } from "@actions/github";
 import {
   FIELDS, imagesFromEnv, inputName, InputError, keyValues, layFields, parseBuildFile, parseGiven, parseMapping,
-  type BuildRequest, type FieldKind, type GivenField,
+  type BuildRequest, type GivenField, type RequestField,
 } from "../core/model.js";
 
 /** The inputs that name a source: without any of them (and no build file's source), this repository at this commit. */
@@ -32,8 +32,8 @@ function lines(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
-function read(kind: FieldKind, text: string, input: string): unknown {
-  switch (kind) {
+function read(field: Pick<RequestField, "kind" | "lines">, text: string, input: string): unknown {
+  switch (field.kind) {
     case "string":
       return text;
     case "boolean": {
@@ -44,7 +44,7 @@ function read(kind: FieldKind, text: string, input: string): unknown {
     case "object":
       return parseMapping(text, input);
     case "list":
-      return lines(text).flatMap((l) => l.split(",")).map((s) => s.trim()).filter(Boolean);
+      return lines(text).flatMap((l) => (field.lines ? [l] : l.split(","))).map((s) => s.trim()).filter(Boolean);
     case "map":
       return keyValues(lines(text).map((l) => l.replace(/^\s*([^=]*?)\s*=/, "$1=")), input, " (one per line)");
   }
@@ -57,7 +57,7 @@ export function givenInputs(get: (name: string) => string): GivenField[] {
     const input = inputName(field);
     const text = get(input);
     if (text === "") continue;
-    const value = read(field.kind, text, input);
+    const value = read(field, text, input);
     if (field.value !== undefined && value === false) continue;
     given.push({ field, value: field.value !== undefined ? field.value : value, name: `input ${input}` });
   }

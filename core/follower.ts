@@ -256,9 +256,16 @@ function jobEvents(s: FollowState, events: ClusterEvent[], now: number): Step {
  */
 function podEvents(s: FollowState, events: ClusterEvent[]): Step {
   if (s.phase === "Settling") return [s, []];
-  const mount = [...events].reverse().find((e) => e.reason === "FailedMount" && /secret "[^"]+" not found/.test(e.message));
+  const mount = [...events].reverse().find((e) => e.reason === "FailedMount" && /secrets? "[^"]+" not found|non-existent secret key/.test(e.message));
   if (!mount) return [s, []];
-  const name = /secret "([^"]+)" not found/.exec(mount.message)![1];
+  const key = /references non-existent secret key: (\S+)/.exec(mount.message);
+  if (key) {
+    return done(s, {
+      status: "StartFailed", reason: "SecretKeyNotFound",
+      message: `the build cannot start: a Secret it mounts has no key ${key[1]} (${mount.message}); add the key, or name another with key=KEY`,
+    });
+  }
+  const name = /secrets? "([^"]+)" not found/.exec(mount.message)![1];
   return done(s, {
     status: "StartFailed", reason: "SecretNotFound",
     message: `the build cannot start: secret "${name}" not found in the build's namespace (${mount.message}); create it, or name another`,

@@ -89,6 +89,12 @@ export function started(pod: V1Pod): boolean {
   return statuses.some((s) => s.state?.running || s.state?.terminated);
 }
 
+/**
+ * The kubelet's words when a pod outgrows its disk: the pod's total limit, one container's, or an emptyDir's
+ * sizeLimit (pkg/kubelet/eviction's messages).
+ */
+const DISK_LIMIT = /ephemeral local storage usage exceeds|exceeded its local ephemeral storage limit|Usage of EmptyDir volume .* exceeds the limit/;
+
 /** The outcome of a pod that has finished, or undefined while it runs. */
 export function finalOutcome(pod: V1Pod): Outcome | undefined {
   const phase = pod.status?.phase;
@@ -97,6 +103,13 @@ export function finalOutcome(pod: V1Pod): Outcome | undefined {
   const reason = pod.status?.reason;
   if (reason === "DeadlineExceeded") {
     return { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time and was stopped (${pod.status?.message ?? "active deadline exceeded"}); raise the timeout or make the build faster` };
+  }
+  if (reason === "Evicted" && DISK_LIMIT.test(pod.status?.message ?? "")) {
+    const limit = pod.spec?.containers?.find((c) => c.name === "build")?.resources?.limits?.["ephemeral-storage"];
+    return {
+      status: "Failed", reason: "EphemeralStorageExceeded",
+      message: `the build wrote more to local disk than its ephemeral-storage limit${limit ? ` (${limit})` : ""} allows, and the node stopped it (${pod.status?.message?.trim()}); raise the limit (--ephemeral-storage-limit), or make the build write less`,
+    };
   }
   if (reason === "Evicted") {
     return { status: "Failed", reason: "Evicted", message: `the node evicted the build pod: ${pod.status?.message ?? "node under pressure"}; retry, or request more resources` };

@@ -75,7 +75,8 @@ async function readNamespace(cluster: Cluster, name: string): Promise<V1Namespac
   }
 }
 
-async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source", skipped: string[]): Promise<void> {
+/** A Secret the build mounts: the push config, the Git credentials, or a build secret's key. */
+async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source" | "build", skipped: string[], key?: string): Promise<void> {
   // Reading a Secret needs its own permission; without it the cluster reports a missing one at pod start.
   if (!(await allowed(cluster, namespace, { verb: "get", resource: "secrets", name }))) {
     skipped.push(`whether the ${kind} secret "${name}" exists (you may not get it; a missing one is reported when the pod starts)`);
@@ -85,11 +86,17 @@ async function checkSecret(cluster: Cluster, namespace: string, name: string, ki
   if (!secret) {
     const how = kind === "push"
       ? `create it with: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`
-      : `create it with: kubectl -n ${namespace} create secret generic ${name} --type=kubernetes.io/basic-auth --from-literal=username=USER --from-literal=password=TOKEN`;
+      : kind === "build"
+        ? `create it with: kubectl -n ${namespace} create secret generic ${name} --from-file=${key}=PATH`
+        : `create it with: kubectl -n ${namespace} create secret generic ${name} --type=kubernetes.io/basic-auth --from-literal=username=USER --from-literal=password=TOKEN`;
     throw new PreflightError(`the ${kind} secret "${name}" does not exist in namespace ${namespace}; ${how}`, "SecretNotFound");
   }
   if (kind === "push" && !secret.data?.[".dockerconfigjson"]) {
     throw new PreflightError(`the push secret "${name}" has no .dockerconfigjson key (type ${secret.type ?? "unknown"}); make it with kubectl create secret docker-registry`, "SecretInvalid");
+  }
+  if (key !== undefined && secret.data?.[key] === undefined) {
+    const keys = Object.keys(secret.data ?? {});
+    throw new PreflightError(`the build secret "${name}" has no key "${key}" (it has ${keys.length ? keys.join(", ") : "none"}); name one of its keys with key=KEY, or add it`, "SecretKeyNotFound");
   }
 }
 
@@ -109,7 +116,7 @@ export interface PreflightReport {
  * asks nine questions, not nine hundred); a check that has finished is never reused.
  */
 export function preflight(cluster: Cluster, req: BuildRequest): Promise<PreflightReport> {
-  const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), req.strategy.type === "docker" ? req.strategy.builder : req.strategy.type, req.output.pushSecret, req.source.git?.secret]);
+  const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), req.strategy.type === "docker" ? req.strategy.builder : req.strategy.type, req.output.pushSecret, req.source.git?.secret, req.strategy.type === "docker" ? req.strategy.secrets : []]);
   let checks = underWay.get(cluster) as Map<string, Promise<PreflightReport>> | undefined;
   if (!checks) underWay.set(cluster, (checks = new Map()));
   const running = checks.get(key);
@@ -151,6 +158,7 @@ async function checkAll(cluster: Cluster, req: BuildRequest): Promise<PreflightR
   }
   if (req.output.pushSecret) await checkSecret(cluster, ns, req.output.pushSecret, "push", skipped);
   if (req.source.git?.secret) await checkSecret(cluster, ns, req.source.git.secret, "source", skipped);
+  for (const s of req.strategy.type === "docker" ? req.strategy.secrets : []) await checkSecret(cluster, ns, s.secret, "build", skipped, s.key);
   return { skipped, mayDryRun };
 }
 

@@ -2,7 +2,7 @@
 // run id comes in from the caller.
 import type { V1Container, V1Job, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { SOURCE_IMAGE } from "./images.js";
-import type { BuildRequest } from "./request/index.js";
+import type { BuildRequest, ResourceList } from "./request/index.js";
 import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
 import { customStrategy } from "./strategy/custom.js";
 import { dockerStrategy } from "./strategy/docker.js";
@@ -57,7 +57,7 @@ export function strategyPlan(req: BuildRequest): StrategyPlan {
 }
 
 function resources(req: BuildRequest): V1ResourceRequirements | undefined {
-  const pick = (list: { cpu?: string; memory?: string }) => {
+  const pick = (list: ResourceList) => {
     const out = Object.fromEntries(Object.entries(list).filter(([, v]) => v !== undefined)) as Record<string, string>;
     return Object.keys(out).length ? out : undefined;
   };
@@ -101,6 +101,9 @@ export function renderPodSpec(req: BuildRequest): V1PodSpec {
   const plan = strategyPlan(req);
   const res = resources(req);
   const volumes: V1Volume[] = [{ name: "workspace", emptyDir: {} }, ...plan.volumes];
+  // The disk limit bounds each scratch volume too (the kubelet's own sizeLimit check names the volume).
+  const disk = req.resources.limits["ephemeral-storage"];
+  for (const v of volumes) if (disk && v.emptyDir && !v.emptyDir.medium) v.emptyDir.sizeLimit = disk;
   const buildMounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }, ...(plan.container.volumeMounts ?? [])];
   if (req.output.pushSecret) {
     // A kubernetes.io/dockerconfigjson Secret, projected to the config.json every builder reads.

@@ -11,6 +11,7 @@ export const PATHS = {
   meta: "/workspace/meta",
   pushConfig: "/var/run/buildpod/push",
   sourceSecret: "/var/run/buildpod/source-secret",
+  buildSecrets: "/var/run/buildpod/build-secrets",
   dockerSocket: "/var/run/docker.sock",
   terminationLog: "/dev/termination-log",
   uploadDone: "/workspace/meta/upload-done",

@@ -15,8 +15,8 @@ export const buildah: Builder = {
   securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsUser: 0, capabilities: { add: ["SETFCAP"] } },
   // SETFCAP is among the capabilities 'baseline' allows.
   podSecurity: "baseline",
-  // buildah bud --secret and --platform.
-  supports: { cache: true, secrets: true, platforms: true },
+  // buildah bud --secret, --platform and --annotation.
+  supports: { cache: true, secrets: true, platforms: true, annotations: true },
   nodeDaemon: false,
   scratch: { "buildah-storage": "/var/lib/containers", "buildah-tmp": "/var/tmp" },
   env: { TMPDIR: "/var/tmp", STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot" },

@@ -18,7 +18,7 @@ export const buildkit: Builder = {
   // 'baseline' refuses an Unconfined seccomp or AppArmor profile.
   podSecurity: "privileged",
   // The dockerfile frontend's RUN --mount=type=secret, and --opt platform=.
-  supports: { cache: true, secrets: true, platforms: true },
+  supports: { cache: true, secrets: true, platforms: true, annotations: true },
   nodeDaemon: false,
   scratch: { "buildkit-state": "/home/user/.local/share/buildkit", "buildkit-tmp": "/tmp" },
   env: { BUILDKITD_FLAGS: "--oci-worker-no-process-sandbox" },
@@ -26,7 +26,10 @@ export const buildkit: Builder = {
     const file = dockerfilePath(req, s.dockerfile);
     const slash = file.lastIndexOf("/");
     const names = [req.output.image, ...req.output.tags].join(",");
-    const output = `type=image,"name=${names}",push=${req.output.push},rewrite-timestamp=true${req.output.insecure ? ",registry.insecure=true" : ""}`;
+    // The exporter's attributes are CSV: an annotation is one quoted field, its quotes doubled.
+    const csv = (field: string) => `"${field.replace(/"/g, '""')}"`;
+    const annotations = Object.keys(req.output.annotations).sort().map((k) => `,${csv(`annotation.${k}=${req.output.annotations[k]}`)}`);
+    const output = `type=image,"name=${names}",push=${req.output.push},rewrite-timestamp=true${req.output.insecure ? ",registry.insecure=true" : ""}${annotations.join("")}`;
     return {
       command: ["/bin/sh", "-c", BUILDKIT_SCRIPT, "buildpod-build"],
       args: [

@@ -11,8 +11,9 @@ export const docker: Builder = {
   securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsUser: 0 },
   // 'baseline' refuses hostPath volumes.
   podSecurity: "privileged",
-  // The daemon keeps its layer cache on the node, builds for the node's platform, and takes docker build --secret.
-  supports: { cache: false, secrets: true, platforms: false },
+  // The daemon keeps its layer cache on the node, builds for the node's platform, and takes docker build
+  // --secret; annotations need buildx, which the classic builder's CLI may not have.
+  supports: { cache: false, secrets: true, platforms: false, annotations: false },
   nodeDaemon: true,
   scratch: {},
   env: { DOCKER_HOST: `unix://${PATHS.dockerSocket}` },

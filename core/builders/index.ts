@@ -20,9 +20,10 @@ export interface Builder {
   podSecurity: "baseline" | "privileged";
   /**
    * cache: a registry layer cache (cacheOptions; a request for one elsewhere is refused). secrets: build
-   * secrets mounted into RUN steps. platforms: images for platforms other than the node's.
+   * secrets mounted into RUN steps. platforms: images for platforms other than the node's. annotations:
+   * OCI annotations on the image's manifest.
    */
-  supports: { cache: boolean; secrets: boolean; platforms: boolean };
+  supports: { cache: boolean; secrets: boolean; platforms: boolean; annotations: boolean };
   /**
    * The node's Docker daemon builds and pushes, through its socket: that is root on the node, so the request
    * must allow it, and the daemon's own configuration decides which registries are insecure.

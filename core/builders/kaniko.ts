@@ -14,8 +14,9 @@ export const kaniko: Builder = {
   },
   // Every capability it adds is among those 'baseline' allows.
   podSecurity: "baseline",
-  // kaniko has no secret mounts for RUN steps, and builds for the platform it runs on.
-  supports: { cache: true, secrets: false, platforms: false },
+  // kaniko has no secret mounts for RUN steps and no manifest annotations, and builds for the platform it
+  // runs on.
+  supports: { cache: true, secrets: false, platforms: false, annotations: false },
   nodeDaemon: false,
   scratch: {},
   env: {},

@@ -27,6 +27,8 @@ export interface RequestField {
   input?: string;
   /** The Tekton param, when not the input's name in upper snake case ("GIT_URL"). */
   param?: string;
+  /** A list whose items hold commas: the Action takes one item per line only (others also split at commas). */
+  lines?: boolean;
 }
 
 const f = (group: RequestField["group"], flag: string, path: string, kind: FieldKind, help: string, more: Partial<RequestField> = {}): RequestField => {
@@ -52,6 +54,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Strategy", "--dockerfile <path>", "strategy.dockerfile", "string", "Dockerfile path from the source root (default: <context>/Dockerfile)", { short: "-d" }),
   f("Strategy", "--target <stage>", "strategy.target", "string", "Dockerfile stage to build"),
   f("Strategy", "--build-arg <key=value>", "strategy.buildArgs", "map", "build argument (repeatable)", { input: "build-args" }),
+  f("Strategy", "--secret <id=ID,secret=NAME[,key=KEY]>", "strategy.secrets", "list", "a key of a Secret for RUN --mount=type=secret,id=ID, never in the image or the logs (repeatable; key defaults to the id)", { input: "secrets", lines: true }),
   f("Strategy", "--builder-image <image>", "strategy.builderImage", "string", "S2I builder image, custom builder image, or a replacement for the docker builder's image"),
   f("Strategy", "--allow-docker-socket", "strategy.allowDockerSocket", "boolean", "accept using the node's Docker socket (root on the node)"),
   f("Strategy", "--incremental", "strategy.incremental", "boolean", "S2I: restore the artifacts saved by the previous image"),
@@ -64,12 +67,15 @@ export const FIELDS: readonly RequestField[] = [
   f("Output", "--push-secret <secret>", "output.pushSecret", "string", "kubernetes.io/dockerconfigjson Secret to push with"),
   f("Output", "--insecure-registry", "output.insecure", "boolean", "the registry is plain HTTP or has an unverifiable certificate"),
   f("Output", "--label <key=value>", "output.labels", "map", "image label (repeatable)", { input: "labels" }),
+  f("Output", "--annotation <key=value>", "output.annotations", "map", "OCI annotation on the image's manifest (repeatable; buildah, BuildKit, S2I)", { input: "annotations" }),
   f("Output", "--cache <repository>", "cache.repository", "string", "registry repository for the layer cache (docker strategy; reached like the image: --insecure-registry, --push-secret)"),
   f("Output", "--cache-mode <mode>", "cache.mode", "string", "read-write: reuse and update the cache; read: reuse only (default: read-write)"),
   f("Resources", "--cpu-request <cpu>", "resources.requests.cpu", "string", "CPU request, e.g. 500m"),
   f("Resources", "--cpu-limit <cpu>", "resources.limits.cpu", "string", "CPU limit, e.g. 2"),
   f("Resources", "--memory-request <memory>", "resources.requests.memory", "string", "memory request, e.g. 1Gi"),
   f("Resources", "--memory-limit <memory>", "resources.limits.memory", "string", "memory limit, e.g. 4Gi"),
+  f("Resources", "--ephemeral-storage-request <size>", "resources.requests.ephemeral-storage", "string", "local disk the build needs, e.g. 10Gi: the scheduler picks a node with room"),
+  f("Resources", "--ephemeral-storage-limit <size>", "resources.limits.ephemeral-storage", "string", "local disk the build may use, e.g. 20Gi (its scratch volumes included): beyond it the node stops the build"),
   f("Resources", "--timeout <duration>", "timeout", "string", "how long the build may run, e.g. 30m (default: 1h)"),
   f("Resources", "--start-timeout <duration>", "startTimeout", "string", "how long the pod may take to start (default: 5m)"),
   f("Resources", "--upload-timeout <duration>", "uploadTimeout", "string", "how long uploading --from-dir or --from-archive may take (default: 10m)"),

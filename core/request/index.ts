@@ -2,7 +2,7 @@
 // inputs) produce a plain object of the build-file shape; parseRequest turns it into a BuildRequest or
 // throws an InputError naming the field. Each section has its reader (source.ts, strategy.ts, output.ts,
 // scheduling.ts, affinity.ts); the rules between sections are here.
-import { BUILDERS, DEFAULT_BUILDER } from "../builders/index.js";
+import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { dnsLabelProblem } from "../names.js";
 import type { ImageReference } from "../reference.js";
@@ -48,6 +48,9 @@ export function parseRequest(input: unknown): BuildRequest {
   }
   if (strategy.type === "source" && source.dockerfile !== undefined) {
     throw new InputError("source.dockerfile", "does not apply to the source strategy: S2I builds generate their own Dockerfile from the builder image; drop the inline Dockerfile, or build it with the docker strategy");
+  }
+  if (strategy.type === "docker" && !BUILDERS[strategy.builder].supports.annotations && Object.keys(output.annotations).length) {
+    throw new InputError("output.annotations", `the ${strategy.builder} builder cannot put annotations on the image's manifest; use ${buildersWhere((b) => b.supports.annotations).join(" or ")}, or drop the annotations (labels go on every builder)`);
   }
   if (strategy.type === "docker" && BUILDERS[strategy.builder].nodeDaemon && output.insecure) {
     throw new InputError("output.insecure", `does not apply to the ${strategy.builder} builder: the node's Docker daemon pushes, and its own configuration (insecure-registries in its daemon.json) decides which registries may be plain HTTP or unverified; drop output.insecure (--insecure-registry) and configure the daemon, or use ${DEFAULT_BUILDER}`);

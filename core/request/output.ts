@@ -20,11 +20,13 @@ export function parseOutput(raw: Raw | undefined): Output {
     if (full !== withTag && !tags.includes(full)) tags.push(full);
   });
   const labels = stringMap(o.labels, "output.labels", (k) => (k.length === 0 || /[\s=]/.test(k) ? `"${k}" is not a valid image label key` : undefined));
+  const annotations = stringMap(o.annotations, "output.annotations", (k) => (k.length === 0 || /[\s=]/.test(k) ? `"${k}" is not a valid annotation key (reverse domain notation, e.g. org.opencontainers.image.title)` : undefined));
   return {
     image: withTag, ref: { ...ref, tag: ref.tag ?? "latest" }, tags, labels,
     pushSecret: secretName(o.pushSecret, "output.pushSecret"),
     insecure: boolean(o.insecure, "output.insecure") ?? false,
     push: boolean(o.push, "output.push") ?? true,
+    annotations,
   };
 }
 

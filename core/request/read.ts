@@ -136,7 +136,7 @@ export function wholeNumber(value: unknown, path: string, min: number, max: numb
   return n;
 }
 
-export function quantity(value: unknown, path: string, kind: "cpu" | "memory"): string | undefined {
+export function quantity(value: unknown, path: string, kind: "cpu" | "bytes"): string | undefined {
   const s = string(value, path);
   if (s === undefined || s === "") return undefined;
   const n = parseQuantity(s);
@@ -145,7 +145,7 @@ export function quantity(value: unknown, path: string, kind: "cpu" | "memory"): 
     throw new InputError(path, `"${s}" is not a Kubernetes quantity; write it like ${example}`);
   }
   if (n <= 0) throw new InputError(path, "must be greater than zero");
-  if (kind === "memory" && n < 4 * 2 ** 20) {
+  if (kind === "bytes" && n < 4 * 2 ** 20) {
     throw new InputError(path, `"${s}" is ${n} bytes: too little for a build (did you mean ${s}Mi?)`);
   }
   return s;

@@ -4,17 +4,19 @@ import { labelKeyProblem, labelValueProblem } from "../names.js";
 import { parseQuantity } from "../quantity.js";
 import { AFFINITY, conform } from "./affinity.js";
 import { INT32_MAX, labels, object, oneOf, quantity, type Raw, secretName, string, wholeNumber } from "./read.js";
-import type { BuildRequest, Scheduling, Toleration } from "./types.js";
+import type { BuildRequest, ResourceList, Scheduling, Toleration } from "./types.js";
 
 export function parseResources(raw: Raw | undefined): BuildRequest["resources"] {
   const r = object(raw ?? {}, "resources")!;
   const requests = object(r.requests ?? {}, "resources.requests")!;
   const limits = object(r.limits ?? {}, "resources.limits")!;
-  const out = {
-    requests: { cpu: quantity(requests.cpu, "resources.requests.cpu", "cpu"), memory: quantity(requests.memory, "resources.requests.memory", "memory") },
-    limits: { cpu: quantity(limits.cpu, "resources.limits.cpu", "cpu"), memory: quantity(limits.memory, "resources.limits.memory", "memory") },
-  };
-  for (const kind of ["cpu", "memory"] as const) {
+  const list = (raw: Raw, path: string): ResourceList => ({
+    cpu: quantity(raw.cpu, `${path}.cpu`, "cpu"),
+    memory: quantity(raw.memory, `${path}.memory`, "bytes"),
+    "ephemeral-storage": quantity(raw["ephemeral-storage"], `${path}.ephemeral-storage`, "bytes"),
+  });
+  const out = { requests: list(requests, "resources.requests"), limits: list(limits, "resources.limits") };
+  for (const kind of ["cpu", "memory", "ephemeral-storage"] as const) {
     const req = out.requests[kind];
     const lim = out.limits[kind];
     if (req && lim && parseQuantity(req)! > parseQuantity(lim)!) {

@@ -1,12 +1,12 @@
 // The strategy section: docker (and its builder), source-to-image, custom.
-import { BUILDERS as BUILDER_RECORDS, DEFAULT_BUILDER } from "../builders/index.js";
+import { BUILDERS as BUILDER_RECORDS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { envNameProblem } from "../names.js";
-import { boolean, image, object, oneOf, type Raw, relativePath, required, string, stringMap } from "./read.js";
-import { BUILDERS, type Source, STRATEGIES, type Strategy, type StrategyType } from "./types.js";
+import { boolean, image, object, oneOf, type Raw, relativePath, required, secretName, string, stringMap } from "./read.js";
+import { BUILDERS, type BuildSecret, type Source, STRATEGIES, type Strategy, type StrategyType } from "./types.js";
 
 const STRATEGY_FIELDS: Record<StrategyType, readonly string[]> = {
-  docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket"],
+  docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket", "secrets"],
   source: ["type", "builderImage", "incremental", "scriptsUrl", "env"],
   custom: ["type", "builderImage", "env", "exposeDockerSocket", "allowDockerSocket"],
 };
@@ -26,6 +26,42 @@ function userEnv(value: unknown, path: string): Record<string, string> {
   );
 }
 
+
+const SECRET_FIELDS = ["id", "secret", "key"];
+
+/** strategy.secrets: items "id=ID,secret=NAME[,key=KEY]" or mappings of the same fields. */
+export function buildSecrets(value: unknown): BuildSecret[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new InputError("strategy.secrets", "must be a list of id=ID,secret=NAME[,key=KEY]");
+  const out: BuildSecret[] = [];
+  value.forEach((item, i) => {
+    const path = `strategy.secrets[${i}]`;
+    let fields: Record<string, unknown>;
+    if (typeof item === "string") {
+      fields = {};
+      for (const part of item.split(",").map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf("=");
+        if (eq <= 0) throw new InputError(path, `"${part}" is not KEY=VALUE; write id=ID,secret=NAME[,key=KEY]`);
+        fields[part.slice(0, eq)] = part.slice(eq + 1);
+      }
+    } else if (item && typeof item === "object" && !Array.isArray(item)) {
+      fields = item as Record<string, unknown>;
+    } else {
+      throw new InputError(path, "must be id=ID,secret=NAME[,key=KEY] or a mapping of id, secret and key");
+    }
+    for (const key of Object.keys(fields)) {
+      if (!SECRET_FIELDS.includes(key)) throw new InputError(`${path}.${key}`, `unknown field; a build secret has ${SECRET_FIELDS.join(", ")}`);
+    }
+    const id = required(string(fields.id, `${path}.id`), `${path}.id`, "the name RUN --mount=type=secret,id=ID uses");
+    if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new InputError(`${path}.id`, `"${id}" may hold only letters, digits, ".", "_" and "-"`);
+    if (out.some((s) => s.id === id)) throw new InputError(`${path}.id`, `"${id}" is given twice`);
+    const secret = required(secretName(fields.secret, `${path}.secret`), `${path}.secret`, "the Kubernetes Secret that holds it, in the build's namespace");
+    const key = string(fields.key, `${path}.key`) || id;
+    if (!/^[-._a-zA-Z0-9]+$/.test(key)) throw new InputError(`${path}.key`, `"${key}" is not a valid Secret key`);
+    out.push({ id, secret, key });
+  });
+  return out;
+}
 
 export function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
   const s = object(raw ?? {}, "strategy")!;
@@ -51,7 +87,11 @@ export function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
       throw new InputError("strategy.target", `"${target}" is not a build stage name`);
     }
     const buildArgs = stringMap(s.buildArgs, "strategy.buildArgs", (k) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? undefined : `"${k}" is not a valid build argument name`));
-    return { type, builder, dockerfile, target, buildArgs, builderImage, allowDockerSocket };
+    const secrets = buildSecrets(s.secrets);
+    if (secrets.length && !BUILDER_RECORDS[builder].supports.secrets) {
+      throw new InputError("strategy.secrets", `the ${builder} builder cannot mount build secrets into RUN steps; use ${buildersWhere((b) => b.supports.secrets).join(", ")}`);
+    }
+    return { type, builder, dockerfile, target, buildArgs, builderImage, allowDockerSocket, secrets };
   }
   if (type === "source") {
     const img = required(builderImage, "strategy.builderImage", "the S2I builder image (--builder-image)");

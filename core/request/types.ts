@@ -43,6 +43,17 @@ export interface DockerStrategy {
   buildArgs: Record<string, string>;
   builderImage?: string;
   allowDockerSocket: boolean;
+  /** Build secrets for RUN --mount=type=secret: never in a layer, the image's config or the logs. */
+  secrets: BuildSecret[];
+}
+
+/** A key of a Kubernetes Secret, mounted for RUN --mount=type=secret,id=ID. */
+export interface BuildSecret {
+  id: string;
+  /** The Secret in the build's namespace. */
+  secret: string;
+  /** Its key (default: the id). */
+  key: string;
 }
 
 export interface SourceStrategy {
@@ -74,6 +85,8 @@ export interface Output {
   labels: Record<string, string>;
   /** false: build to the end and push nothing (the builder keeps the image only until its pod goes). */
   push: boolean;
+  /** OCI annotations on the image's manifest (labels go in its config). */
+  annotations: Record<string, string>;
 }
 
 /**
@@ -91,6 +104,8 @@ export interface LayerCache {
 export interface ResourceList {
   cpu?: string;
   memory?: string;
+  /** Local disk: the containers' writable layers, their logs and the pod's emptyDir volumes. */
+  "ephemeral-storage"?: string;
 }
 
 export interface Toleration {

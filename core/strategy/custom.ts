@@ -38,6 +38,8 @@ export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPl
         BUILDPOD_OUTPUT_TAGS: req.output.tags.length ? req.output.tags.join("\n") : undefined,
         // "false": build, push nothing, and report {"imageId": ...} in the termination message.
         BUILDPOD_PUSH: String(req.output.push),
+        BUILDPOD_OUTPUT_ANNOTATIONS: Object.keys(req.output.annotations).length
+          ? Object.keys(req.output.annotations).sort().map((k) => `${k}=${req.output.annotations[k]}`).join("\n") : undefined,
         SOURCE_REPOSITORY: req.source.git?.url,
         SOURCE_URI: req.source.git?.url,
         SOURCE_REF: req.source.git?.ref,

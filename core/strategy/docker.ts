@@ -1,16 +1,37 @@
 // docker strategy: build a Dockerfile with the builder the request names, as its record in core/builders
 // describes it: a daemonless builder inside the pod (buildah by default, rootless BuildKit or kaniko by
 // choice), or the node's Docker daemon when explicitly allowed.
+import type { V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { BUILDERS } from "../builders/index.js";
 import type { BuildRequest, DockerStrategy } from "../request/index.js";
+import { PATHS } from "../scripts.js";
 import { dockerfilePath, dockerSocket, emptyDir, env, outputEnv, type StrategyPlan } from "./plan.js";
+
+/**
+ * One file per build secret, named by its id, from the Secrets' keys. Readable by the owner and the pod's
+ * group (fsGroup): rootless BuildKit reads them as that group, buildah as root.
+ */
+function buildSecretsVolume(s: DockerStrategy): V1Volume {
+  const bySecret = new Map<string, { key: string; path: string }[]>();
+  for (const x of s.secrets) bySecret.set(x.secret, [...(bySecret.get(x.secret) ?? []), { key: x.key, path: x.id }]);
+  return {
+    name: "build-secrets",
+    projected: { defaultMode: 0o440, sources: [...bySecret].map(([name, items]) => ({ secret: { name, items } })) },
+  };
+}
 
 export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPlan {
   const builder = BUILDERS[s.builder];
   const { command, args: own, env: extra } = builder.container(req, s);
-  const args = [...(own ?? []), ...(req.cache && builder.cacheOptions ? builder.cacheOptions(req.cache, req) : [])];
-  const mounts = Object.entries(builder.scratch).map(([name, mountPath]) => ({ name, mountPath }));
+  // Every builder that supports them (the request refuses the others) takes docker build's --secret.
+  const secretArgs = s.secrets.flatMap((x) => ["--secret", `id=${x.id},src=${PATHS.buildSecrets}/${x.id}`]);
+  const args = [...(own ?? []), ...secretArgs, ...(req.cache && builder.cacheOptions ? builder.cacheOptions(req.cache, req) : [])];
+  const mounts: V1VolumeMount[] = Object.entries(builder.scratch).map(([name, mountPath]) => ({ name, mountPath }));
   const volumes = Object.keys(builder.scratch).map((name) => emptyDir(name));
+  if (s.secrets.length) {
+    mounts.push({ name: "build-secrets", mountPath: PATHS.buildSecrets, readOnly: true });
+    volumes.push(buildSecretsVolume(s));
+  }
   if (builder.nodeDaemon) {
     const socket = dockerSocket();
     mounts.push(socket.mount);
@@ -21,7 +42,8 @@ export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPl
       name: "build",
       image: s.builderImage ?? req.images[s.builder] ?? builder.image,
       command, args,
-      env: env({ ...builder.env, ...outputEnv(req), ...extra }),
+      // The Docker CLI hands secrets to the daemon only through BuildKit.
+      env: env({ ...builder.env, ...outputEnv(req), ...extra, ...(builder.nodeDaemon && s.secrets.length ? { DOCKER_BUILDKIT: "1" } : {}) }),
       securityContext: builder.securityContext,
       volumeMounts: mounts,
     },

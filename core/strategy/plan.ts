@@ -55,6 +55,7 @@ export function dockerBuildOptions(req: BuildRequest, s: DockerStrategy): string
   return [
     ...pairs("--build-arg", s.buildArgs),
     ...pairs("--label", req.output.labels),
+    ...pairs("--annotation", req.output.annotations),
     ...(s.target ? ["--target", s.target] : []),
   ];
 }

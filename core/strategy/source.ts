@@ -58,7 +58,7 @@ export function sourceStrategy(req: BuildRequest, s: SourceStrategy): StrategyPl
       name: "build",
       image: req.images.buildah ?? buildah.image,
       command: ["/bin/sh", "-c", S2I_SCRIPT, "buildpod-build"],
-      args: [...pairs("--build-arg", s.env), ...pairs("--label", req.output.labels)],
+      args: [...pairs("--build-arg", s.env), ...pairs("--label", req.output.labels), ...pairs("--annotation", req.output.annotations)],
       env: env({
         ...buildah.env,
         ...outputEnv(req),

@@ -95,6 +95,11 @@ describe("inputs -> request", () => {
       .toThrow(/^input affinity \(scheduling\.affinity\.nodeAffinity\.requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms\[0\]\.matchExpressions\[0\]\.operator\)/);
   });
 
+  it("secrets: one per line, commas kept inside each", () => {
+    const { req } = from({ image: "r.example.com/a:1", secrets: "id=npm,secret=tokens,key=npmrc\nid=gh,secret=github\n" });
+    expect(req.strategy).toMatchObject({ secrets: [{ id: "npm", secret: "tokens", key: "npmrc" }, { id: "gh", secret: "github", key: "gh" }] });
+  });
+
   it("push: false builds without pushing; true and no input push", () => {
     expect(from({ image: "r.example.com/a:1", push: "false" }).req.output.push).toBe(false);
     expect(from({ image: "r.example.com/a:1", push: "true" }).req.output.push).toBe(true);

@@ -1,6 +1,8 @@
 // The buildpod command as CI scripts call it, against the test cluster.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { startBuild } from "../../core/index.js";
+import { run } from "../cluster/infra/proc.js";
 import { cluster, image, registryDigest, registryHas, request_, tc } from "./kit.js";
 
 const BIN = join(import.meta.dirname, "../../buildpod");
@@ -96,6 +99,67 @@ describe("buildpod run", () => {
     expect(await registryHas(image("cli-nopush:2"))).toBe(false);
     // The same check does see what a build pushed.
     expect(await registryHas(image("cli:ok"))).toBe(true);
+  });
+
+  it("--annotation: the pushed manifest carries the annotations, the config only the labels", async () => {
+    const ref = image("cli-annotated:1");
+    const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\nRUN true\n`), "-t", ref, "--insecure-registry",
+      "--annotation", "org.opencontainers.image.title=annotated", "--annotation", 'com.example.note=a "quoted", comma', "--label", "team=core");
+    expect(r.code, r.err).toBe(0);
+    const manifest = JSON.parse((await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { env: tc().podmanEnv })).stdout);
+    expect(manifest.annotations).toMatchObject({ "org.opencontainers.image.title": "annotated", "com.example.note": 'a "quoted", comma' });
+    const config = JSON.parse((await run("skopeo", ["inspect", "--config", "--tls-verify=false", `docker://${ref}`], { env: tc().podmanEnv })).stdout);
+    expect(config.config.Labels).toMatchObject({ team: "core" });
+    expect(config.config.Labels["org.opencontainers.image.title"]).toBeUndefined();
+  });
+
+  it("--secret: a RUN step reads the Secret's key; the image, the logs and the result hold no trace of it", async () => {
+    const value = `bp-secret-${randomBytes(12).toString("hex")}`;
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-secret-"));
+    writeFileSync(join(dir, "value"), value);
+    const name = `build-token-${randomBytes(3).toString("hex")}`;
+    const kubectl = (...args: string[]) => spawnSync(tc().kubectl, args, { encoding: "utf8", env: env() });
+    expect(kubectl("create", "secret", "generic", name, `--from-file=npmrc=${join(dir, "value")}`).status).toBe(0);
+    try {
+      const ref = image("cli-secret:1");
+      const out = join(dir, "result.json");
+      const r = buildpod("run", "--from-dir", context([
+        `FROM ${tc().busybox}`,
+        "RUN --mount=type=secret,id=token n=$(wc -c < /run/secrets/token) && echo \"secret-bytes-$n\"",
+        "RUN --mount=type=secret,id=token cp /run/secrets/token /dev/null && echo done > /marker",
+      ].join("\n") + "\n"), "-t", ref, "--insecure-registry", "--secret", `id=token,secret=${name},key=npmrc`, "--result-file", out);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(new RegExp(`\\| secret-bytes-${value.length}$`, "m"));
+      for (const [what, text] of [["stdout", r.out], ["stderr", r.err], ["result", readFileSync(out, "utf8")]]) expect(text, what).not.toContain(value);
+      // Every blob of the pushed image, layers unpacked: the manifest, the config (history and labels) and each layer.
+      const copy = join(dir, "image");
+      await run("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `dir:${copy}`], { env: tc().podmanEnv });
+      const blobs = readdirSync(copy);
+      expect(blobs.length).toBeGreaterThanOrEqual(3);
+      for (const blob of blobs) {
+        const bytes = readFileSync(join(copy, blob));
+        const text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("latin1");
+        expect(text.includes(value), blob).toBe(false);
+        if (blob !== "manifest.json" && blob !== "version") expect(text.length).toBeGreaterThan(0);
+      }
+      // The marker layer is in there: the search did read the layers.
+      expect(blobs.some((b) => { const x = readFileSync(join(copy, b)); return x[0] === 0x1f && gunzipSync(x).toString("latin1").includes("marker"); })).toBe(true);
+    } finally {
+      kubectl("delete", "secret", name);
+    }
+  });
+
+  it("--secret naming a key the Secret does not have: refused before anything is made, naming the keys it has", () => {
+    const name = `build-token-${randomBytes(3).toString("hex")}`;
+    const kubectl = (...args: string[]) => spawnSync(tc().kubectl, args, { encoding: "utf8", env: env() });
+    expect(kubectl("create", "secret", "generic", name, "--from-literal=present=x").status).toBe(0);
+    try {
+      const r = buildpod("run", "--from-dir", context(`FROM ${tc().busybox}\n`), "-t", image("cli-secret:2"), "--insecure-registry", "--secret", `id=token,secret=${name}`);
+      expect(r.code).toBe(5);
+      expect(r.err).toContain(`the build secret "${name}" has no key "token" (it has present)`);
+    } finally {
+      kubectl("delete", "secret", name);
+    }
   });
 
   it("-o json: the result alone on stdout", () => {

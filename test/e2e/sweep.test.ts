@@ -15,6 +15,7 @@ const SLOW_START = "10m";
 
 interface Ran {
   code: number | null;
+  out: string;
   err: string;
   result: { status: string; reason: string; message: string; run: string; pod?: string };
 }
@@ -43,7 +44,7 @@ function buildpod(args: string[], opts: { kubeconfig?: string; env?: Record<stri
     } catch {
       result = { status: "", reason: "", message: `no result file; stderr: ${io.err}`, run: "" };
     }
-    resolve({ code, err: io.err, result });
+    resolve({ code, out: io.out, err: io.err, result });
   }));
 }
 
@@ -192,6 +193,16 @@ describe("a build that runs and fails", () => {
     expect(r.code, r.err).toBe(1);
     expect(r.result).toMatchObject({ status: "Failed", reason: "OOMKilled" });
     expect(r.result.message).toMatch(/ran out of memory \(limit 96Mi\) and was killed .*; raise the memory limit/);
+  });
+
+  it("over its disk limit: the node stops it, and the result says which limit and what to do", async () => {
+    // 96 MiB into the image's file system, which buildah keeps in its scratch volume: past the 48Mi limit.
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN dd if=/dev/zero of=/fill bs=1M count=96 && echo filled && sleep 120\n`),
+      "-t", image("sweep:disk"), "--ephemeral-storage-limit", "48Mi"]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/\| filled$/m);
+    expect(r.result).toMatchObject({ status: "Failed", reason: "EphemeralStorageExceeded" });
+    expect(r.result.message).toMatch(/more to local disk than its ephemeral-storage limit \(48Mi\) allows, and the node stopped it \(.*(EmptyDir|ephemeral).*\); raise the limit/);
   });
 
   it("past its deadline: DeadlineExceeded, exit 1", async () => {

@@ -80,6 +80,20 @@ describe("PodTracker", () => {
     expect(done(b.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(137))], { reason: "Evicted", message: "low on ephemeral storage" }), T0))!.outcome).toMatchObject({ reason: "Evicted", status: "Failed" });
   });
 
+  it("tells a build over its disk limit from other evictions, in each of the kubelet's words", () => {
+    for (const message of [
+      'Usage of EmptyDir volume "buildah-storage" exceeds the limit "64Mi". ',
+      'Pod ephemeral local storage usage exceeds the total limit of containers 64Mi. ',
+      'Container build exceeded its local ephemeral storage limit "64Mi". ',
+    ]) {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+      const o = done(t.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(137))], { reason: "Evicted", message }), T0))!.outcome;
+      expect(o, message).toMatchObject({ status: "Failed", reason: "EphemeralStorageExceeded" });
+      expect(o.message).toContain(message.trim());
+      expect(o.message).toContain("--ephemeral-storage-limit");
+    }
+  });
+
   it("waits out a pull failure until the start deadline, then says why", () => {
     const t = new PodTracker({ createdAt: T0, startTimeout: 30 });
     const p = pod("Pending", [cs("source", waiting("ImagePullBackOff", 'Back-off pulling image "img/source"'))], [cs("build", waiting("PodInitializing"))]);
@@ -123,6 +137,17 @@ describe("PodTracker", () => {
     expect(t.podEvents([{ reason: "Scheduled", message: "assigned" }])).toEqual([]);
     expect(done(t.podEvents([{ reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "source-secret" : secret "git-creds" not found' }]))!.outcome)
       .toMatchObject({ status: "StartFailed", reason: "SecretNotFound", message: expect.stringMatching(/^the build cannot start: secret "git-creds" not found in the build's namespace .*; create it, or name another$/) });
+  });
+
+  it("fails when a build secret's key is not in its Secret, or its Secret is missing from a projected volume", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    t.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], []), T0);
+    expect(done(t.podEvents([{ reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "build-secrets" : references non-existent secret key: npmrc' }]))!.outcome)
+      .toMatchObject({ status: "StartFailed", reason: "SecretKeyNotFound", message: expect.stringMatching(/has no key npmrc .*; add the key, or name another with key=KEY$/) });
+    const u = new PodTracker({ createdAt: T0, startTimeout: 300 });
+    u.observe(pod("Pending", [cs("source", waiting("PodInitializing"))], []), T0);
+    expect(done(u.podEvents([{ reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "build-secrets" : secrets "tokens" not found' }]))!.outcome)
+      .toMatchObject({ status: "StartFailed", reason: "SecretNotFound", message: expect.stringContaining('secret "tokens" not found') });
   });
 
   it("says when no pod appeared at all", () => {

@@ -148,6 +148,80 @@ describe("docker strategy builders", () => {
   });
 });
 
+describe("build secrets", () => {
+  const withSecrets = (strategy: Record<string, unknown>, secrets: unknown) =>
+    parseRequest({ name: "app", source: sources.git, strategy: { ...strategy, secrets }, output: { image: IMAGE } });
+
+  it("a projected volume of the Secrets' keys, one file per id, mounted read-only into the build container alone", () => {
+    for (const name of ["docker/buildah", "docker/buildkit", "docker/docker-socket"]) {
+      const req = withSecrets(strategies[name], ["id=npm,secret=tokens,key=npmrc", { id: "pip", secret: "tokens" }, "id=gh,secret=github"]);
+      const job: any = render(req, { id: "abcde" });
+      expectValidObject(job);
+      const spec = job.spec.template.spec;
+      expect(byName(spec.volumes, "build-secrets"), name).toEqual({
+        name: "build-secrets",
+        projected: { defaultMode: 0o440, sources: [
+          { secret: { name: "tokens", items: [{ key: "npmrc", path: "npm" }, { key: "pip", path: "pip" }] } },
+          { secret: { name: "github", items: [{ key: "gh", path: "gh" }] } },
+        ] },
+      });
+      expect(byName(spec.containers[0].volumeMounts, "build-secrets")).toEqual({ name: "build-secrets", mountPath: "/var/run/buildpod/build-secrets", readOnly: true });
+      expect(byName(spec.initContainers[0].volumeMounts, "build-secrets")).toBeUndefined();
+      const args: string[] = spec.containers[0].args;
+      for (const id of ["npm", "pip", "gh"]) expect(args[args.indexOf(`id=${id},src=/var/run/buildpod/build-secrets/${id}`) - 1]).toBe("--secret");
+      expect(envOf(spec.containers[0]).DOCKER_BUILDKIT).toBe(name === "docker/docker-socket" ? "1" : undefined);
+    }
+  });
+
+  it("checked: ids, names and keys, no id twice; refused where RUN steps cannot mount them", () => {
+    const secrets = (value: unknown, strategy = strategies["docker/buildah"]) => () => withSecrets(strategy, value);
+    expect(secrets("id=a,secret=s")).toThrow(/^strategy\.secrets: must be a list/);
+    expect(secrets(["id=a"])).toThrow(/^strategy\.secrets\[0\]\.secret: is required/);
+    expect(secrets(["secret=s"])).toThrow(/^strategy\.secrets\[0\]\.id: is required/);
+    expect(secrets(["id=a b,secret=s"])).toThrow(/^strategy\.secrets\[0\]\.id: "a b" may hold only/);
+    expect(secrets(["id=a,secret=Not_A_Name"])).toThrow(/^strategy\.secrets\[0\]\.secret:/);
+    expect(secrets(["id=a,secret=s,key=a/b"])).toThrow(/^strategy\.secrets\[0\]\.key: "a\/b" is not a valid Secret key/);
+    expect(secrets(["id=a,secret=s,src=/etc/passwd"])).toThrow(/^strategy\.secrets\[0\]\.src: unknown field; a build secret has id, secret, key/);
+    expect(secrets(["id=a,secret=s", "id=a,secret=t"])).toThrow(/^strategy\.secrets\[1\]\.id: "a" is given twice/);
+    expect(secrets(["id=a,secret=s"], strategies["docker/kaniko"])).toThrow(/^strategy\.secrets: the kaniko builder cannot mount build secrets into RUN steps; use buildah, buildkit, docker/);
+    expect(secrets(["id=a,secret=s"], strategies.source)).toThrow(/^strategy\.secrets: does not apply to the source strategy/);
+    expect(withSecrets(strategies["docker/buildah"], ["id=a,secret=s"]).strategy).toMatchObject({ secrets: [{ id: "a", secret: "s", key: "a" }] });
+  });
+});
+
+describe("OCI annotations", () => {
+  const ANNOTATIONS = { "org.opencontainers.image.title": "app", "com.example.note": 'a "quoted", comma' };
+  const annotated = (strategy: Record<string, unknown>) =>
+    parseRequest({ name: "app", source: sources.git, strategy, output: { image: IMAGE, annotations: ANNOTATIONS } });
+  const container = (strategy: Record<string, unknown>) => (render(annotated(strategy), { id: "abcde" }) as any).spec.template.spec.containers[0];
+
+  it("buildah and S2I: --annotation arguments, never in the script", () => {
+    for (const s of [strategies["docker/buildah"], strategies.source]) {
+      const args: string[] = container(s).args;
+      expect(args).toContain("--annotation");
+      expect(args).toContain('com.example.note=a "quoted", comma');
+      expect(args[args.indexOf("org.opencontainers.image.title=app") - 1]).toBe("--annotation");
+    }
+  });
+
+  it("BuildKit: the exporter's attributes, each annotation one CSV field with its quotes doubled", () => {
+    expect(envOf(container(strategies["docker/buildkit"])).BUILDPOD_OUTPUT)
+      .toMatch(/,"annotation\.com\.example\.note=a ""quoted"", comma","annotation\.org\.opencontainers\.image\.title=app"$/);
+  });
+
+  it("custom: handed over as KEY=VALUE lines", () => {
+    expect(envOf(container(strategies.custom)).BUILDPOD_OUTPUT_ANNOTATIONS).toBe('com.example.note=a "quoted", comma\norg.opencontainers.image.title=app');
+  });
+
+  it("kaniko and the node's Docker daemon cannot: refused, naming those that can", () => {
+    for (const s of [strategies["docker/kaniko"], strategies["docker/docker-socket"]]) {
+      expect(() => annotated(s)).toThrow(/^output\.annotations: the (kaniko|docker) builder cannot put annotations on the image's manifest; use buildah or buildkit/);
+    }
+    expect(() => annotated({ type: "docker", builder: "kaniko" })).toThrow();
+    expect(parseRequest({ source: sources.git, strategy: strategies["docker/kaniko"], output: { image: IMAGE } }).output.annotations).toEqual({});
+  });
+});
+
 describe("a build that does not push", () => {
   const noPush = (strategy: Record<string, unknown>) =>
     render(parseRequest({ name: "app", source: sources.git, strategy, output: { image: IMAGE, push: false } }), { id: "abcde" }) as any;
@@ -357,6 +431,33 @@ describe("scheduling and resources", () => {
     expect(spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "builds", effect: "NoSchedule" }, { key: "spot", operator: "Exists" }]);
     expect(spec.affinity.nodeAffinity).toBeDefined();
     expect([spec.serviceAccountName, spec.priorityClassName, spec.runtimeClassName]).toEqual(["builder", "ci-low", "gvisor"]);
+  });
+
+  it("ephemeral storage: requested and limited on both containers, and every scratch volume bounded by the limit", () => {
+    for (const strategy of Object.values(strategies)) {
+      const req = parseRequest({
+        source: sources.dir, strategy, output: { image: IMAGE },
+        resources: { requests: { "ephemeral-storage": "1Gi" }, limits: { "ephemeral-storage": "4Gi" } },
+      });
+      const job: any = render(req, { id: "abcde" });
+      expectValidObject(job);
+      const spec = job.spec.template.spec;
+      for (const c of [...spec.initContainers, ...spec.containers]) {
+        expect(c.resources).toEqual({ requests: { "ephemeral-storage": "1Gi" }, limits: { "ephemeral-storage": "4Gi" } });
+      }
+      const disks = spec.volumes.filter((v: any) => v.emptyDir);
+      expect(disks.length).toBeGreaterThan(0);
+      for (const v of disks) expect(v.emptyDir.sizeLimit, v.name).toBe("4Gi");
+    }
+    const unbounded: any = render(build(strategies["docker/buildah"], sources.git), { id: "abcde" });
+    for (const v of unbounded.spec.template.spec.volumes) expect(v.emptyDir?.sizeLimit).toBeUndefined();
+  });
+
+  it("ephemeral storage: a quantity of bytes, no more requested than allowed", () => {
+    const parse = (resources: unknown) => () => parseRequest({ source: sources.git, output: { image: IMAGE }, resources });
+    expect(parse({ limits: { "ephemeral-storage": "10" } })).toThrow(/^resources\.limits\.ephemeral-storage: "10" is 10 bytes/);
+    expect(parse({ limits: { "ephemeral-storage": "lots" } })).toThrow(/is not a Kubernetes quantity; write it like 512Mi or 4Gi/);
+    expect(parse({ requests: { "ephemeral-storage": "8Gi" }, limits: { "ephemeral-storage": "4Gi" } })).toThrow(/^resources\.requests\.ephemeral-storage: 8Gi is more than the limit 4Gi/);
   });
 });
 

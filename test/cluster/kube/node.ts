@@ -113,6 +113,9 @@ function kubeletConfig(dir: string, o: NodeOptions, containerdSock: string): str
     // The machine's disk is shared with everything else on it: evict only when it is really full.
     evictionHard: { "memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%" },
     imageGCHighThresholdPercent: 100,
+    // Volumes' disk use is measured every 5 s (default 1m): a build over its ephemeral-storage limit is
+    // stopped within seconds, as on a real node only later.
+    volumeStatsAggPeriod: "5s",
     ...(o.logMaxSize ? { containerLogMaxSize: o.logMaxSize, containerLogMaxFiles: 3, containerLogMonitorInterval: "3s" } : {}),
   }, null, 2);
 }
