@@ -64,7 +64,7 @@ export async function buildStep(req: BuildRequest, namespaceGiven: boolean, conn
   setOutputs(result);
   await core.summary.addRaw(summaryMarkdown(result)).write().catch((err: Error) => core.warning(`could not write the job summary: ${err.message}`));
   if (result.status === "Complete") {
-    core.info(`buildpod: build complete: ${result.imageRef ?? result.image}${result.pushed === false ? " (not pushed)" : ""}${result.durationSeconds !== undefined ? ` in ${result.durationSeconds}s` : ""}`);
+    core.info(`buildpod: build complete: ${result.imageRef ?? result.image}${result.pushed === false ? " (not pushed)" : ""}${result.attempt ? ` on attempt ${result.attempt}` : ""}${result.durationSeconds !== undefined ? ` in ${result.durationSeconds}s` : ""}`);
     if (result.pushed === false) core.info(`buildpod: ${result.message}`);
     else if (!result.digest) core.warning(result.message);
   } else {

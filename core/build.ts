@@ -41,6 +41,8 @@ export interface FollowOptions extends BuildEvents {
   uploadTimeout?: number;
   /** Lines kept of each container's log, for the failure report. */
   tailLines?: number;
+  /** Retries of a disrupted pod the Job makes (default: the request's; 0 when following a found build). */
+  retries?: number;
 }
 
 /**
@@ -76,11 +78,13 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   const onOuterAbort = () => stop.abort();
   outer.addEventListener("abort", onOuterAbort, { once: true });
   const startTimeout = opts.startTimeout ?? req?.startTimeout ?? 300;
-  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout, kind: handle.kind });
+  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout, kind: handle.kind, retries: opts.retries ?? req?.retries ?? 0 });
   const done = new Deferred<Outcome>();
   const tailSize = opts.tailLines ?? 30;
   const tails = new Map<string, string[]>();
   let podName: string | undefined;
+  /** Pods of earlier attempts: their last snapshots and their deletion are no longer this build's news. */
+  const retired = new Set<string>();
   let waiters: (() => void)[] = [];
   const changed = () => new Promise<void>((r) => waiters.push(r));
   const logTasks: Promise<unknown>[] = [];
@@ -113,13 +117,24 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
         }, () => undefined);
       }
       else if (e.type === "done") done.resolve(e.outcome);
+      else if (e.type === "retry") {
+        // The next pod starts from nothing: its own logs, tails and upload.
+        if (podName) retired.add(podName);
+        podName = undefined;
+        tails.clear();
+        uploading = undefined;
+        initChain = Promise.resolve();
+        eventsAt = Date.now() + 1000;
+        eventsGap = 1000;
+      }
       else if (e.type === "readJob") {
         void cluster.readJob(handle.name, ns).then((job) => job, () => undefined).then((job) => handleEvents(tracker.feed({ type: "job", job })));
       }
       else if (e.type === "logs" && podName) {
         const target = { namespace: ns, pod: podName, container: e.container };
+        const attempt = tracker.attempt;
         const onGap = (g: LogGap) => progress(`${e.container}: lines written after ${g.after} and before ${g.before} are not shown: the kubelet rotated the log (containerLogMaxSize) while the stream was reconnecting, and serves only its newest file`);
-        const follow = () => followLog(cluster, target, { terminated: () => tracker.terminated(e.container), changed, onLine: onLine(e.container), onGap, afterChunk: opts.afterLogBatch, signal: stop.signal });
+        const follow = () => followLog(cluster, target, { terminated: () => tracker.attempt !== attempt || tracker.terminated(e.container), changed, onLine: onLine(e.container), onGap, afterChunk: opts.afterLogBatch, signal: stop.signal });
         // Init containers run one after another, and their logs are shown the same way, before the build's.
         const task = initChain.then(follow, follow);
         if (e.init) initChain = task;
@@ -141,7 +156,8 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   };
 
   const observe = (pod: V1Pod) => {
-    if (podName && pod.metadata?.name !== podName) return; // one pod per build: ignore strays
+    if (retired.has(pod.metadata?.name ?? "")) return;
+    if (podName && pod.metadata?.name !== podName) return; // one pod at a time: ignore strays
     podName = pod.metadata?.name;
     handleEvents(tracker.observe(pod, Date.now()));
     const w = waiters;
@@ -153,6 +169,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
     .watchPods(ns, `${LABELS.run}=${handle.name}`, {
       pod: observe,
       deleted: (pod) => {
+        if (retired.has(pod.metadata?.name ?? "")) return;
         if (pod.metadata?.name === podName || !podName) handleEvents(tracker.deleted(Date.now()));
       },
     }, stop.signal)
@@ -165,11 +182,13 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   // build waiting on a full quota costs a handful of requests, and a build that starts costs none.
   let eventsAt = handle.createdAt + 1000;
   let eventsGap = 1000;
+  // Waiting for a retry's pod, the Job itself is read as well: one that failed meanwhile makes no more.
   const lookAtJob = (now: number) => {
     if (handle.kind !== "job" || tracker.state !== "Waiting" || now < eventsAt) return;
     eventsGap = Math.min(eventsGap * 2, 30_000);
     eventsAt = now + eventsGap;
     void cluster.listEvents(ns, handle.name).then((list) => !stop.signal.aborted && handleEvents(tracker.jobEvents(list, Date.now())), () => undefined);
+    if (tracker.attempt > 1) handleEvents([{ type: "readJob" }]);
   };
   const ticker = setInterval(() => {
     const now = Date.now();
@@ -195,7 +214,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   await watching;
 
   return report(cluster, handle, outcome, {
-    pod: tracker.pod, podName, tails, tailSize, container: (name) => tracker.container(name),
+    pod: tracker.pod, podName, tails, tailSize, container: (name) => tracker.container(name), attempt: tracker.attempt,
   }, progress);
 }
 

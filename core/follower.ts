@@ -9,6 +9,8 @@
 //      │ refused,       │ cannot start,                 │ pod ended; under a Job, deleted or
 //      │ start deadline │ start deadline                │ killed with a deadline ──▶ Settling ──job──▶ Done
 //      └────────────────┴──────────────▶ Done ◀─────────┘                (the Job says why)
+//      ▲                                                │
+//      └──── disrupted (evicted, preempted) with retries left: the Job's next pod, the next attempt
 //
 // The outcome comes from pod, container and Job state, never from logs.
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
@@ -27,6 +29,11 @@ interface Common {
   readonly startTimeout: number;
   /** A Job's pod can be deleted under it (a deadline): then the Job says how the build ended. */
   readonly kind: "job" | "pod";
+  /** Which pod of the Job this is (1, then one more for each retry), and how many retries the Job makes. */
+  readonly attempt: number;
+  readonly retries: number;
+  /** Since when this attempt has been waiting for its pod to start (the start deadline counts from it). */
+  readonly waitingSince: number;
   readonly pod?: V1Pod;
   readonly node?: string;
   /** The last cause told of a container stuck before starting ("reason:container"). */
@@ -80,16 +87,24 @@ export type FollowEvent =
   | { type: "slowStart"; container: string; image?: string }
   /** Read the Job and step with it. */
   | { type: "readJob" }
+  /** The pod was disrupted and the Job starts another: follow the next pod from its start. */
+  | { type: "retry"; attempt: number }
   | { type: "done"; outcome: Outcome };
 
 export interface FollowOptions {
   createdAt: number;
   startTimeout: number;
   kind?: "job" | "pod";
+  /** The Job's retries of a disrupted pod (its backoffLimit under the request's podFailurePolicy). */
+  retries?: number;
 }
 
 export function initial(o: FollowOptions): FollowState {
-  return { phase: "Waiting", createdAt: o.createdAt, startTimeout: o.startTimeout, kind: o.kind ?? "job", announced: new Set(), following: new Set(), finished: new Set() };
+  return {
+    phase: "Waiting", createdAt: o.createdAt, startTimeout: o.startTimeout, kind: o.kind ?? "job",
+    attempt: 1, retries: o.retries ?? 0, waitingSince: o.createdAt,
+    announced: new Set(), following: new Set(), finished: new Set(),
+  };
 }
 
 /** "12s": time since the build was created, as progress lines show it. */
@@ -110,9 +125,10 @@ export function step(s: FollowState, input: FollowInput): Step {
       return s.phase === "Settling" ? [{ ...s, pod: input.pod }, []] : observe(s, input.pod, input.now);
     case "deleted":
       if (s.phase === "Settling") return [s, []];
-      return ended(s, { status: "Error", reason: "Deleted", message: `the build pod was deleted before the build finished (after ${elapsed(s, input.now)})` }, true);
+      return ended(s, { status: "Error", reason: "Deleted", message: `the build pod was deleted before the build finished (after ${elapsed(s, input.now)})` }, true, input.now);
     case "job":
-      return s.phase === "Settling" ? done(s, jobOutcome(s.outcome, input.job)) : [s, []];
+      if (s.phase === "Settling") return done(s, jobOutcome(s.outcome, input.job));
+      return s.phase === "Waiting" && s.attempt > 1 ? gaveUp(s, input.job) : [s, []];
     case "jobEvents":
       return jobEvents(s, input.events, input.now);
     case "podEvents":
@@ -126,11 +142,36 @@ export function step(s: FollowState, input: FollowInput): Step {
   }
 }
 
-/** The pod has ended (or gone): the Job decides when the pod was deleted under it. */
-function ended(s: FollowState, outcome: Outcome, gone: boolean, out: FollowEvent[] = []): Step {
+/** The pod has ended (or gone): the Job decides when the pod was deleted under it, or starts it again. */
+function ended(s: FollowState, outcome: Outcome, gone: boolean, now: number, out: FollowEvent[] = []): Step {
+  if (outcome.disrupted && s.kind === "job" && s.attempt <= s.retries) return retry(s, outcome, now, out);
   const underJob = s.kind === "job" && (gone || (outcome.status === "Failed" && !!s.pod?.metadata?.deletionTimestamp));
   if (!underJob) return done(s, outcome, out);
   return [{ ...s, phase: "Settling", outcome }, [...out, { type: "readJob" }]];
+}
+
+/**
+ * A disrupted pod with retries left: the Job makes the next one (after its back-off, 10 s and doubling).
+ * Everything known of the pod is forgotten; the clock of the start deadline starts again.
+ */
+function retry(s: FollowState, outcome: Outcome, now: number, out: FollowEvent[]): Step {
+  const attempt = s.attempt + 1;
+  const next: FollowState = {
+    phase: "Waiting", createdAt: s.createdAt, startTimeout: s.startTimeout, kind: s.kind, retries: s.retries, attempt, waitingSince: now,
+    announced: new Set(), following: new Set(), finished: new Set(),
+  };
+  const why = outcome.message.replace(/; retry.*$/, "");
+  return [next, [...out,
+    { type: "progress", message: `[${elapsed(s, now)}] attempt ${s.attempt} of ${s.retries + 1} ended: ${why}; the Job starts attempt ${attempt}` },
+    { type: "retry", attempt },
+  ]];
+}
+
+/** While waiting for a retry's pod: a Job that has failed (its deadline passed meanwhile) makes none. */
+function gaveUp(s: FollowState, job: V1Job | undefined): Step {
+  const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
+  if (!failed) return [s, []];
+  return done(s, jobOutcome({ status: "Failed", reason: failed.reason ?? "JobFailed", message: `the Job made no attempt ${s.attempt}: ${failed.message ?? failed.reason}` }, job));
 }
 
 /**
@@ -180,7 +221,7 @@ function observe(prev: FollowState, pod: V1Pod, now: number): Step {
 
   if (started(pod) && s.phase === "Pending") s = { ...s, phase: "Running" };
   const outcome = finalOutcome(pod);
-  if (outcome) return ended(s, outcome, false, out);
+  if (outcome) return ended(s, outcome, false, now, out);
 
   // A container can be stuck before it starts at any point: the first one, or a later one after init
   // containers ran (its image cannot be pulled, its Secret is missing).
@@ -222,7 +263,7 @@ function tick(s: FollowState, now: number): Step {
     }
     return [s, out];
   }
-  if ((s.phase !== "Waiting" && s.phase !== "Pending") || now - s.createdAt < s.startTimeout * 1000) return [s, out];
+  if ((s.phase !== "Waiting" && s.phase !== "Pending") || now - s.waitingSince < s.startTimeout * 1000) return [s, out];
   const cause = s.pod ? pendingCause(s.pod) : undefined;
   if (cause) return done(s, { status: "StartFailed", reason: cause.reason, message: `the build did not start within ${waited}: ${cause.message}` }, out);
   if (!s.pod && s.refusal) return done(s, { status: "StartFailed", reason: s.refusal.reason, message: `no build pod appeared within ${waited}: ${s.refusal.message}` }, out);

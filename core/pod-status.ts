@@ -10,6 +10,8 @@ export interface Outcome {
   failedContainer?: string;
   exitCode?: number;
   terminationMessage?: string;
+  /** The cluster ended the pod (its DisruptionTarget condition): a Job with retries starts it again. */
+  disrupted?: boolean;
 }
 
 /** Waiting reasons that no amount of waiting fixes. */
@@ -97,6 +99,13 @@ const DISK_LIMIT = /ephemeral local storage usage exceeds|exceeded its local eph
 
 /** The outcome of a pod that has finished, or undefined while it runs. */
 export function finalOutcome(pod: V1Pod): Outcome | undefined {
+  const outcome = podOutcome(pod);
+  // A disrupted pod that still succeeded (its build ended within the grace period) is a success.
+  const disrupted = outcome?.status === "Failed" && pod.status?.conditions?.some((c) => c.type === "DisruptionTarget" && c.status === "True");
+  return outcome && disrupted ? { ...outcome, disrupted } : outcome;
+}
+
+function podOutcome(pod: V1Pod): Outcome | undefined {
   const phase = pod.status?.phase;
   if (phase !== "Succeeded" && phase !== "Failed") return undefined;
   if (phase === "Succeeded") return { status: "Complete", reason: "Completed", message: "the build completed" };

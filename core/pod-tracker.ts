@@ -24,6 +24,11 @@ export class PodTracker {
     return this.s.pod;
   }
 
+  /** Which of the Job's pods is followed: 1, then one more for each retry. */
+  get attempt(): number {
+    return this.s.attempt;
+  }
+
   feed(input: FollowInput): FollowEvent[] {
     const [next, out] = step(this.s, input);
     this.s = next;

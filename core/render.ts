@@ -27,6 +27,19 @@ export const ANNOTATIONS = {
   createToken: "buildpod.dev/create-token",
 } as const;
 
+/**
+ * With retries, the Job starts the build again only when the cluster ended it: a pod with the
+ * DisruptionTarget condition (evicted, preempted, deleted with a lost node) counts against backoffLimit;
+ * any container's failure (the first rule not having matched) fails the Job at once. The order matters: a
+ * disrupted pod's containers exit non-zero too. The Job replaces a pod only once it is terminal.
+ */
+const RETRY_DISRUPTIONS_ONLY = {
+  rules: [
+    { action: "Count", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+    { action: "FailJob", onExitCodes: { operator: "NotIn", values: [0] } },
+  ],
+};
+
 /** User id of the source container: any non-root id works; 1000 matches rootless BuildKit's. */
 const SOURCE_UID = 1000;
 
@@ -179,7 +192,8 @@ export function render(req: BuildRequest, opts: RenderOptions): V1Job | V1Pod {
     kind: "Job",
     metadata: meta,
     spec: {
-      backoffLimit: 0,
+      backoffLimit: req.retries,
+      ...(req.retries ? { podFailurePolicy: RETRY_DISRUPTIONS_ONLY } : {}),
       completions: 1,
       parallelism: 1,
       activeDeadlineSeconds: req.timeout,

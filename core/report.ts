@@ -15,6 +15,8 @@ export interface Seen {
   /** The last lines of each container's log. */
   tails: Map<string, string[]>;
   tailSize: number;
+  /** Which of the Job's pods the outcome is of (1 unless the Job started the build again). */
+  attempt?: number;
 }
 
 function podTimes(pod: V1Pod | undefined, createdAt: number): { startedAt?: string; finishedAt?: string; durationSeconds?: number } {
@@ -87,6 +89,10 @@ export async function report(cluster: Cluster, handle: BuildHandle, outcome: Out
     } else {
       Object.assign(result, { status: "Error", reason: "NoDigest", message: "the build completed but did not report the pushed image's digest" });
     }
+  }
+  if (seen.attempt && seen.attempt > 1) {
+    result.attempt = seen.attempt;
+    result.message = `${result.message} (attempt ${seen.attempt}: the cluster ended the earlier ${seen.attempt === 2 ? "one" : `${seen.attempt - 1}`})`;
   }
   return result;
 }

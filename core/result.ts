@@ -33,6 +33,8 @@ export interface BuildResult {
   finishedAt?: string;
   durationSeconds?: number;
   exitCode?: number;
+  /** Which attempt this is the outcome of, when the Job started the build again (--retries). */
+  attempt?: number;
   failedContainer?: string;
   /** Last lines of the failing container, for summaries. */
   logTail?: string[];

@@ -96,7 +96,7 @@ function printer(io: IO, logsTo: "out" | "err") {
 function summary(r: BuildResult): string {
   const lines: string[] = [];
   if (r.status === "Complete") {
-    lines.push(`buildpod: build complete: ${r.imageRef ?? r.image}${r.pushed === false ? " (not pushed)" : ""}${r.source.commit ? ` from ${r.source.commit.slice(0, 12)}` : ""}${r.durationSeconds !== undefined ? ` in ${r.durationSeconds}s` : ""}`);
+    lines.push(`buildpod: build complete: ${r.imageRef ?? r.image}${r.pushed === false ? " (not pushed)" : ""}${r.attempt ? ` on attempt ${r.attempt}` : ""}${r.source.commit ? ` from ${r.source.commit.slice(0, 12)}` : ""}${r.durationSeconds !== undefined ? ` in ${r.durationSeconds}s` : ""}`);
     if (!r.digest) lines.push(`buildpod: ${r.message}`);
   } else {
     lines.push(`buildpod: build ${r.status === "StartFailed" ? "failed to start" : r.status.toLowerCase()} (${r.reason}): ${r.message}`);

@@ -79,6 +79,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Resources", "--timeout <duration>", "timeout", "string", "how long the build may run, e.g. 30m (default: 1h)"),
   f("Resources", "--start-timeout <duration>", "startTimeout", "string", "how long the pod may take to start (default: 5m)"),
   f("Resources", "--upload-timeout <duration>", "uploadTimeout", "string", "how long uploading --from-dir or --from-archive may take (default: 10m)"),
+  f("Resources", "--retries <n>", "retries", "string", "start the build again, up to n times, when the cluster ended it (eviction, preemption, a lost node), never for its own failure (default: 0)"),
   f("Resources", "--delete-after <duration>", "deleteAfter", "string", "delete the finished build after this long (default: 1h)"),
   f("Scheduling", "--node-selector <key=value>", "scheduling.nodeSelector", "map", "node label the build must run on (repeatable)"),
   f("Scheduling", "--toleration <key[=value][:effect]>", "scheduling.tolerations", "list", "taint the build tolerates (repeatable)", { input: "tolerations" }),

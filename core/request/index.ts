@@ -8,7 +8,7 @@ import { dnsLabelProblem } from "../names.js";
 import type { ImageReference } from "../reference.js";
 import { KNOWN } from "./fields.js";
 import { parseCache, parseOutput } from "./output.js";
-import { duration, image, labels, object, oneOf, string } from "./read.js";
+import { duration, image, labels, object, oneOf, string, wholeNumber } from "./read.js";
 import { parseResources, parseScheduling } from "./scheduling.js";
 import { parseSource } from "./source.js";
 import { parseStrategy } from "./strategy.js";
@@ -23,6 +23,9 @@ function defaultName(ref: ImageReference): string {
   const cleaned = last.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40);
   return cleaned || "build";
 }
+
+/** Each attempt can take a build's whole timeout: more than a few retries hide a cluster's trouble. */
+const MAX_RETRIES = 10;
 
 /** Builds the one validated request from a build-file-shaped object. Throws InputError. */
 export function parseRequest(input: unknown): BuildRequest {
@@ -55,18 +58,24 @@ export function parseRequest(input: unknown): BuildRequest {
   if (strategy.type === "docker" && BUILDERS[strategy.builder].nodeDaemon && output.insecure) {
     throw new InputError("output.insecure", `does not apply to the ${strategy.builder} builder: the node's Docker daemon pushes, and its own configuration (insecure-registries in its daemon.json) decides which registries may be plain HTTP or unverified; drop output.insecure (--insecure-registry) and configure the daemon, or use ${DEFAULT_BUILDER}`);
   }
+  const workload = oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job";
+  const retries = wholeNumber(raw.retries, "retries", 0, MAX_RETRIES, `a whole number from 0 to ${MAX_RETRIES}`) ?? 0;
+  if (retries > 0 && workload === "pod") {
+    throw new InputError("retries", "needs a Job: a bare Pod (--pod) is never started again; drop --pod or --retries");
+  }
   if (strategy.type === "source" && !source.git && !source.binary) {
     throw new InputError("source", "the source strategy needs source code: a Git repository or a binary input");
   }
   return {
     name, namespace, source, strategy, output, images,
     ...(cache ? { cache } : {}),
-    workload: oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job",
+    workload,
     resources: parseResources(object(raw.resources, "resources")),
     timeout: duration(raw.timeout, "timeout"),
     startTimeout: duration(raw.startTimeout, "startTimeout"),
     uploadTimeout: duration(raw.uploadTimeout, "uploadTimeout"),
     deleteAfter: duration(raw.deleteAfter, "deleteAfter"),
+    retries,
     scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
     labels: labels(raw.labels, "labels"),
   };

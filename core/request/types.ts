@@ -152,6 +152,11 @@ export interface BuildRequest {
   uploadTimeout: number;
   /** Seconds a finished build is kept before the cluster deletes it (ttlSecondsAfterFinished). */
   deleteAfter: number;
+  /**
+   * Times the Job starts the build again when the cluster, not the build, ended it (eviction, preemption, a
+   * lost node: the pod's DisruptionTarget condition); the build's own failures are never retried.
+   */
+  retries: number;
   scheduling: Scheduling;
   /** Kubernetes labels added to the build's Job and Pod. */
   labels: Record<string, string>;

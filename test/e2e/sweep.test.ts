@@ -54,6 +54,15 @@ const kubectl = (args: string[], input?: string) => {
   return r.stdout;
 };
 
+/** Evicts the build's pod through the Eviction API, as a node drain does, once its log says "sleeping". */
+function evictWhenSleeping(io: { err: string; out: string }): void {
+  void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(() => {
+    const run = /created job (\S+) in namespace/.exec(io.err)![1];
+    const name = kubectl(["get", "pods", "-l", `buildpod.dev/run=${run}`, "-o", "jsonpath={.items[0].metadata.name}"]);
+    kubectl(["create", "--raw", `/api/v1/namespaces/default/pods/${name}/eviction`, "-f", "-"], JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: "default" } }));
+  });
+}
+
 let namespaces = 0;
 const made: string[] = [];
 /**
@@ -214,18 +223,43 @@ describe("a build that runs and fails", () => {
 
   it("evicted (the Eviction API, as a node drain does it): Failed, says so and what to do", async () => {
     const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("sweep:evicted")], {
-      onStart: (io) => {
-        void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(() => {
-          const pod = /created job (\S+) in namespace/.exec(io.err)![1];
-          const name = kubectl(["get", "pods", "-l", `buildpod.dev/run=${pod}`, "-o", "jsonpath={.items[0].metadata.name}"]);
-          kubectl(["create", "--raw", `/api/v1/namespaces/default/pods/${name}/eviction`, "-f", "-"], JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: "default" } }));
-        });
-      },
+      onStart: evictWhenSleeping,
     });
     expect(r.code, r.err).toBe(1);
     expect(r.result.status).toBe("Failed");
     expect(r.result.reason).toMatch(/Evict/);
     expect(r.result.message).toMatch(/evict.*; retry/i);
+  });
+});
+
+describe("retries", () => {
+  it("evicted with --retries 1: the Job starts the build again, it is followed to its end, and the result says which attempt", async () => {
+    // Long enough that the eviction's 30 s grace period ends the first attempt before its step does.
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 40 && echo slept\n`), "-t", image("sweep:retried"), "--retries", "1"], {
+      onStart: evictWhenSleeping,
+    });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/attempt 1 of 2 ended: the build pod was disrupted: .*; the Job starts attempt 2/);
+    expect(r.err).toMatch(/build complete: .* on attempt 2/);
+    expect(r.out.match(/\| sleeping$/gm)).toHaveLength(2);
+    expect(r.out.match(/\| slept$/gm)).toHaveLength(1);
+    expect(r.result).toMatchObject({ status: "Complete", attempt: 2 });
+    // The Job's own count: one pod failed (counted against backoffLimit), one succeeded.
+    const job = () => JSON.parse(kubectl(["get", "job", r.result.run, "-o", "json"]));
+    await until("the Job complete", async () => job().status.succeeded === 1, 30_000);
+    expect([job().status.failed, job().status.succeeded]).toEqual([1, 1]);
+  });
+
+  it("a failing step with --retries 2 is not retried: the build's own failure fails the Job at once", async () => {
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo failing-step && exit 3\n`), "-t", image("sweep:not-retried"), "--retries", "2"]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.result).toMatchObject({ status: "Failed", reason: "BuildFailed" });
+    expect(r.out.match(/\| failing-step$/gm)).toHaveLength(1);
+    expect(r.err).not.toMatch(/attempt 2/);
+    // The Job controller writes Failed once the pod is gone.
+    const failed = () => JSON.parse(kubectl(["get", "job", r.result.run, "-o", "json"])).status.conditions?.find((c: { type: string }) => c.type === "Failed");
+    await until("the Job failed", async () => failed() !== undefined, 30_000);
+    expect(failed()).toMatchObject({ status: "True", reason: "PodFailurePolicy" });
   });
 });
 

@@ -150,6 +150,61 @@ describe("PodTracker", () => {
       .toMatchObject({ status: "StartFailed", reason: "SecretNotFound", message: expect.stringContaining('secret "tokens" not found') });
   });
 
+  describe("retries", () => {
+    const disrupted = (reason: string) => ({ conditions: [{ type: "DisruptionTarget", status: "True", reason, message: `${reason} by the test` }] });
+    const evicted = pod("Failed", [cs("source", ok)], [cs("build", failed(137))], disrupted("EvictionByEvictionAPI"));
+
+    it("a disrupted pod with retries left: the next pod is followed from its start, and completes", () => {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60, retries: 2 });
+      t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 1000);
+      const out = t.observe(evicted, T0 + 5000);
+      expect(out.filter((e) => e.type === "retry")).toEqual([{ type: "retry", attempt: 2 }]);
+      expect(progress(out).join("\n")).toMatch(/attempt 1 of 3 ended: the build pod was disrupted: EvictionByEvictionAPI by the test; the Job starts attempt 2$/);
+      expect(done(out)).toBeUndefined();
+      expect([t.state, t.attempt, t.pod]).toEqual(["Waiting", 2, undefined]);
+      // The next pod's containers are streamed again, from their start.
+      const next = t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 20_000);
+      expect(next.filter((e) => e.type === "logs").map((e) => (e as { container: string }).container)).toEqual(["source", "build"]);
+      expect(done(t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)]), T0 + 30_000))?.outcome.status).toBe("Complete");
+    });
+
+    it("the start deadline counts from the retry, not from the build's creation", () => {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60, retries: 1 });
+      t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 1000);
+      t.observe(evicted, T0 + 50_000);
+      expect(done(t.tick(T0 + 100_000))).toBeUndefined();
+      expect(done(t.tick(T0 + 111_000))?.outcome.reason).toBe("StartTimeout");
+    });
+
+    it("no retries left, or none asked for: the disruption is the outcome", () => {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60, retries: 1 });
+      t.observe(evicted, T0 + 1000);
+      const last = t.observe({ ...evicted, metadata: { name: "app-abcde-x2" } }, T0 + 30_000);
+      expect(done(last)?.outcome).toMatchObject({ status: "Failed", reason: "EvictionByEvictionAPI", disrupted: true });
+      const none = new PodTracker({ createdAt: T0, startTimeout: 60 });
+      expect(done(none.observe(evicted, T0 + 1000))?.outcome.reason).toBe("EvictionByEvictionAPI");
+    });
+
+    it("a disrupted pod whose build still succeeded within its grace period: complete, no retry", () => {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60, retries: 1 });
+      const out = t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)], disrupted("EvictionByEvictionAPI")), T0 + 1000);
+      expect(done(out)?.outcome).toEqual({ status: "Complete", reason: "Completed", message: "the build completed" });
+    });
+
+    it("the build's own failure is never retried", () => {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60, retries: 3 });
+      expect(done(t.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(2))]), T0 + 1000))?.outcome.reason).toBe("BuildFailed");
+    });
+
+    it("a Job that fails while the next pod is awaited (its deadline) makes no more: done with the Job's word", () => {
+      const t = new PodTracker({ createdAt: T0, startTimeout: 60, retries: 1 });
+      t.observe(evicted, T0 + 1000);
+      expect(t.feed({ type: "job", job: { status: {} } })).toEqual([]);
+      const out = t.feed({ type: "job", job: { spec: { activeDeadlineSeconds: 30 } as never, status: { conditions: [{ type: "Failed", status: "True", reason: "DeadlineExceeded", message: "Job was active longer than specified deadline" }] } } as never });
+      expect(done(out)?.outcome).toMatchObject({ status: "Failed", reason: "DeadlineExceeded" });
+    });
+  });
+
   it("says when no pod appeared at all", () => {
     const t = new PodTracker({ createdAt: T0, startTimeout: 5 });
     expect(done(t.tick(T0 + 5000))!.outcome).toMatchObject({ status: "StartFailed", reason: "StartTimeout" });

@@ -433,6 +433,20 @@ describe("scheduling and resources", () => {
     expect([spec.serviceAccountName, spec.priorityClassName, spec.runtimeClassName]).toEqual(["builder", "ci-low", "gvisor"]);
   });
 
+  it("retries: backoffLimit, and a pod failure policy that counts only the cluster's disruptions", () => {
+    const job: any = render(parseRequest({ source: sources.git, output: { image: IMAGE }, retries: 2 }), { id: "abcde" });
+    expectValidObject(job);
+    expect(job.spec.backoffLimit).toBe(2);
+    expect(job.spec.podFailurePolicy.rules).toEqual([
+      { action: "Count", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+      { action: "FailJob", onExitCodes: { operator: "NotIn", values: [0] } },
+    ]);
+    const plain: any = render(parseRequest({ source: sources.git, output: { image: IMAGE } }), { id: "abcde" });
+    expect([plain.spec.backoffLimit, plain.spec.podFailurePolicy]).toEqual([0, undefined]);
+    expect(() => parseRequest({ source: sources.git, output: { image: IMAGE }, retries: 2, workload: "pod" })).toThrow(/^retries: needs a Job/);
+    expect(() => parseRequest({ source: sources.git, output: { image: IMAGE }, retries: 11 })).toThrow(/^retries: must be a whole number from 0 to 10/);
+  });
+
   it("ephemeral storage: requested and limited on both containers, and every scratch volume bounded by the limit", () => {
     for (const strategy of Object.values(strategies)) {
       const req = parseRequest({

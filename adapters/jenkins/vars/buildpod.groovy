@@ -81,6 +81,7 @@ static final Map<String, List<String>> OPTIONS = [
     timeout: ['--timeout', 'string'],
     startTimeout: ['--start-timeout', 'string'],
     uploadTimeout: ['--upload-timeout', 'string'],
+    retries: ['--retries', 'string'],
     deleteAfter: ['--delete-after', 'string'],
     nodeSelector: ['--node-selector', 'map'],
     tolerations: ['--toleration', 'list'],
