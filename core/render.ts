@@ -93,6 +93,7 @@ function sourceContainer(req: BuildRequest, plan: StrategyPlan, res: V1ResourceR
         BUILDPOD_SOURCE_MODE: git ? "git" : binary ? "upload" : "none",
         BUILDPOD_GIT_URL: git?.url,
         BUILDPOD_GIT_REF: git?.ref,
+        BUILDPOD_GIT_DEPTH: git ? String(git.depth) : undefined,
         BUILDPOD_UPLOAD_TIMEOUT: binary ? String(req.uploadTimeout) : undefined,
         BUILDPOD_SOURCE_DATE_EPOCH: req.source.sourceDateEpoch?.toString(),
         BUILDPOD_CONTEXT_DIR: req.source.contextDir,

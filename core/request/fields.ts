@@ -43,6 +43,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Build", "--build-label <key=value>", "labels", "map", "Kubernetes label on the build's Job and Pod (repeatable)", { input: "build-labels" }),
   f("Source", "--git <url>", "source.git.url", "string", "Git repository to build", { param: "GIT_URL" }),
   f("Source", "--ref <ref>", "source.git.ref", "string", "branch, tag or commit to build (default: the default branch)", { param: "GIT_REVISION" }),
+  f("Source", "--depth <n>", "source.git.depth", "string", "commits of history to fetch; 0 for all, with every tag; with history the source keeps its .git (default: 1, the tree alone)"),
   f("Source", "--source-secret <secret>", "source.git.secret", "string", "Secret with Git credentials (basic-auth or ssh-auth)"),
   f("Source", "--from-dir <dir>", "source.binary.dir", "string", "upload a local directory as the source"),
   f("Source", "--from-archive <file>", "source.binary.archive", "string", "upload a .tar or .tar.gz file as the source"),

@@ -23,7 +23,8 @@ export function parseSource(raw: Raw | undefined): Source {
     if (ref !== undefined && (/\s/.test(ref) || ref.startsWith("-") || ref.includes(".."))) {
       throw new InputError("source.git.ref", `"${ref}" is not a valid branch, tag or commit`);
     }
-    git = { url, ref, secret: secretName(gitRaw.secret, "source.git.secret") };
+    const depth = wholeNumber(gitRaw.depth, "source.git.depth", 0, 2 ** 31 - 1, "a number of commits, or 0 for the full history") ?? 1;
+    git = { url, ref, secret: secretName(gitRaw.secret, "source.git.secret"), depth };
   }
   if (binRaw) {
     const dir = string(binRaw.dir, "source.binary.dir");

@@ -15,6 +15,8 @@ export interface GitSource {
   ref?: string;
   /** A Secret with basic-auth (username/password) or ssh-auth (ssh-privatekey) keys. */
   secret?: string;
+  /** Commits to fetch: 1 (the default) gives the tree alone; more, or 0 for all, keep .git in the source. */
+  depth: number;
 }
 
 export interface BinarySource {

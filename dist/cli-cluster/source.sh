@@ -27,8 +27,13 @@ git)
   git init -q .
   git remote add origin "$BUILDPOD_GIT_URL"
   ref="${BUILDPOD_GIT_REF:-HEAD}"
+  # The commits to fetch: 1 by default (the tree alone); 0 for the full history and every tag.
+  depth="${BUILDPOD_GIT_DEPTH:-1}"
   printf 'buildpod: fetching %s from %s\n' "$ref" "$BUILDPOD_GIT_URL"
-  if git fetch -q --depth=1 origin "$ref" 2>/tmp/buildpod-fetch.err; then
+  fetched() {
+    if [ "$depth" = 0 ]; then git fetch -q --tags origin "$ref"; else git fetch -q --depth="$depth" origin "$ref"; fi
+  }
+  if fetched 2>/tmp/buildpod-fetch.err; then
     git checkout -q --detach FETCH_HEAD
   else
     # Servers that refuse a commit SHA in a shallow fetch: fetch all branches and tags, then look it up.
@@ -39,8 +44,9 @@ git)
   if [ -f .gitmodules ]; then git submodule -q update --init --recursive --depth=1; fi
   commit=$(git rev-parse HEAD)
   [ -n "$epoch" ] || epoch=$(git log -1 --format=%ct HEAD)
-  # The build sees the tree, not the clone's own state (which differs from run to run).
-  rm -rf .git
+  # The build sees the tree, not the clone's own state (which differs from run to run), unless it asked for
+  # history, which only .git holds (git describe, version stamps).
+  if [ "$depth" = 1 ]; then rm -rf .git; fi
   printf 'buildpod: checked out %s\n' "$commit"
   ;;
 upload)

@@ -23,7 +23,7 @@ describe("inputs -> request", () => {
       "memory-request": "1Gi", "memory-limit": "4Gi", timeout: "30m", "start-timeout": "2m", namespace: "builds",
       pod: "true", "node-selector": "pool=builds", tolerations: "dedicated=builds:NoSchedule", "source-image": "mirror.example.com/src:1",
     });
-    expect(req.source.git).toEqual({ url: "https://git.example.com/org/other", ref: "v1.2", secret: "gitcred" });
+    expect(req.source.git).toEqual({ url: "https://git.example.com/org/other", ref: "v1.2", secret: "gitcred", depth: 1 });
     expect(req.source.contextDir).toBe("app");
     expect(req.strategy).toMatchObject({ type: "docker", builder: "kaniko", dockerfile: "build/Dockerfile", target: "release", buildArgs: { A: "1", B: " x=y" } });
     expect(req.output).toMatchObject({
@@ -41,7 +41,7 @@ describe("inputs -> request", () => {
   it("without a source input: this repository at this commit, labelled (created is the build's, from the commit)", () => {
     const event = { head_commit: { id: SHA, timestamp: "2024-05-06T07:08:09+02:00" } };
     const { req } = from({ image: "registry.example.com/org/app:1" }, githubContext({ serverUrl: "https://github.com", sha: SHA, payload: event }, "org/app"));
-    expect(req.source.git).toEqual({ url: "https://github.com/org/app", ref: SHA, secret: undefined });
+    expect(req.source.git).toEqual({ url: "https://github.com/org/app", ref: SHA, secret: undefined, depth: 1 });
     expect(req.output.labels).toEqual({
       "org.opencontainers.image.source": "https://github.com/org/app",
       "org.opencontainers.image.revision": SHA,

@@ -20,6 +20,34 @@ beforeAll(async () => {
   });
 });
 
+describe("Git history", () => {
+  it("--depth: the tree alone by default; n commits, or all with every tag, with the source's .git kept", async () => {
+    const dockerfile = `FROM ${tc().builder}\nCOPY . /src\nRUN if [ -d /src/.git ]; then echo "commits $(git -C /src rev-list --count HEAD)"; git -C /src describe --tags || echo no-tag; else echo no-git; fi\n`;
+    const history = await repo("e2e-history", {
+      commits: [
+        { files: { Dockerfile: dockerfile, "a.txt": "1\n" } },
+        { files: { "a.txt": "2\n" } },
+        { files: { "a.txt": "3\n" } },
+      ],
+      tag: "v3",
+    });
+    const run = async (depth?: number) => {
+      const git = { url: history.url, ref: "main", ...(depth === undefined ? {} : { depth }) };
+      const { result, lines } = await build({ source: { git }, output: { image: image(`history:${depth ?? "default"}`) } });
+      expect(result.status, result.message).toBe("Complete");
+      expect(result.source.commit).toBe(history.head);
+      return lines.build.join("\n");
+    };
+    expect(await run()).toMatch(/^no-git$/m);
+    const two = await run(2);
+    expect(two).toMatch(/^commits 2$/m);
+    expect(two).toMatch(/^no-tag$/m);
+    const all = await run(0);
+    expect(all).toMatch(/^commits 3$/m);
+    expect(all).toMatch(/^v3$/m);
+  });
+});
+
 describe("docker strategy, buildah, from Git", () => {
   it("builds a branch, reports the commit and the digest the registry serves", async () => {
     const { result, lines } = await build({ source: { git: { url: app.url, ref: "main" } }, output: { image: image("app:branch") } });

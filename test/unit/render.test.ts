@@ -320,6 +320,15 @@ describe("sources", () => {
     expect(byName(spec.volumes, "source-secret").secret.secretName).toBe("git-creds");
   });
 
+  it("git depth: 1 by default, as asked otherwise (0: all of it); a number of commits", () => {
+    expect(envOf(specFor({ git: { url: "https://git.example.com/a.git" } }).initContainers[0]).BUILDPOD_GIT_DEPTH).toBe("1");
+    expect(envOf(specFor({ git: { url: "https://git.example.com/a.git", depth: 0 } }).initContainers[0]).BUILDPOD_GIT_DEPTH).toBe("0");
+    expect(envOf(specFor({ git: { url: "https://git.example.com/a.git", depth: "50" } }).initContainers[0]).BUILDPOD_GIT_DEPTH).toBe("50");
+    expect(envOf(specFor(sources.dir).initContainers[0]).BUILDPOD_GIT_DEPTH).toBeUndefined();
+    expect(() => specFor({ git: { url: "https://git.example.com/a.git", depth: -1 } })).toThrow(/^source\.git\.depth: must be a number of commits, or 0 for the full history/);
+    expect(() => specFor({ git: { url: "https://git.example.com/a.git", depth: "all" } })).toThrow(/^source\.git\.depth: must be/);
+  });
+
   it("binary input: the source container waits for the upload, with a deadline", () => {
     const spec = specFor(sources.dir);
     const e = envOf(spec.initContainers[0]);

@@ -45,6 +45,7 @@ static final Map<String, List<String>> OPTIONS = [
     buildLabels: ['--build-label', 'map'],
     git: ['--git', 'string'],
     ref: ['--ref', 'string'],
+    depth: ['--depth', 'string'],
     sourceSecret: ['--source-secret', 'string'],
     fromDir: ['--from-dir', 'string'],
     fromArchive: ['--from-archive', 'string'],
