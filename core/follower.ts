@@ -13,109 +13,17 @@
 //      └──── disrupted (evicted, preempted) with retries left: the Job's next pod, the next attempt
 //
 // The outcome comes from pod, container and Job state, never from logs.
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
+import { done, elapsed, type ClusterEvent, type FollowEvent, type FollowInput, type FollowState, type Step } from "./follow-state.js";
+import { gaveUp, jobEvents, jobOutcome } from "./follower-job.js";
 import { fatal, finalOutcome, NORMAL_WAITING, nextToStart, pendingCause, started, type Outcome } from "./pod-status.js";
-import { podRefusal, type Refusal } from "./refusal.js";
 
+export { elapsed, initial, type ClusterEvent, type FollowEvent, type FollowInput, type FollowOptions, type FollowPhase, type FollowState } from "./follow-state.js";
+export { jobOutcome } from "./follower-job.js";
 export { finalOutcome, pendingCause, slowStartMessage, type Outcome, type PendingCause } from "./pod-status.js";
 
 /** How long the next container may take to start before the wait is explained. */
 const SLOW_START_MS = 3000;
-
-interface Common {
-  /** When the build was created (ms since epoch). */
-  readonly createdAt: number;
-  /** Seconds the pod may take to start a container. */
-  readonly startTimeout: number;
-  /** A Job's pod can be deleted under it (a deadline): then the Job says how the build ended. */
-  readonly kind: "job" | "pod";
-  /** Which pod of the Job this is (1, then one more for each retry), and how many retries the Job makes. */
-  readonly attempt: number;
-  readonly retries: number;
-  /** Since when this attempt has been waiting for its pod to start (the start deadline counts from it). */
-  readonly waitingSince: number;
-  readonly pod?: V1Pod;
-  readonly node?: string;
-  /** The last cause told of a container stuck before starting ("reason:container"). */
-  readonly lastCause?: string;
-  /** Since when a container of a started pod has been stuck before starting. */
-  readonly stuckSince?: number;
-  readonly announced: ReadonlySet<string>;
-  /** Containers whose logs are being streamed, and those that have finished. */
-  readonly following: ReadonlySet<string>;
-  readonly finished: ReadonlySet<string>;
-  /** The container next to start, and since when it has been waiting to. */
-  readonly starting?: { readonly container: string; readonly image?: string; readonly since: number; readonly told: boolean };
-  /** Why the Job could not create the pod, the last time its events said. */
-  readonly refusal?: Refusal;
-}
-
-export type FollowState =
-  /** No pod yet. */
-  | (Common & { readonly phase: "Waiting" })
-  /** A pod, no container started. */
-  | (Common & { readonly phase: "Pending" })
-  | (Common & { readonly phase: "Running" })
-  /** The pod ended under a Job in a way the Job explains; waiting for the Job's snapshot. */
-  | (Common & { readonly phase: "Settling"; readonly outcome: Outcome })
-  | (Common & { readonly phase: "Done"; readonly outcome: Outcome });
-
-export type FollowPhase = FollowState["phase"];
-
-/** One of the Job's or the pod's events, as far as the machine reads it. */
-export interface ClusterEvent {
-  reason: string;
-  message: string;
-}
-
-export type FollowInput =
-  | { type: "pod"; pod: V1Pod; now: number }
-  | { type: "deleted"; now: number }
-  /** The Job as read (undefined: it is gone, or could not be read). */
-  | { type: "job"; job: V1Job | undefined }
-  | { type: "jobEvents"; events: ClusterEvent[]; now: number }
-  | { type: "podEvents"; events: ClusterEvent[] }
-  | { type: "tick"; now: number }
-  | { type: "uploadFailed"; message: string }
-  | { type: "watchFailed"; message: string };
-
-export type FollowEvent =
-  | { type: "progress"; message: string }
-  /** The container has started (or finished): its log can be streamed now. */
-  | { type: "logs"; container: string; init: boolean }
-  /** The container has been on its way to starting for a while (its image pulled, say): worth saying why. */
-  | { type: "slowStart"; container: string; image?: string }
-  /** Read the Job and step with it. */
-  | { type: "readJob" }
-  /** The pod was disrupted and the Job starts another: follow the next pod from its start. */
-  | { type: "retry"; attempt: number }
-  | { type: "done"; outcome: Outcome };
-
-export interface FollowOptions {
-  createdAt: number;
-  startTimeout: number;
-  kind?: "job" | "pod";
-  /** The Job's retries of a disrupted pod (its backoffLimit under the request's podFailurePolicy). */
-  retries?: number;
-}
-
-export function initial(o: FollowOptions): FollowState {
-  return {
-    phase: "Waiting", createdAt: o.createdAt, startTimeout: o.startTimeout, kind: o.kind ?? "job",
-    attempt: 1, retries: o.retries ?? 0, waitingSince: o.createdAt,
-    announced: new Set(), following: new Set(), finished: new Set(),
-  };
-}
-
-/** "12s": time since the build was created, as progress lines show it. */
-export function elapsed(s: Pick<Common, "createdAt">, now: number): string {
-  return `${Math.max(0, Math.round((now - s.createdAt) / 1000))}s`;
-}
-
-type Step = [FollowState, FollowEvent[]];
-
-const done = (s: FollowState, outcome: Outcome, out: FollowEvent[] = []): Step =>
-  [{ ...s, phase: "Done", outcome }, [...out, { type: "done", outcome }]];
 
 /** The next state, and what the driver must do, for one input. */
 export function step(s: FollowState, input: FollowInput): Step {
@@ -165,24 +73,6 @@ function retry(s: FollowState, outcome: Outcome, now: number, out: FollowEvent[]
     { type: "progress", message: `[${elapsed(s, now)}] attempt ${s.attempt} of ${s.retries + 1} ended: ${why}; the Job starts attempt ${attempt}` },
     { type: "retry", attempt },
   ]];
-}
-
-/** While waiting for a retry's pod: a Job that has failed (its deadline passed meanwhile) makes none. */
-function gaveUp(s: FollowState, job: V1Job | undefined): Step {
-  const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
-  if (!failed) return [s, []];
-  return done(s, jobOutcome({ status: "Failed", reason: failed.reason ?? "JobFailed", message: `the Job made no attempt ${s.attempt}: ${failed.message ?? failed.reason}` }, job));
-}
-
-/**
- * The outcome, given the Job of a build whose pod was deleted under it. A Job past its deadline has its pod
- * killed: since Kubernetes 1.31 the Job controller writes FailureTarget first, deletes the pod, and writes
- * Failed only once the pod is gone, so either condition decides.
- */
-export function jobOutcome(outcome: Outcome, job: V1Job | undefined): Outcome {
-  const failed = job?.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True");
-  if (failed?.reason !== "DeadlineExceeded") return outcome;
-  return { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time (${job?.spec?.activeDeadlineSeconds}s) and was stopped; raise the timeout or make the build faster` };
 }
 
 function observe(prev: FollowState, pod: V1Pod, now: number): Step {
@@ -273,22 +163,6 @@ function tick(s: FollowState, now: number): Step {
       ? `the build pod did not start within ${waited} (phase ${s.pod.status?.phase ?? "Pending"}); check the events below, or raise --start-timeout`
       : `no build pod appeared within ${waited}; check that the Job can create pods (quota, admission policies, the Job's events)`,
   }, out);
-}
-
-/**
- * The Job's events, while no pod has appeared: the only place where the cluster says that it refuses the
- * pod (Pod Security, a quota, a LimitRange, a missing service account, an admission webhook). A refusal
- * that only a change can fix ends the build now; one that waiting can fix (a full quota) is told once and
- * named if the start deadline passes.
- */
-function jobEvents(s: FollowState, events: ClusterEvent[], now: number): Step {
-  if (s.phase !== "Waiting") return [s, []];
-  const last = [...events].reverse().find((e) => e.reason === "FailedCreate");
-  const refusal = last && podRefusal(last.message);
-  if (!refusal) return [s, []];
-  if (refusal.permanent) return done(s, { status: "StartFailed", reason: refusal.reason, message: `the build pod could not be created: ${refusal.message}` });
-  const told = s.refusal?.message === refusal.message;
-  return [{ ...s, refusal }, told ? [] : [{ type: "progress", message: `[${elapsed(s, now)}] waiting: ${refusal.reason}: ${refusal.message}` }]];
 }
 
 /**
