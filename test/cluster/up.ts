@@ -59,7 +59,7 @@ function exports(s: State): string {
   ].join("\n") + "\n";
 }
 
-const TOOLS = ["podman", "runc", "containerd", "docker-registry", "skopeo", "debootstrap", "git", "openssl", "nsenter", "ip"];
+const TOOLS = ["podman", "runc", "containerd", "docker-registry", "skopeo", "htpasswd", "tinyproxy", "debootstrap", "git", "openssl", "nsenter", "ip"];
 
 function ensureTools(): void {
   const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", 'command -v "$1" || test -x "/usr/bin/$1" || test -x "/usr/sbin/$1"', "sh", t]).status !== 0);

@@ -3,6 +3,7 @@
 import type { ProvidedContext } from "vitest";
 import type { TestProject } from "vitest/node";
 import { startKubeCluster, type KubeCluster } from "../cluster/kube/index.js";
+import type { PrivateRegistry } from "../cluster/kube/registries.js";
 
 let cluster: KubeCluster | undefined;
 
@@ -26,6 +27,8 @@ function external(): ProvidedContext["cluster"] | undefined {
     identities: undefined,
     apiUrl: "", caPath: "",
     faults: undefined,
+    registries: undefined,
+    proxy: undefined,
     podLogs: "",
     podmanEnv: {},
   };
@@ -34,7 +37,7 @@ function external(): ProvidedContext["cluster"] | undefined {
 export async function setup(project: TestProject): Promise<void> {
   const real = external();
   if (real) return project.provide("cluster", real);
-  cluster = await startKubeCluster({ faults: true, logMaxSize: "1Mi", log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
+  cluster = await startKubeCluster({ faults: true, proxy: true, logMaxSize: "1Mi", log: (line) => process.stderr.write(`test cluster: ${line}\n`) });
   project.provide("cluster", {
     kubeconfig: cluster.kubeconfig,
     registry: cluster.registry,
@@ -46,13 +49,29 @@ export async function setup(project: TestProject): Promise<void> {
     identities: { builder: cluster.kubeconfigs.builder, limited: cluster.kubeconfigs.limited },
     apiUrl: cluster.apiUrl, caPath: cluster.caPath,
     faults: cluster.faults && { url: cluster.faults.url, kubeconfig: cluster.faults.kubeconfigs.admin },
+    registries: { secure: access(cluster.registries.secure), base: { ...access(cluster.registries.base), busybox: cluster.registries.base.busybox } },
+    proxy: cluster.proxy && { url: cluster.proxy.url, accessLog: cluster.proxy.accessLog },
     podLogs: cluster.podLogsDir,
     podmanEnv: cluster.infra.podman.env as Record<string, string>,
   });
 }
 
+function access(r: PrivateRegistry): RegistryAccess {
+  return { host: r.host, caPath: r.caPath, username: r.username, password: r.password };
+}
+
 export async function teardown(): Promise<void> {
   await cluster?.stop();
+}
+
+/** How a client reaches one of the test cluster's HTTPS registries with a password. */
+export interface RegistryAccess {
+  /** host:port, as the host and the pods reach it. */
+  host: string;
+  /** The CA that signed the registry's certificate (PEM, on the host). */
+  caPath: string;
+  username: string;
+  password: string;
 }
 
 declare module "vitest" {
@@ -77,6 +96,17 @@ declare module "vitest" {
        * watch cache, and the admin's kubeconfig through it; a cluster prepared outside has none.
        */
       faults: { url: string; kubeconfig: string } | undefined;
+      /**
+       * The test cluster's registries over HTTPS (a CA of the cluster's) with a user and password each
+       * (test/cluster/kube/registries.ts): "secure" to push to, "base" holding only the busybox image
+       * (BUSYBOX, its reference there). A cluster prepared outside has none.
+       */
+      registries: { secure: RegistryAccess; base: RegistryAccess & { busybox: string } } | undefined;
+      /**
+       * The forward proxy (tinyproxy, test/cluster/kube/proxy.ts): URL as pods and the host reach it, and its
+       * log on the host. It forwards only to the registries and the git daemon. A cluster prepared outside has none.
+       */
+      proxy: { url: string; accessLog: string } | undefined;
       /** The kubelet's pod log directory ("" on a cluster prepared outside). */
       podLogs: string;
       podmanEnv: Record<string, string>;

@@ -1,6 +1,7 @@
 // What the end-to-end tests share: the cluster's coordinates, requests aimed at it, registry checks,
-// Git repositories, identities bound to Roles, and the fault proxy's controls.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// Git repositories, identities bound to Roles, the fault proxy's controls, and the private registries and
+// the forward proxy.
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
@@ -10,6 +11,8 @@ import { createTestRepo, type TestRepoOptions } from "../cluster/infra/gitd.js";
 import { bindRole, builderRules, type Rule } from "../cluster/kube/index.js";
 import { run } from "../cluster/infra/proc.js";
 import { faultControl, type FaultControl } from "../cluster/kube/faults.js";
+// A docker config.json / containers-auth.json with a user and password for each host.
+export { authJson } from "../cluster/kube/registries.js";
 
 export const tc = () => inject("cluster");
 
@@ -118,4 +121,25 @@ let throughFaults: Promise<Cluster> | undefined;
 export function faultyCluster(): Promise<Cluster> {
   throughFaults ??= Cluster.connect({ kubeconfig: tc().faults!.kubeconfig });
   return throughFaults;
+}
+
+/** The test cluster's HTTPS registries with passwords (test/cluster/kube/registries.ts). */
+export function privateRegistries(): NonNullable<ReturnType<typeof tc>["registries"]> {
+  const r = tc().registries;
+  if (!r) throw new Error("this cluster has no private registries (the test cluster has)");
+  return r;
+}
+
+/** The test cluster's forward proxy (test/cluster/kube/proxy.ts). */
+export function forwardProxy(): NonNullable<ReturnType<typeof tc>["proxy"]> {
+  const p = tc().proxy;
+  if (!p) throw new Error("this cluster has no forward proxy (the test cluster started with proxy: true has)");
+  return p;
+}
+
+/** A new directory holding only CAPATH, as ca.crt: what skopeo's and buildah's --cert-dir take. */
+export function certDir(caPath: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "buildpod-ca-"));
+  copyFileSync(caPath, join(dir, "ca.crt"));
+  return dir;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (the test cluster's: the node's containerd and runc, the local
-# registry, image assembly, the git daemon; the unit tests': shellcheck).
+# registries and their passwords, image assembly, the git daemon, the forward proxy; the unit tests': shellcheck).
 # Idempotent: when every package is already installed it returns at once without touching apt.
 # Run as root on a Debian 12 machine. Never edits /etc beyond what the packages themselves install.
 set -euo pipefail
@@ -8,7 +8,9 @@ set -euo pipefail
 PACKAGES=(
   containerd runc containernetworking-plugins       # the node: the kubelet's runtime, pod networks
   podman conmon                                     # assembling images
-  docker-registry skopeo                            # the local registry and inspecting it
+  docker-registry skopeo                            # the local registries and inspecting them
+  apache2-utils                                     # htpasswd: bcrypt entries for the registries' users
+  tinyproxy                                         # the forward proxy pods may be pointed at
   debootstrap busybox-static                        # assembling the builder and busybox images
   git openssl ca-certificates                       # git daemon for test sources
   shellcheck                                        # the unit tests lint every .sh file (test/unit/shellcheck.test.ts)
@@ -38,8 +40,8 @@ fi
 echo "install.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# --no-install-recommends keeps it quick; policy-rc.d stops the docker-registry package from starting
-# its system service (the tests run their own registry with their own config).
+# --no-install-recommends keeps it quick; policy-rc.d stops the docker-registry and tinyproxy packages from
+# starting their system services (the tests run their own, each with its own config).
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

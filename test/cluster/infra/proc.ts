@@ -93,10 +93,15 @@ export function reapOnExit(child: ChildProcess): () => boolean {
   const reap = () => {
     if (!exited) child.kill("SIGKILL");
   };
+  // One listener per server: a whole test cluster has more than the default ten.
+  const max = process.getMaxListeners();
+  if (max !== 0) process.setMaxListeners(max + 1);
   process.once("exit", reap);
   child.on("exit", () => {
     exited = true;
     process.removeListener("exit", reap);
+    const now = process.getMaxListeners();
+    if (now > 1) process.setMaxListeners(now - 1);
   });
   return () => exited;
 }

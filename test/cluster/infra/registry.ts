@@ -1,7 +1,10 @@
 // A container registry on loopback: Debian's docker-registry binary with its own config and storage dir
 // (never the system service). Storage survives between runs, so images assembled once stay cached.
+// Plain HTTP by default; with `tls` it serves HTTPS with the certificate given, with `htpasswd` it asks for
+// a user and password (bcrypt entries).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { reapOnExit, sleep } from "./proc.js";
@@ -22,6 +25,14 @@ export interface RegistryOptions {
   port?: number;
   /** Where it listens: default 127.0.0.1 in this process's network namespace. */
   listen?: Listen;
+  /** Its directory under stateDir (config, log, storage): default "registry". */
+  name?: string;
+  /** Serve HTTPS with this certificate; `ca` is the CA that signed it, to check the registry answers. */
+  tls?: { cert: string; key: string; ca: string };
+  /** An htpasswd file with bcrypt entries: every request then needs one of its users. */
+  htpasswd?: string;
+  /** Log every request (default off). */
+  accessLog?: boolean;
 }
 
 /** An address in a network namespace of the test cluster's (test/cluster/kube/netns.ts). */
@@ -44,7 +55,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
-  const dir = join(opts.stateDir, "registry");
+  const dir = join(opts.stateDir, opts.name ?? "registry");
   const storageDir = join(dir, "storage");
   mkdirSync(storageDir, { recursive: true });
   const port = opts.port || Number(process.env.BUILDPOD_REGISTRY_PORT) || (await freePort());
@@ -52,9 +63,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const config = [
     "version: 0.1",
     "log:",
-    "  level: warn",
+    `  level: ${opts.accessLog ? "info" : "warn"}`,
     "  accesslog:",
-    "    disabled: true",
+    `    disabled: ${!opts.accessLog}`,
     "storage:",
     "  filesystem:",
     `    rootdirectory: ${JSON.stringify(storageDir)}`,
@@ -62,6 +73,8 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     "    enabled: true",
     "http:",
     `  addr: ${host}`,
+    ...(opts.tls ? ["  tls:", `    certificate: ${JSON.stringify(opts.tls.cert)}`, `    key: ${JSON.stringify(opts.tls.key)}`] : []),
+    ...(opts.htpasswd ? ["auth:", "  htpasswd:", `    realm: ${JSON.stringify(opts.name ?? "registry")}`, `    path: ${JSON.stringify(opts.htpasswd)}`] : []),
     "",
   ].join("\n");
   const configPath = join(dir, `config-${host.replace(/[^0-9A-Za-z]/g, "-")}.yml`);
@@ -77,10 +90,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (exited()) throw new Error(`docker-registry exited early; see ${join(dir, "registry.log")}`);
-    try {
-      const res = await fetch(`http://${host}/v2/`);
-      if (res.ok) break;
-    } catch {}
+    if (await answers(host, opts.tls?.ca)) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`docker-registry did not answer on ${host}`);
@@ -101,6 +111,24 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
       if (!exited()) child.kill("SIGKILL");
     },
   };
+}
+
+/**
+ * Whether the registry answers its API's base: 200, or 401 when it asks for a password. With CA, over HTTPS
+ * checked against that CA.
+ */
+async function answers(host: string, ca?: string): Promise<boolean> {
+  if (!ca) return fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+  const [hostname, port] = [host.slice(0, host.lastIndexOf(":")), Number(host.slice(host.lastIndexOf(":") + 1))];
+  return new Promise((resolve) => {
+    const req = request({ hostname, port, path: "/v2/", ca: readFileSync(ca), timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 || res.statusCode === 401);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
 }
 
 /** Whether the registry holds name:tag (a manifest HEAD request). */

@@ -1,9 +1,11 @@
 // The test cluster on a real Kubernetes: the upstream control plane and kubelet (test/cluster/cmd/kube) with
 // Debian's containerd, in a network namespace of its own (netns.ts), with the registry, the git daemon and the
-// images of test/cluster/infra served from that namespace.
+// images of test/cluster/infra served from that namespace, two private registries over HTTPS with passwords
+// (registries.ts), and, when asked, a forward proxy (proxy.ts).
 //
 //   const c = await startKubeCluster();   // ~15 s once the binaries and images exist
 //   ... c.kubeconfig (admin), c.kubeconfigs.builder (deploy/rbac.yaml's Role), c.registry, c.infra.git ...
+//   ... c.registries.secure / c.registries.base (host, caPath, username, password), c.proxy ...
 //   await c.stop();                        // nothing left running, nothing mounted
 import { readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -17,10 +19,12 @@ import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plan
 import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
 import { cleanNode, unmountUnder } from "./cleanup.js";
 import { startFaultProxy } from "./faults.js";
-import { NODE_NAME, startNode, type KubeNode } from "./node.js";
+import { NODE_NAME, POD_CIDR, startNode, type KubeNode } from "./node.js";
 import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
+import { startForwardProxy, type ForwardProxy } from "./proxy.js";
+import { startPrivateRegistries, type PrivateRegistries } from "./registries.js";
 
-export { kubeBinaries, type KubeBinaries };
+export { kubeBinaries, type ForwardProxy, type KubeBinaries, type PrivateRegistries };
 
 /** The people the API server knows, each with a kubeconfig. */
 export interface Kubeconfigs {
@@ -46,6 +50,10 @@ export interface KubeCluster {
   kubeconfigs: Kubeconfigs;
   /** host:port of the registry, as the host and the pods both reach it. */
   registry: string;
+  /** The HTTPS registries with passwords: "secure" to push to, "base" with a busybox to pull. */
+  registries: PrivateRegistries;
+  /** When started with proxy. */
+  proxy?: ForwardProxy;
   /** The Kubernetes release the cluster runs. */
   version: string;
   /** The bench identity's API requests, from the API server's audit log. */
@@ -68,6 +76,11 @@ export interface KubeClusterOptions extends InfraOptions {
   faults?: boolean;
   /** The kubelet's containerLogMaxSize, to have it rotate logs sooner than at its default 10Mi. */
   logMaxSize?: string;
+  /**
+   * Also start the forward proxy (KubeCluster.proxy), which forwards only to the registries and the git
+   * daemon.
+   */
+  proxy?: boolean;
 }
 
 /** The fault proxy and who may use it. */
@@ -121,6 +134,10 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     const infra = await startInfra({ ...opts, stateDir, listen: { address: net.address, enter: net.enter }, pauseBinary: bin.pause });
     undo.push(() => infra.stop());
     const pki = await clusterPki(join(dir, "pki"), net.address, NODE_NAME, SERVICE_IP);
+    const registries = await startPrivateRegistries({
+      dir, listen: { address: net.address, enter: net.enter }, podman: infra.podman, busybox: infra.images.busybox, plainRegistry: infra.registry.host,
+    });
+    undo.push(() => registries.stop());
     const people: Record<keyof Kubeconfigs, Identity> = {
       admin: identity("buildpod-admin", ["system:masters"]),
       builder: identity(BUILDER),
@@ -145,6 +162,12 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     log("starting the node");
     const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
     undo.push(() => kn.stop());
+    let proxy: ForwardProxy | undefined;
+    if (opts.proxy) {
+      const upstreams = [infra.registry.host, registries.secure.host, registries.base.host, ...(opts.git === false ? [] : [`${net.address}:${infra.git.port}`])];
+      proxy = await startForwardProxy({ dir, net, clients: [POD_CIDR, `${net.hostAddress}/32`, `${net.address}/32`], upstreams });
+      undo.push(() => proxy!.stop());
+    }
     let faults: FaultAccess | undefined;
     if (cp.uncachedUrl && cp.etcdUrl) {
       const proxy = await startFaultProxy({ binary: bin.faultproxy, logDir: join(dir, "logs"), pki, upstream: cp.uncachedUrl, etcdUrl: cp.etcdUrl });
@@ -156,7 +179,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
-      registry: infra.registry.host, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
+      registry: infra.registry.host, registries, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
       async stop() {
         if (stopped) return;
         stopped = true;
