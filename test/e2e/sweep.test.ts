@@ -264,16 +264,18 @@ describe("retries", () => {
 });
 
 describe("a build that loses its node to a more important pod", () => {
-  it("preempted by the scheduler: Failed, says so and what to do", async () => {
-    // The build asks for most of the node's CPU; a pod of a higher priority that asks as much can only run
-    // once the scheduler has evicted the build.
+  /**
+   * The build asks for most of the node's CPU; a pod of a higher priority that asks as much (and then runs
+   * for a second) can only run once the scheduler has preempted the build.
+   */
+  async function preempted(step: string, args: string[], tag: string): Promise<Ran> {
     const cores = Number(kubectl(["get", "node", "-o", "jsonpath={.items[0].status.allocatable.cpu}"]).replace(/m$/, "")) || 2;
     const most = `${Math.floor(cores * 1000 * 0.7)}m`;
-    const high = `sweep-high-${process.pid}`;
+    const high = `sweep-high-${process.pid}-${tag}`;
     kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: high }, value: 1_000_000 }));
-    const pod = `sweep-preemptor-${process.pid}`;
+    const pod = `sweep-preemptor-${process.pid}-${tag}`;
     try {
-      const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 120\n`), "-t", image("sweep:preempted"), "--cpu-request", most], {
+      return await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && ${step}\n`), "-t", image(`sweep:${tag}`), "--cpu-request", most, ...args], {
         onStart: (io) => void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(() => {
           kubectl(["apply", "-f", "-"], JSON.stringify({
             apiVersion: "v1", kind: "Pod", metadata: { name: pod, namespace: "default" },
@@ -281,13 +283,26 @@ describe("a build that loses its node to a more important pod", () => {
           }));
         }),
       });
-      expect(r.code, r.err).toBe(1);
-      expect(r.result).toMatchObject({ status: "Failed", reason: "PreemptionByScheduler" });
-      expect(r.result.message).toMatch(/^the build pod was disrupted: .*; retry the build/);
     } finally {
       spawnSync(tc().kubectl, ["delete", "pod", pod, "--wait=false"], { env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
       spawnSync(tc().kubectl, ["delete", "priorityclass", high], { env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
     }
+  }
+
+  it("preempted by the scheduler: Failed, says so and what to do", async () => {
+    const r = await preempted("sleep 120", [], "preempted");
+    expect(r.code, r.err).toBe(1);
+    expect(r.result).toMatchObject({ status: "Failed", reason: "PreemptionByScheduler" });
+    expect(r.result.message).toMatch(/^the build pod was disrupted: .*; retry the build/);
+  });
+
+  it("preempted with --retries 1: the next attempt runs once the more important pod is done, and completes", async () => {
+    // The step outlasts the 30 s grace period the preempted pod gets, so the first attempt cannot finish.
+    const r = await preempted("sleep 45 && echo slept", ["--retries", "1"], "preempted-retried");
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/attempt 1 of 2 ended: the build pod was disrupted: .*; the Job starts attempt 2/);
+    expect(r.out.match(/\| slept$/gm)).toHaveLength(1);
+    expect(r.result).toMatchObject({ status: "Complete", attempt: 2 });
   });
 });
 
