@@ -41,7 +41,7 @@ export interface FollowOptions extends BuildEvents {
   uploadTimeout?: number;
   /** Lines kept of each container's log, for the failure report. */
   tailLines?: number;
-  /** Retries of a disrupted pod the Job makes (default: the request's; 0 when following a found build). */
+  /** Retries of a disrupted pod the Job makes (default: the request's, or those a found build's Job has left). */
   retries?: number;
 }
 
@@ -78,7 +78,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
   const onOuterAbort = () => stop.abort();
   outer.addEventListener("abort", onOuterAbort, { once: true });
   const startTimeout = opts.startTimeout ?? req?.startTimeout ?? 300;
-  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout, kind: handle.kind, retries: opts.retries ?? req?.retries ?? 0 });
+  const tracker = new PodTracker({ createdAt: handle.createdAt, startTimeout, kind: handle.kind, retries: opts.retries ?? req?.retries ?? handle.retries ?? 0 });
   const done = new Deferred<Outcome>();
   const tailSize = opts.tailLines ?? 30;
   const tails = new Map<string, string[]>();

@@ -14,6 +14,8 @@ export interface BuildHandle {
   /** When the build was created (ms since epoch). */
   createdAt: number;
   request?: BuildRequest;
+  /** For a build found rather than started: the retries its Job has left (backoffLimit, less its failures). */
+  retries?: number;
 }
 
 export interface StartOptions {
@@ -90,7 +92,11 @@ export async function cancelBuild(cluster: Cluster, handle: Pick<BuildHandle, "n
 /** Finds a build by its run name: a Job, or a bare Pod. */
 export async function findBuild(cluster: Cluster, name: string, namespace: string): Promise<BuildHandle | undefined> {
   const job = await cluster.readJob(name, namespace);
-  if (job) return { name, namespace, kind: "job", createdAt: new Date(job.metadata?.creationTimestamp ?? Date.now()).getTime() };
+  if (job) {
+    // Only a Job made with --retries carries a pod failure policy; its backoffLimit is then the retries.
+    const retries = job.spec?.podFailurePolicy ? Math.max(0, (job.spec.backoffLimit ?? 0) - (job.status?.failed ?? 0)) : 0;
+    return { name, namespace, kind: "job", createdAt: new Date(job.metadata?.creationTimestamp ?? Date.now()).getTime(), retries };
+  }
   const pods = await cluster.listPods(namespace, `${LABELS.run}=${name}`);
   const pod = pods.items.find((p) => p.metadata?.name === name);
   if (pod) return { name, namespace, kind: "pod", createdAt: new Date(pod.metadata?.creationTimestamp ?? Date.now()).getTime() };

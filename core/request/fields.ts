@@ -124,11 +124,6 @@ export const KNOWN: Record<string, readonly string[]> = (() => {
   return known;
 })();
 
-/** Every field a build file can set, as dotted paths ("source.git.url"). */
-export function requestFields(): string[] {
-  return FIELDS.map((field) => field.path);
-}
-
 export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }

@@ -15,7 +15,7 @@ import { parseStrategy } from "./strategy.js";
 import { type BuildRequest, DEFAULTS, type ToolImages } from "./types.js";
 
 export * from "./types.js";
-export { FIELDS, inputName, requestFields, stepParameter, taskParam, type FieldKind, type RequestField } from "./fields.js";
+export { FIELDS, inputName, stepParameter, taskParam, type FieldKind, type RequestField } from "./fields.js";
 export { CUSTOM_CONTRACT_ENV } from "./strategy.js";
 /** The default build name: the output repository's last path component, made a valid name. */
 function defaultName(ref: ImageReference): string {

@@ -19,5 +19,6 @@ if [ "$(wc -c < /tmp/metadata.json)" -le 4000 ]; then
   cp /tmp/metadata.json /dev/termination-log
 else
   digest=$(sed -n 's/.*"containerimage\.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' /tmp/metadata.json | head -n 1)
-  printf '{"digest":"%s"}' "$digest" > /dev/termination-log
+  config=$(sed -n 's/.*"containerimage\.config\.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' /tmp/metadata.json | head -n 1)
+  printf '{"digest":"%s","imageId":"%s"}' "$digest" "$config" > /dev/termination-log
 fi
