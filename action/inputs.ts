@@ -108,5 +108,5 @@ export function requestFromInputs(
   if (Object.keys(labels).length) defaults.output = { labels };
 
   const raw = layFields([imagesFromEnv(env), defaults, base], given);
-  return { req: parseGiven(raw, given), raw };
+  return { req: parseGiven(raw, given, env), raw };
 }

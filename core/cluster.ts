@@ -1,8 +1,6 @@
 // The edge to the cluster: the operations buildpod does there (pods, Jobs, namespaces, Secrets, events,
 // access reviews, the pod watch, log streams, exec), each call through api-call.ts's retries.
-import type {
-  CoreV1Event, CoreV1EventList, V1Job, V1JobList, V1Namespace, V1Pod, V1PodList, V1Secret, V1SelfSubjectAccessReview, V1Status,
-} from "@kubernetes/client-node";
+import type { CoreV1Event, CoreV1EventList, V1ConfigMap, V1Job, V1JobList, V1Namespace, V1Pod, V1PodList, V1Secret, V1SelfSubjectAccessReview, V1Status } from "@kubernetes/client-node";
 // Only the exec client: client-node's index loads its whole generated API.
 import { Exec } from "@kubernetes/client-node/dist/exec.js";
 import { PassThrough, type Readable, type Writable } from "node:stream";
@@ -94,6 +92,11 @@ export class Cluster {
   /** A Secret, or undefined when there is none. */
   readSecret(name: string, namespace: string): Promise<V1Secret | undefined> {
     return this.read<V1Secret>(`reading Secret ${name}`, `/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`);
+  }
+
+  /** A ConfigMap, or undefined when there is none. */
+  readConfigMap(name: string, namespace: string): Promise<V1ConfigMap | undefined> {
+    return this.read<V1ConfigMap>(`reading ConfigMap ${name}`, `/api/v1/namespaces/${enc(namespace)}/configmaps/${enc(name)}`);
   }
 
   /** Deletes a build's Job (with its pod) or bare Pod. Resolves false when it was already gone. */

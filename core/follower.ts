@@ -167,12 +167,27 @@ function tick(s: FollowState, now: number): Step {
 
 /**
  * The pod's events, looked at when a container is slow to start: a Secret volume that does not exist keeps
- * the pod in ContainerCreating, with FailedMount events the kubelet repeats until someone makes it.
+ * the pod in ContainerCreating, with FailedMount events the kubelet repeats until someone makes it; so does a
+ * ConfigMap (the CA bundle, the registries.conf).
  */
 function podEvents(s: FollowState, events: ClusterEvent[]): Step {
   if (s.phase === "Settling") return [s, []];
-  const mount = [...events].reverse().find((e) => e.reason === "FailedMount" && /secrets? "[^"]+" not found|non-existent secret key/.test(e.message));
+  const mount = [...events].reverse().find((e) => e.reason === "FailedMount" && /(secrets?|configmaps?) "[^"]+" not found|non-existent (secret|config) key/.test(e.message));
   if (!mount) return [s, []];
+  const configKey = /references non-existent config key: (\S+)/.exec(mount.message);
+  if (configKey) {
+    return done(s, {
+      status: "StartFailed", reason: "ConfigMapKeyNotFound",
+      message: `the build cannot start: a ConfigMap it mounts has no key ${configKey[1]} (${mount.message}); add the key, or name another as CONFIGMAP/KEY`,
+    });
+  }
+  const configMap = /configmaps? "([^"]+)" not found/.exec(mount.message);
+  if (configMap) {
+    return done(s, {
+      status: "StartFailed", reason: "ConfigMapNotFound",
+      message: `the build cannot start: configmap "${configMap[1]}" not found in the build's namespace (${mount.message}); create it, or name another`,
+    });
+  }
   const key = /references non-existent secret key: (\S+)/.exec(mount.message);
   if (key) {
     return done(s, {

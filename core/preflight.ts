@@ -4,7 +4,7 @@ import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "./builders/index.js";
 import { ClusterError, type Cluster } from "./cluster.js";
 import { podRefusal } from "./refusal.js";
-import type { BuildRequest } from "./request/index.js";
+import type { BuildRequest, ConfigMapKey } from "./request/index.js";
 
 export class PreflightError extends ClusterError {
   constructor(message: string, reason: string) {
@@ -75,8 +75,8 @@ async function readNamespace(cluster: Cluster, name: string): Promise<V1Namespac
   }
 }
 
-/** A Secret the build mounts: the push config, the Git credentials, or a build secret's key. */
-async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "source" | "build", skipped: string[], key?: string): Promise<void> {
+/** A Secret the build mounts or the node pulls with: push or pull credentials, Git credentials, a build secret's key. */
+async function checkSecret(cluster: Cluster, namespace: string, name: string, kind: "push" | "pull" | "image pull" | "source" | "build", skipped: string[], key?: string): Promise<void> {
   // Reading a Secret needs its own permission; without it the cluster reports a missing one at pod start.
   if (!(await allowed(cluster, namespace, { verb: "get", resource: "secrets", name }))) {
     skipped.push(`whether the ${kind} secret "${name}" exists (you may not get it; a missing one is reported when the pod starts)`);
@@ -84,19 +84,36 @@ async function checkSecret(cluster: Cluster, namespace: string, name: string, ki
   }
   const secret = await cluster.readSecret(name, namespace);
   if (!secret) {
-    const how = kind === "push"
+    const how = kind === "push" || kind === "pull" || kind === "image pull"
       ? `create it with: kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`
       : kind === "build"
         ? `create it with: kubectl -n ${namespace} create secret generic ${name} --from-file=${key}=PATH`
         : `create it with: kubectl -n ${namespace} create secret generic ${name} --type=kubernetes.io/basic-auth --from-literal=username=USER --from-literal=password=TOKEN`;
     throw new PreflightError(`the ${kind} secret "${name}" does not exist in namespace ${namespace}; ${how}`, "SecretNotFound");
   }
-  if (kind === "push" && !secret.data?.[".dockerconfigjson"]) {
-    throw new PreflightError(`the push secret "${name}" has no .dockerconfigjson key (type ${secret.type ?? "unknown"}); make it with kubectl create secret docker-registry`, "SecretInvalid");
+  if ((kind === "push" || kind === "pull" || kind === "image pull") && !secret.data?.[".dockerconfigjson"]) {
+    throw new PreflightError(`the ${kind} secret "${name}" has no .dockerconfigjson key (type ${secret.type ?? "unknown"}); make it with kubectl create secret docker-registry`, "SecretInvalid");
   }
   if (key !== undefined && secret.data?.[key] === undefined) {
     const keys = Object.keys(secret.data ?? {});
     throw new PreflightError(`the build secret "${name}" has no key "${key}" (it has ${keys.length ? keys.join(", ") : "none"}); name one of its keys with key=KEY, or add it`, "SecretKeyNotFound");
+  }
+}
+
+/** A ConfigMap key the build mounts: the CA bundle or the registries.conf. */
+async function checkConfigMap(cluster: Cluster, namespace: string, ref: ConfigMapKey, what: string, skipped: string[]): Promise<void> {
+  if (!(await allowed(cluster, namespace, { verb: "get", resource: "configmaps", name: ref.name }))) {
+    skipped.push(`whether the ${what} ConfigMap "${ref.name}" exists (you may not get it; a missing one is reported when the pod starts)`);
+    return;
+  }
+  const map = await cluster.readConfigMap(ref.name, namespace);
+  const file = what === "CA bundle" ? "bundle.pem" : "registries.conf";
+  if (!map) {
+    throw new PreflightError(`the ${what} ConfigMap "${ref.name}" does not exist in namespace ${namespace}; create it with: kubectl -n ${namespace} create configmap ${ref.name} --from-file=${ref.key}=${file}`, "ConfigMapNotFound");
+  }
+  if (map.data?.[ref.key] === undefined) {
+    const keys = Object.keys(map.data ?? {});
+    throw new PreflightError(`the ${what} ConfigMap "${ref.name}" has no key "${ref.key}" (it has ${keys.length ? keys.join(", ") : "none"}); name one of its keys as ${ref.name}/KEY, or add it`, "ConfigMapKeyNotFound");
   }
 }
 
@@ -116,7 +133,9 @@ export interface PreflightReport {
  * asks nine questions, not nine hundred); a check that has finished is never reused.
  */
 export function preflight(cluster: Cluster, req: BuildRequest): Promise<PreflightReport> {
-  const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), req.strategy.type === "docker" ? req.strategy.builder : req.strategy.type, req.output.pushSecret, req.source.git?.secret, req.strategy.type === "docker" ? req.strategy.secrets : []]);
+  const s = req.strategy;
+  const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), s.type === "docker" ? s.builder : s.type, req.output.pushSecret, req.source.git?.secret,
+    s.type === "docker" ? s.secrets : [], s.type === "custom" ? undefined : s.pullSecret, req.imagePullSecrets, req.network.caBundle, req.network.registriesConf]);
   let checks = underWay.get(cluster) as Map<string, Promise<PreflightReport>> | undefined;
   if (!checks) underWay.set(cluster, (checks = new Map()));
   const running = checks.get(key);
@@ -159,6 +178,11 @@ async function checkAll(cluster: Cluster, req: BuildRequest): Promise<PreflightR
   if (req.output.pushSecret) await checkSecret(cluster, ns, req.output.pushSecret, "push", skipped);
   if (req.source.git?.secret) await checkSecret(cluster, ns, req.source.git.secret, "source", skipped);
   for (const s of req.strategy.type === "docker" ? req.strategy.secrets : []) await checkSecret(cluster, ns, s.secret, "build", skipped, s.key);
+  if (req.strategy.type !== "custom" && req.strategy.pullSecret) await checkSecret(cluster, ns, req.strategy.pullSecret, "pull", skipped);
+  // The kubelet pulls anonymously past a missing imagePullSecret, and the pull then fails for want of it.
+  for (const name of req.imagePullSecrets) await checkSecret(cluster, ns, name, "image pull", skipped);
+  if (req.network.caBundle) await checkConfigMap(cluster, ns, req.network.caBundle, "CA bundle", skipped);
+  if (req.network.registriesConf) await checkConfigMap(cluster, ns, req.network.registriesConf, "registries.conf", skipped);
   return { skipped, mayDryRun };
 }
 

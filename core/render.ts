@@ -1,11 +1,13 @@
 // request -> the Job (or bare Pod) that runs the build. Pure: no cluster, no clock, no randomness; the
 // run id comes in from the caller.
-import type { V1Container, V1Job, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod, V1PodSpec, V1ResourceRequirements, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import { BUILDERS } from "./builders/index.js";
 import { SOURCE_IMAGE } from "./images.js";
 import type { BuildRequest, ResourceList } from "./request/index.js";
 import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
 import { customStrategy } from "./strategy/custom.js";
 import { dockerStrategy } from "./strategy/docker.js";
+import { networkPlan, type NetworkPlan } from "./strategy/network.js";
 import { env, type StrategyPlan } from "./strategy/plan.js";
 import { sourceStrategy } from "./strategy/source.js";
 
@@ -80,9 +82,9 @@ function resources(req: BuildRequest): V1ResourceRequirements | undefined {
   return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
 }
 
-function sourceContainer(req: BuildRequest, plan: StrategyPlan, res: V1ResourceRequirements | undefined): V1Container {
+function sourceContainer(req: BuildRequest, plan: StrategyPlan, net: NetworkPlan, res: V1ResourceRequirements | undefined): V1Container {
   const { git, binary } = req.source;
-  const mounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }];
+  const mounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }, ...net.sourceMounts];
   if (git?.secret) mounts.push({ name: "source-secret", mountPath: PATHS.sourceSecret, readOnly: true });
   return {
     name: "source",
@@ -99,6 +101,7 @@ function sourceContainer(req: BuildRequest, plan: StrategyPlan, res: V1ResourceR
         BUILDPOD_CONTEXT_DIR: req.source.contextDir,
       }),
       ...plan.sourceEnv,
+      ...net.sourceEnv,
     ],
     securityContext: {
       runAsUser: SOURCE_UID, runAsGroup: SOURCE_UID, runAsNonRoot: true,
@@ -111,14 +114,28 @@ function sourceContainer(req: BuildRequest, plan: StrategyPlan, res: V1ResourceR
   };
 }
 
+/** The build image's own certificate directories that a CA bundle is added to. */
+function caDirs(req: BuildRequest): string[] {
+  const s = req.strategy;
+  return s.type === "docker" ? BUILDERS[s.builder].caDirs : s.type === "source" ? BUILDERS.buildah.caDirs : [];
+}
+
+/** ENV with OVER laid on it: a name in both takes OVER's value, in ENV's place. */
+function overlay(env: V1EnvVar[], over: Record<string, string | undefined>): V1EnvVar[] {
+  const given = Object.entries(over).filter((e): e is [string, string] => e[1] !== undefined);
+  const names = new Set(given.map(([n]) => n));
+  return [...env.filter((e) => !names.has(e.name)), ...given.map(([name, value]) => ({ name, value }))];
+}
+
 export function renderPodSpec(req: BuildRequest): V1PodSpec {
   const plan = strategyPlan(req);
+  const net = networkPlan(req, caDirs(req));
   const res = resources(req);
-  const volumes: V1Volume[] = [{ name: "workspace", emptyDir: {} }, ...plan.volumes];
+  const volumes: V1Volume[] = [{ name: "workspace", emptyDir: {} }, ...plan.volumes, ...net.volumes];
   // The disk limit bounds each scratch volume too (the kubelet's own sizeLimit check names the volume).
   const disk = req.resources.limits["ephemeral-storage"];
   for (const v of volumes) if (disk && v.emptyDir && !v.emptyDir.medium) v.emptyDir.sizeLimit = disk;
-  const buildMounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }, ...(plan.container.volumeMounts ?? [])];
+  const buildMounts: V1VolumeMount[] = [{ name: "workspace", mountPath: PATHS.workspace }, ...(plan.container.volumeMounts ?? []), ...net.buildMounts];
   if (req.output.pushSecret) {
     // A kubernetes.io/dockerconfigjson Secret, projected to the config.json every builder reads.
     volumes.push({
@@ -132,6 +149,7 @@ export function renderPodSpec(req: BuildRequest): V1PodSpec {
   }
   const build: V1Container = {
     ...plan.container,
+    env: overlay(plan.container.env ?? [], net.buildEnv),
     volumeMounts: buildMounts,
     ...(res ? { resources: res } : {}),
     terminationMessagePolicy: "FallbackToLogsOnError",
@@ -144,7 +162,7 @@ export function renderPodSpec(req: BuildRequest): V1PodSpec {
     enableServiceLinks: false,
     terminationGracePeriodSeconds: 10,
     securityContext: { fsGroup: SOURCE_UID },
-    initContainers: [sourceContainer(req, plan, res)],
+    initContainers: [sourceContainer(req, plan, net, res)],
     containers: [build],
     volumes,
   };
@@ -154,6 +172,7 @@ export function renderPodSpec(req: BuildRequest): V1PodSpec {
   if (s.serviceAccountName) spec.serviceAccountName = s.serviceAccountName;
   if (s.priorityClassName) spec.priorityClassName = s.priorityClassName;
   if (s.runtimeClassName) spec.runtimeClassName = s.runtimeClassName;
+  if (req.imagePullSecrets.length) spec.imagePullSecrets = req.imagePullSecrets.map((name) => ({ name }));
   return spec;
 }
 

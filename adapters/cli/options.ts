@@ -23,6 +23,8 @@ export function addRequestOptions(cmd: Command): Command {
     if (field.kind === "map" || field.kind === "list") option.argParser(collect);
     // commander gives a lone "--no-X" the default true, which would hide the build file's X: none.
     if (field.negated) option.default(null, "");
+    // A field of its own whose flag starts with "no-" (--no-proxy), not the negation of another (--proxy).
+    else if (option.negate) option.negate = false;
     cmd.addOption(option);
   }
   return cmd;
@@ -64,5 +66,5 @@ export function requestFromFlags(parsed: Record<string, unknown>): { req: BuildR
   const file = parsed.file as string | undefined;
   const given = givenFlags(parsed);
   const raw = layFields([imagesFromEnv(process.env), file ? readBuildFile(file) : {}], given);
-  return { req: parseGiven(raw, given), raw };
+  return { req: parseGiven(raw, given, process.env), raw };
 }

@@ -16,8 +16,10 @@ export const buildah: Builder = {
   // SETFCAP is among the capabilities 'baseline' allows.
   podSecurity: "baseline",
   // buildah bud --secret, --platform and --annotation.
-  supports: { cache: true, secrets: true, platforms: true, annotations: true },
+  supports: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: true, separatePullSecret: true },
   nodeDaemon: false,
+  caDirs: [],
+  runProxy: "env",
   scratch: { "buildah-storage": "/var/lib/containers", "buildah-tmp": "/var/tmp" },
   env: { TMPDIR: "/var/tmp", STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot" },
   container: (req, s) => ({

@@ -18,8 +18,10 @@ export const buildkit: Builder = {
   // 'baseline' refuses an Unconfined seccomp or AppArmor profile.
   podSecurity: "privileged",
   // The dockerfile frontend's RUN --mount=type=secret, and --opt platform=.
-  supports: { cache: true, secrets: true, platforms: true, annotations: true },
+  supports: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: false, separatePullSecret: false },
   nodeDaemon: false,
+  caDirs: [],
+  runProxy: "build-args",
   scratch: { "buildkit-state": "/home/user/.local/share/buildkit", "buildkit-tmp": "/tmp" },
   env: { BUILDKITD_FLAGS: "--oci-worker-no-process-sandbox" },
   container: (req, s) => {

@@ -13,8 +13,10 @@ export const docker: Builder = {
   podSecurity: "privileged",
   // The daemon keeps its layer cache on the node, builds for the node's platform, and takes docker build
   // --secret; annotations need buildx, which the classic builder's CLI may not have.
-  supports: { cache: false, secrets: true, platforms: false, annotations: false },
+  supports: { cache: false, secrets: true, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false },
   nodeDaemon: true,
+  caDirs: [],
+  runProxy: "build-args",
   scratch: {},
   env: { DOCKER_HOST: `unix://${PATHS.dockerSocket}` },
   container: (req, s) => ({

@@ -21,9 +21,20 @@ export interface Builder {
   /**
    * cache: a registry layer cache (cacheOptions; a request for one elsewhere is refused). secrets: build
    * secrets mounted into RUN steps. platforms: images for platforms other than the node's. annotations:
-   * OCI annotations on the image's manifest.
+   * OCI annotations on the image's manifest. registriesConf: a containers registries.conf (mirrors,
+   * short-name aliases). separatePullSecret: pull credentials in a file apart from the push credentials.
    */
-  supports: { cache: boolean; secrets: boolean; platforms: boolean; annotations: boolean };
+  supports: { cache: boolean; secrets: boolean; platforms: boolean; annotations: boolean; registriesConf: boolean; separatePullSecret: boolean };
+  /**
+   * Directories of the image's own CA certificates where they are in none of the places Go looks by default
+   * (kaniko's); a CA bundle's directory is added to them in SSL_CERT_DIR.
+   */
+  caDirs: string[];
+  /**
+   * How RUN steps get the proxy: "env", the builder passes its own proxy environment on (buildah's
+   * --http-proxy); "build-args", as the predefined proxy build arguments, which stay out of the image's history.
+   */
+  runProxy: "env" | "build-args";
   /**
    * The node's Docker daemon builds and pushes, through its socket: that is root on the node, so the request
    * must allow it, and the daemon's own configuration decides which registries are insecure.

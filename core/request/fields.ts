@@ -21,7 +21,7 @@ export interface RequestField {
    * false (the Action's `push: false`).
    */
   negated?: boolean;
-  group: "Build" | "Source" | "Strategy" | "Output" | "Resources" | "Scheduling" | "Images";
+  group: "Build" | "Source" | "Strategy" | "Output" | "Network" | "Resources" | "Scheduling" | "Images";
   help: string;
   /** The Action's input, when not the flag's name: multi-line inputs are plural ("build-args"). */
   input?: string;
@@ -56,6 +56,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Strategy", "--target <stage>", "strategy.target", "string", "Dockerfile stage to build"),
   f("Strategy", "--build-arg <key=value>", "strategy.buildArgs", "map", "build argument (repeatable)", { input: "build-args" }),
   f("Strategy", "--secret <id=ID,secret=NAME[,key=KEY]>", "strategy.secrets", "list", "a key of a Secret for RUN --mount=type=secret,id=ID, never in the image or the logs (repeatable; key defaults to the id)", { input: "secrets", lines: true }),
+  f("Strategy", "--pull-secret <secret>", "strategy.pullSecret", "string", "kubernetes.io/dockerconfigjson Secret to pull the FROM images (S2I: the builder image) with, apart from the push Secret"),
   f("Strategy", "--builder-image <image>", "strategy.builderImage", "string", "S2I builder image, custom builder image, or a replacement for the docker builder's image"),
   f("Strategy", "--allow-docker-socket", "strategy.allowDockerSocket", "boolean", "accept using the node's Docker socket (root on the node)"),
   f("Strategy", "--incremental", "strategy.incremental", "boolean", "S2I: restore the artifacts saved by the previous image"),
@@ -71,6 +72,11 @@ export const FIELDS: readonly RequestField[] = [
   f("Output", "--annotation <key=value>", "output.annotations", "map", "OCI annotation on the image's manifest (repeatable; buildah, BuildKit, S2I)", { input: "annotations" }),
   f("Output", "--cache <repository>", "cache.repository", "string", "registry repository for the layer cache (docker strategy; reached like the image: --insecure-registry, --push-secret)"),
   f("Output", "--cache-mode <mode>", "cache.mode", "string", "read-write: reuse and update the cache; read: reuse only (default: read-write)"),
+  f("Network", "--ca-bundle <configmap[/key]>", "network.caBundle", "string", "ConfigMap key with PEM certificates to trust besides the public ones, for Git over HTTPS and the registries (key defaults to ca.crt)"),
+  f("Network", "--registries-conf <configmap[/key]>", "network.registriesConf", "string", "ConfigMap key with a containers registries.conf: mirrors, short-name aliases, blocked registries (buildah, S2I, custom; key defaults to registries.conf)"),
+  f("Network", "--proxy <url>", "network.proxy", "string", "forward proxy for the clone, the builder's pulls and pushes, and RUN steps (HTTP_PROXY and HTTPS_PROXY)"),
+  f("Network", "--no-proxy <hosts>", "network.noProxy", "list", "hosts, .domains and CIDRs reached without the proxy (NO_PROXY; comma-separated, repeatable)"),
+  f("Network", "--proxy-from-env", "network.proxyFromEnv", "boolean", "take the proxy from this process's HTTPS_PROXY, HTTP_PROXY and NO_PROXY where not given"),
   f("Resources", "--cpu-request <cpu>", "resources.requests.cpu", "string", "CPU request, e.g. 500m"),
   f("Resources", "--cpu-limit <cpu>", "resources.limits.cpu", "string", "CPU limit, e.g. 2"),
   f("Resources", "--memory-request <memory>", "resources.requests.memory", "string", "memory request, e.g. 1Gi"),
@@ -93,6 +99,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Images", "--buildkit-image <image>", "images.buildkit", "string", "rootless BuildKit image (env BUILDPOD_IMAGE_BUILDKIT)"),
   f("Images", "--kaniko-image <image>", "images.kaniko", "string", "kaniko executor image (env BUILDPOD_IMAGE_KANIKO)"),
   f("Images", "--docker-image <image>", "images.docker", "string", "docker CLI image (env BUILDPOD_IMAGE_DOCKER)"),
+  f("Images", "--image-pull-secret <secret>", "images.pullSecrets", "list", "Secret the node pulls the tool images with: the pod's imagePullSecrets (repeatable)", { input: "image-pull-secrets" }),
 ];
 
 /** The Action's input for a field: "build-args". */

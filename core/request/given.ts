@@ -38,10 +38,13 @@ export function layFields(layers: Record<string, unknown>[], given: GivenField[]
   return raw;
 }
 
-/** parseRequest; an error about a given field names it as the user did: "--cache (cache.repository): ...". */
-export function parseGiven(raw: Record<string, unknown>, given: GivenField[]): BuildRequest {
+/**
+ * parseRequest; an error about a given field names it as the user did: "--cache (cache.repository): ...".
+ * ENV is the entry point's environment, read only for network.proxyFromEnv.
+ */
+export function parseGiven(raw: Record<string, unknown>, given: GivenField[], env: Record<string, string | undefined> = {}): BuildRequest {
   try {
-    return parseRequest(raw);
+    return parseRequest(raw, { env });
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     const path = (g: GivenField) => g.field.path;

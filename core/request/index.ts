@@ -7,12 +7,13 @@ import { InputError } from "../errors.js";
 import { dnsLabelProblem } from "../names.js";
 import type { ImageReference } from "../reference.js";
 import { KNOWN } from "./fields.js";
+import { checkNetwork, parseNetwork } from "./network.js";
 import { parseCache, parseOutput } from "./output.js";
-import { duration, image, labels, object, oneOf, string, wholeNumber } from "./read.js";
+import { duration, image, labels, object, oneOf, secretName, string, wholeNumber } from "./read.js";
 import { parseResources, parseScheduling } from "./scheduling.js";
 import { parseSource } from "./source.js";
 import { parseStrategy } from "./strategy.js";
-import { type BuildRequest, DEFAULTS, type ToolImages } from "./types.js";
+import { type BuildRequest, DEFAULTS, TOOL_IMAGES, type ToolImages } from "./types.js";
 
 export * from "./types.js";
 export { FIELDS, inputName, stepParameter, taskParam, type FieldKind, type RequestField } from "./fields.js";
@@ -27,8 +28,25 @@ function defaultName(ref: ImageReference): string {
 /** Each attempt can take a build's whole timeout: more than a few retries hide a cluster's trouble. */
 const MAX_RETRIES = 10;
 
+export interface ParseOptions {
+  /** The environment of the process that starts the build: read only for network.proxyFromEnv. */
+  env?: Record<string, string | undefined>;
+}
+
+/** The pod's imagePullSecrets: a list, or text split at commas and white space. */
+function pullSecrets(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const items = Array.isArray(value) ? value : String(value).split(/[\s,]+/).filter(Boolean);
+  const out: string[] = [];
+  items.forEach((item, i) => {
+    const name = secretName(item, `images.pullSecrets[${i}]`);
+    if (name && !out.includes(name)) out.push(name);
+  });
+  return out;
+}
+
 /** Builds the one validated request from a build-file-shaped object. Throws InputError. */
-export function parseRequest(input: unknown): BuildRequest {
+export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequest {
   const raw = object(input ?? {}, "")!;
   const source = parseSource(object(raw.source, "source"));
   const strategy = parseStrategy(object(raw.strategy, "strategy"), source);
@@ -43,7 +61,7 @@ export function parseRequest(input: unknown): BuildRequest {
   if (nsProblem) throw new InputError("namespace", nsProblem);
   const imagesRaw = object(raw.images, "images") ?? {};
   const images: ToolImages = {};
-  for (const key of KNOWN.images as (keyof ToolImages)[]) {
+  for (const key of TOOL_IMAGES) {
     const value = string(imagesRaw[key], `images.${key}`) || undefined;
     if (!value) continue;
     image(value, `images.${key}`, { allowDigest: true });
@@ -66,6 +84,8 @@ export function parseRequest(input: unknown): BuildRequest {
   if (strategy.type === "source" && !source.git && !source.binary) {
     throw new InputError("source", "the source strategy needs source code: a Git repository or a binary input");
   }
+  const network = parseNetwork(object(raw.network, "network"), opts.env ?? {});
+  checkNetwork(network, strategy, output.pushSecret);
   return {
     name, namespace, source, strategy, output, images,
     ...(cache ? { cache } : {}),
@@ -78,6 +98,8 @@ export function parseRequest(input: unknown): BuildRequest {
     retries,
     scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
     labels: labels(raw.labels, "labels"),
+    imagePullSecrets: pullSecrets(imagesRaw.pullSecrets),
+    network,
   };
 }
 
@@ -87,7 +109,7 @@ export function parseRequest(input: unknown): BuildRequest {
  */
 export function imagesFromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
   const images: Record<string, string> = {};
-  for (const key of KNOWN.images) {
+  for (const key of TOOL_IMAGES) {
     const value = env[`BUILDPOD_IMAGE_${key.toUpperCase()}`];
     if (value) images[key] = value;
   }

@@ -6,8 +6,8 @@ import { boolean, image, object, oneOf, type Raw, relativePath, required, secret
 import { BUILDERS, type BuildSecret, type Source, STRATEGIES, type Strategy, type StrategyType } from "./types.js";
 
 const STRATEGY_FIELDS: Record<StrategyType, readonly string[]> = {
-  docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket", "secrets"],
-  source: ["type", "builderImage", "incremental", "scriptsUrl", "env"],
+  docker: ["type", "builder", "dockerfile", "target", "buildArgs", "builderImage", "allowDockerSocket", "secrets", "pullSecret"],
+  source: ["type", "builderImage", "incremental", "scriptsUrl", "env", "pullSecret"],
   custom: ["type", "builderImage", "env", "exposeDockerSocket", "allowDockerSocket"],
 };
 
@@ -91,7 +91,8 @@ export function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
     if (secrets.length && !BUILDER_RECORDS[builder].supports.secrets) {
       throw new InputError("strategy.secrets", `the ${builder} builder cannot mount build secrets into RUN steps; use ${buildersWhere((b) => b.supports.secrets).join(", ")}`);
     }
-    return { type, builder, dockerfile, target, buildArgs, builderImage, allowDockerSocket, secrets };
+    const pullSecret = secretName(s.pullSecret, "strategy.pullSecret");
+    return { type, builder, dockerfile, target, buildArgs, builderImage, allowDockerSocket, secrets, ...(pullSecret ? { pullSecret } : {}) };
   }
   if (type === "source") {
     const img = required(builderImage, "strategy.builderImage", "the S2I builder image (--builder-image)");
@@ -102,9 +103,11 @@ export function parseStrategy(raw: Raw | undefined, source: Source): Strategy {
     for (const [k, v] of Object.entries(s.env && typeof s.env === "object" && !Array.isArray(s.env) ? s.env : {})) {
       if (typeof v === "string" && /[\r\n]/.test(v)) throw new InputError(`strategy.env.${k}`, "must be a single line");
     }
+    const pullSecret = secretName(s.pullSecret, "strategy.pullSecret");
     return {
       type, builderImage: img, scriptsUrl, env: userEnv(s.env, "strategy.env"),
       incremental: boolean(s.incremental, "strategy.incremental") ?? false,
+      ...(pullSecret ? { pullSecret } : {}),
     };
   }
   const img = required(builderImage, "strategy.builderImage", "the custom builder image (--builder-image)");

@@ -47,6 +47,8 @@ export interface DockerStrategy {
   allowDockerSocket: boolean;
   /** Build secrets for RUN --mount=type=secret: never in a layer, the image's config or the logs. */
   secrets: BuildSecret[];
+  /** A kubernetes.io/dockerconfigjson Secret for pulling the Dockerfile's FROM images. */
+  pullSecret?: string;
 }
 
 /** A key of a Kubernetes Secret, mounted for RUN --mount=type=secret,id=ID. */
@@ -64,6 +66,8 @@ export interface SourceStrategy {
   incremental: boolean;
   scriptsUrl?: string;
   env: Record<string, string>;
+  /** A kubernetes.io/dockerconfigjson Secret for pulling the builder image (and the previous image). */
+  pullSecret?: string;
 }
 
 export interface CustomStrategy {
@@ -136,6 +140,28 @@ export interface ToolImages {
   docker?: string;
 }
 
+/** The tool images' keys in the images section (which also holds pullSecrets). */
+export const TOOL_IMAGES = ["source", "buildah", "buildkit", "kaniko", "docker"] as const satisfies readonly (keyof ToolImages)[];
+
+/** A key of a ConfigMap in the build's namespace. */
+export interface ConfigMapKey {
+  name: string;
+  key: string;
+}
+
+/** How the build reaches the network: a private CA, registry settings, a forward proxy. */
+export interface Network {
+  /** PEM certificates trusted besides the images' own: by Git in the source container and by the builder. */
+  caBundle?: ConfigMapKey;
+  /** A containers-registries.conf (mirrors, short-name aliases, blocked registries) for buildah. */
+  registriesConf?: ConfigMapKey;
+  /** Forward proxy for http:// and https:// requests: the clone, the builder's pulls and pushes, RUN steps. */
+  httpProxy?: string;
+  httpsProxy?: string;
+  /** Hosts, domains (".example.com") and CIDRs reached directly. */
+  noProxy: string[];
+}
+
 export interface BuildRequest {
   /** The build's name: groups runs of the same build (labels, prune). */
   name: string;
@@ -164,6 +190,9 @@ export interface BuildRequest {
   labels: Record<string, string>;
   /** Replacements for the pinned tool images (mirrors in the cluster's own registry, say). */
   images: ToolImages;
+  /** Secrets the kubelet pulls the tool images with (the pod's imagePullSecrets). */
+  imagePullSecrets: string[];
+  network: Network;
 }
 
 export const DEFAULTS = {
@@ -173,6 +202,8 @@ export const DEFAULTS = {
   uploadTimeout: 600,
   deleteAfter: 3600,
   contextDir: ".",
+  caBundleKey: "ca.crt",
+  registriesConfKey: "registries.conf",
 };
 
 /** Label prefix that buildpod owns; users may not set labels under it. */

@@ -10,6 +10,14 @@ case "$BUILDPOD_SOURCE_MODE" in
 git)
   export HOME=/tmp/buildpod-home GIT_TERMINAL_PROMPT=0
   mkdir -p "$HOME"
+  if [ -n "${BUILDPOD_CA_BUNDLE:-}" ]; then
+    # Git takes one CA file, which replaces the system's: the system's certificates and the bundle, together.
+    for system in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+      if [ -f "$system" ]; then cat "$system" > "$HOME/ca.crt"; break; fi
+    done
+    cat "$BUILDPOD_CA_BUNDLE" >> "$HOME/ca.crt" || fail "cannot read the CA bundle: $BUILDPOD_CA_BUNDLE"
+    export GIT_SSL_CAINFO="$HOME/ca.crt"
+  fi
   secret=/var/run/buildpod/source-secret
   if [ -f "$secret/ssh-privatekey" ]; then
     mkdir -p "$HOME/.ssh"

@@ -5,6 +5,7 @@ import type { V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { BUILDERS } from "../builders/index.js";
 import type { BuildRequest, DockerStrategy } from "../request/index.js";
 import { PATHS } from "../scripts.js";
+import { proxyEnv } from "./network.js";
 import { dockerfilePath, dockerSocket, emptyDir, env, outputEnv, type StrategyPlan } from "./plan.js";
 
 /**
@@ -20,9 +21,18 @@ function buildSecretsVolume(s: DockerStrategy): V1Volume {
   };
 }
 
+/**
+ * The proxy as build arguments, for builders that do not pass their own proxy environment on to RUN steps:
+ * docker build's predefined proxy arguments, which need no ARG line and stay out of the image's history.
+ */
+function withProxyArgs(req: BuildRequest, s: DockerStrategy): DockerStrategy {
+  const proxy = Object.fromEntries(Object.entries(proxyEnv(req)).filter((e): e is [string, string] => e[1] !== undefined));
+  return Object.keys(proxy).length ? { ...s, buildArgs: { ...proxy, ...s.buildArgs } } : s;
+}
+
 export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPlan {
   const builder = BUILDERS[s.builder];
-  const { command, args: own, env: extra } = builder.container(req, s);
+  const { command, args: own, env: extra } = builder.container(req, builder.runProxy === "build-args" ? withProxyArgs(req, s) : s);
   // Every builder that supports them (the request refuses the others) takes docker build's --secret.
   const secretArgs = s.secrets.flatMap((x) => ["--secret", `id=${x.id},src=${PATHS.buildSecrets}/${x.id}`]);
   const args = [...(own ?? []), ...secretArgs, ...(req.cache && builder.cacheOptions ? builder.cacheOptions(req.cache, req) : [])];

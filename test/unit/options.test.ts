@@ -63,3 +63,34 @@ describe("--affinity", () => {
     expect(() => fromFlags(...GIT, "--affinity", "{a: 1, a: 2}")).toThrow(/^--affinity: is not valid JSON or YAML: .*unique/i);
   });
 });
+
+describe("network flags", () => {
+  it("--proxy and --no-proxy are two fields: --no-proxy is no negation of --proxy", () => {
+    const { req } = fromFlags(...GIT, "--proxy", "http://proxy.internal:3128", "--no-proxy", "a.internal,.svc", "--no-proxy", "10.0.0.0/8");
+    expect(req.network).toEqual({ httpProxy: "http://proxy.internal:3128", httpsProxy: "http://proxy.internal:3128", noProxy: ["a.internal", ".svc", "10.0.0.0/8"] });
+    expect(fromFlags(...GIT, "--no-proxy", "a.internal").req.network).toEqual({ noProxy: ["a.internal"] });
+  });
+
+  it("--proxy-from-env reads this process's environment; errors name the variable", () => {
+    const saved = { ...process.env };
+    try {
+      process.env.HTTPS_PROXY = "http://env-proxy:8080";
+      delete process.env.HTTP_PROXY;
+      delete process.env.http_proxy;
+      expect(fromFlags(...GIT).req.network.httpsProxy).toBeUndefined();
+      expect(fromFlags(...GIT, "--proxy-from-env").req.network).toMatchObject({ httpsProxy: "http://env-proxy:8080" });
+      process.env.HTTPS_PROXY = "http://user:pw@env-proxy:8080";
+      expect(() => fromFlags(...GIT, "--proxy-from-env")).toThrow(/^network\.proxyFromEnv \(HTTPS_PROXY\): carries a user or password/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it("--ca-bundle, --registries-conf, --pull-secret and --image-pull-secret", () => {
+    const { req } = fromFlags(...GIT, "--ca-bundle", "corp-ca/root.pem", "--registries-conf", "mirrors", "--pull-secret", "base", "--image-pull-secret", "tools", "--image-pull-secret", "more");
+    expect(req.network).toMatchObject({ caBundle: { name: "corp-ca", key: "root.pem" }, registriesConf: { name: "mirrors", key: "registries.conf" } });
+    expect(req.strategy).toMatchObject({ pullSecret: "base" });
+    expect(req.imagePullSecrets).toEqual(["tools", "more"]);
+    expect(() => fromFlags(...GIT, "--builder", "buildkit", "--registries-conf", "m")).toThrow(/^--registries-conf \(network\.registriesConf\): the buildkit builder does not read a registries\.conf/);
+  });
+});

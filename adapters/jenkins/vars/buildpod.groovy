@@ -58,6 +58,7 @@ static final Map<String, List<String>> OPTIONS = [
     target: ['--target', 'string'],
     buildArgs: ['--build-arg', 'map'],
     secrets: ['--secret', 'list'],
+    pullSecret: ['--pull-secret', 'string'],
     builderImage: ['--builder-image', 'string'],
     allowDockerSocket: ['--allow-docker-socket', 'boolean'],
     incremental: ['--incremental', 'boolean'],
@@ -73,6 +74,11 @@ static final Map<String, List<String>> OPTIONS = [
     annotations: ['--annotation', 'map'],
     cache: ['--cache', 'string'],
     cacheMode: ['--cache-mode', 'string'],
+    caBundle: ['--ca-bundle', 'string'],
+    registriesConf: ['--registries-conf', 'string'],
+    proxy: ['--proxy', 'string'],
+    noProxy: ['--no-proxy', 'list'],
+    proxyFromEnv: ['--proxy-from-env', 'boolean'],
     cpuRequest: ['--cpu-request', 'string'],
     cpuLimit: ['--cpu-limit', 'string'],
     memoryRequest: ['--memory-request', 'string'],
@@ -95,6 +101,7 @@ static final Map<String, List<String>> OPTIONS = [
     buildkitImage: ['--buildkit-image', 'string'],
     kanikoImage: ['--kaniko-image', 'string'],
     dockerImage: ['--docker-image', 'string'],
+    imagePullSecrets: ['--image-pull-secret', 'list'],
 ]
 
 /** Parameters that are options of the command, not fields of the request. */
