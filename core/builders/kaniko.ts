@@ -37,6 +37,9 @@ export const kaniko: Builder = {
       ...(s.target ? [`--target=${s.target}`] : []),
       // The digest file still gets the built manifest's digest; kaniko reports no image ID.
       ...(req.output.push ? [] : ["--no-push"]),
+      // kaniko tries a push once unless told: buildah tries three times (its MaxPullPushRetries), and so
+      // does this. A registry's passing trouble should not fail a build that has done its work.
+      "--push-retry=3",
       ...(req.output.insecure ? ["--insecure", "--insecure-pull", "--skip-tls-verify", "--skip-tls-verify-pull"] : []),
     ],
   }),
