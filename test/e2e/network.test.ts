@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../cluster/infra/proc.js";
-import { authJson, certDir, cluster, forwardProxy, image, privateRegistries, tc } from "./kit.js";
+import { authJson, certDir, cluster, forwardProxy, gitHttps, image, privateRegistries, repo, tc } from "./kit.js";
 
 const BIN = join(import.meta.dirname, "../../buildpod");
 const NS = "default";
@@ -134,5 +134,37 @@ describe.skipIf(!tc().registries)("private registries: a CA bundle, a registries
     expect(log).toContain(`GET http://${plain}/v2/ HTTP/1.1`);
     expect(log).not.toContain(`CONNECT ${secure.host}`);
     expect((await served(ref)).code).toBe(0);
+  });
+
+  it("clones over HTTPS trusting the CA bundle, through the proxy: the proxy saw the CONNECT, and the result names the commit", async () => {
+    const proxy = forwardProxy();
+    const git = gitHttps();
+    const name = `https-${suffix}`;
+    const r0 = await repo(name, { files: { Dockerfile: from, "app.txt": "over https\n" } });
+    const url = `${git.url}/${name}`;
+    const before = statSync(proxy.accessLog).size;
+    const out = join(mkdtempSync(join(tmpdir(), "buildpod-out-")), "result.json");
+    const r = buildpod("run", "--git", url, "-t", secureRef("network:https"), ...common(), "--ca-bundle", `${CA}/root.pem`, "--pull-secret", PULL,
+      "--proxy", proxy.url, "--result-file", out);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toMatchObject({ status: "Complete", commit: r0.head });
+    const log = readFileSync(proxy.accessLog).subarray(before).toString("utf8");
+    expect(log).toContain(`CONNECT ${new URL(git.url).host} HTTP/1.1`);
+
+    const untrusted = buildpod("run", "--git", url, "-t", secureRef("network:https-untrusted"), ...common(), "--pull-secret", PULL);
+    expect(untrusted.code).not.toBe(0);
+    expect(`${untrusted.out}\n${untrusted.err}`).toMatch(/could not fetch .*(SSL certificate problem|certificate verify failed|server certificate verification failed)/i);
+  });
+
+  it("the node pulls a tool image from base with --image-pull-secret, and cannot without it", () => {
+    const { base } = privateRegistries();
+    // busybox is shell enough for the source container of an upload.
+    const args = ["run", "--from-dir", context(from), "--source-image", base.busybox, ...common(), "--ca-bundle", `${CA}/root.pem`, "--pull-secret", PULL];
+    const r = buildpod(...args, "-t", secureRef("network:pulled-tools"), "--image-pull-secret", PULL);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    const refused = buildpod(...args, "-t", secureRef("network:no-pull-secret"), "--start-timeout", "60s");
+    expect(refused.code).toBe(3);
+    expect(refused.err).toMatch(/ErrImagePull|ImagePullBackOff|ImagePull/);
+    expect(refused.err).toMatch(/401|unauthorized|authorization/i);
   });
 });
