@@ -160,7 +160,8 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     await bindRole(admin, "default", "buildpod", rules, { kind: "User", name: BUILDER });
     await bindRole(admin, "default", "buildpod-limited", rules.filter((r) => !r.resources.includes("pods/log")), { kind: "User", name: LIMITED });
     log("starting the node");
-    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
+    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host,
+      httpsRegistries: { hosts: [registries.secure.host, registries.base.host], caPath: registries.caPath }, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
     undo.push(() => kn.stop());
     let proxy: ForwardProxy | undefined;
     if (opts.proxy) {

@@ -5,8 +5,9 @@
 //   base    holds only the busybox image, copied from the plain registry, to pull a base image from
 // They listen in the node's network namespace like the plain one (the host and the pods reach them at the
 // node's address) and keep nothing between clusters: their storage lies in the cluster's own directory.
-// The node's containerd does not trust their CA (its certs.d names only the plain registry), so the kubelet
-// cannot pull from them: they are for builders inside pods.
+// The node's containerd trusts their CA (node.ts writes a certs.d entry for each), so the kubelet pulls from
+// them for a pod with imagePullSecrets holding their credentials; builders inside pods reach them with the CA
+// and credentials mounted.
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
