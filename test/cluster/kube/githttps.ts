@@ -3,9 +3,9 @@
 // both ways. Its certificate comes from the private registries' CA (registries.ts): one private CA for
 // everything a build reaches over TLS outside the API server. It listens in the node's network namespace
 // like the registries; its log is one line per request (client, method, path, status).
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { canConnect } from "../infra/proc.js";
 import { startDaemon, waitFor } from "./daemon.js";
 import type { NodeNetwork } from "./netns.js";
 import { issue } from "./pki.js";
@@ -44,7 +44,8 @@ export async function startGitHttps(o: GitHttpsOptions): Promise<GitHttps> {
   const daemon = startDaemon("githttps", [o.binary, `--listen=${o.net.address}:${port}`, `--cert=${cert.cert}`, `--key=${cert.key}`,
     `--root=${o.root}`], { logDir, enter: o.net.enter });
   try {
-    await waitFor("githttps to listen", () => canConnect(port, o.net.address), [daemon], 10_000);
+    // Its own word rather than a probe connection, which would leave a handshake error in the access log.
+    await waitFor("githttps to listen", async () => readFileSync(daemon.logPath, "utf8").includes("listening on"), [daemon], 10_000);
   } catch (err) {
     await daemon.stop();
     throw err;
