@@ -342,16 +342,18 @@ describe.skipIf(!registries)("the test cluster's private registries and proxy", 
     }
 
     const waiting = (p: Pod) => p.status?.containerStatuses?.[0]?.state?.waiting;
+    /** The pod ran to its end, or its pull failed. */
+    const settled = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed" || /^(ErrImagePull|ImagePullBackOff)$/.test(waiting(p)?.reason ?? "");
 
     it("without them the pull is refused for want of credentials", async () => {
-      const r = await busyboxPod("no-pull-secret", [], (p) => /ErrImagePull|ImagePullBackOff/.test(waiting(p)?.reason ?? "") || p.status?.phase === "Succeeded");
+      const r = await busyboxPod("no-pull-secret", [], settled);
       expect(r.pod.status?.phase).not.toBe("Succeeded");
       expect(waiting(r.pod)?.reason).toMatch(/^(ErrImagePull|ImagePullBackOff)$/);
       expect(waiting(r.pod)?.message).toMatch(/401|unauthorized|authorization/i);
     });
 
     it("with them the pod runs: containerd trusts the registries' CA and the kubelet hands it the Secret's password", async () => {
-      const r = await busyboxPod("pull-secret", [pullSecret], (p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed");
+      const r = await busyboxPod("pull-secret", [pullSecret], settled);
       expect(r.pod.status?.phase, JSON.stringify(r.pod.status)).toBe("Succeeded");
       expect(r.logs).toBe("ok\n");
     });
