@@ -28,6 +28,7 @@ function external(): ProvidedContext["cluster"] | undefined {
     apiUrl: "", caPath: "",
     faults: undefined,
     registries: undefined,
+    gitHttps: undefined,
     proxy: undefined,
     podLogs: "",
     podmanEnv: {},
@@ -50,6 +51,7 @@ export async function setup(project: TestProject): Promise<void> {
     apiUrl: cluster.apiUrl, caPath: cluster.caPath,
     faults: cluster.faults && { url: cluster.faults.url, kubeconfig: cluster.faults.kubeconfigs.admin },
     registries: { secure: access(cluster.registries.secure), base: { ...access(cluster.registries.base), busybox: cluster.registries.base.busybox } },
+    gitHttps: cluster.gitHttps && { url: `https://${cluster.gitHttps.host}`, caPath: cluster.gitHttps.caPath, accessLog: cluster.gitHttps.accessLog },
     proxy: cluster.proxy && { url: cluster.proxy.url, accessLog: cluster.proxy.accessLog },
     podLogs: cluster.podLogsDir,
     podmanEnv: cluster.infra.podman.env as Record<string, string>,
@@ -103,8 +105,16 @@ declare module "vitest" {
        */
       registries: { secure: RegistryAccess; base: RegistryAccess & { busybox: string } } | undefined;
       /**
+       * The Git server over HTTPS (test/cluster/kube/githttps.ts), serving the repositories of gitBase: URL is
+       * https://HOST:PORT as pods and the host reach it (a repository at URL/NAME), its certificate signed by
+       * CAPATH (the registries' CA), ACCESSLOG one line per request on the host. A cluster prepared outside
+       * has none.
+       */
+      gitHttps: { url: string; caPath: string; accessLog: string } | undefined;
+      /**
        * The forward proxy (tinyproxy, test/cluster/kube/proxy.ts): URL as pods and the host reach it, and its
-       * log on the host. It forwards only to the registries and the git daemon. A cluster prepared outside has none.
+       * log on the host. It forwards only to the registries and the Git servers (git:// and HTTPS). A cluster
+       * prepared outside has none.
        */
       proxy: { url: string; accessLog: string } | undefined;
       /** The kubelet's pod log directory ("" on a cluster prepared outside). */

@@ -1,6 +1,6 @@
 // What the end-to-end tests share: the cluster's coordinates, requests aimed at it, registry checks,
-// Git repositories, identities bound to Roles, the fault proxy's controls, and the private registries and
-// the forward proxy.
+// Git repositories, identities bound to Roles, the fault proxy's controls, and the private registries, the
+// Git server over HTTPS and the forward proxy.
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +128,13 @@ export function privateRegistries(): NonNullable<ReturnType<typeof tc>["registri
   const r = tc().registries;
   if (!r) throw new Error("this cluster has no private registries (the test cluster has)");
   return r;
+}
+
+/** The test cluster's Git server over HTTPS (test/cluster/kube/githttps.ts); repo() makes what it serves. */
+export function gitHttps(): NonNullable<ReturnType<typeof tc>["gitHttps"]> {
+  const g = tc().gitHttps;
+  if (!g) throw new Error("this cluster has no Git server over HTTPS (the test cluster has)");
+  return g;
 }
 
 /** The test cluster's forward proxy (test/cluster/kube/proxy.ts). */

@@ -1,15 +1,16 @@
-// The test cluster's private registries (HTTPS with a CA of the cluster's, a user and password each) and its
-// forward proxy, as the host, a pod and a build of today's buildpod reach them: the ground for trusting a
-// private CA, pull credentials and proxies. buildpod trusts no CA of its own yet, so the build here reaches
-// "secure" with --insecure-registry (TLS unverified) and a push Secret.
+// The test cluster's private registries (HTTPS with a CA of the cluster's, a user and password each), its Git
+// server over HTTPS (the same CA) and its forward proxy, as the host, a pod, the kubelet and a build of today's
+// buildpod reach them: the ground for trusting a private CA, pull credentials and proxies. buildpod trusts no
+// CA of its own yet, so the build here reaches "secure" with --insecure-registry (TLS unverified) and a push
+// Secret.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../cluster/infra/proc.js";
-import { authJson, certDir, cluster, forwardProxy, image, privateRegistries, registryDigest, tc } from "./kit.js";
+import { authJson, certDir, cluster, forwardProxy, gitHttps, image, privateRegistries, registryDigest, repo, tc } from "./kit.js";
 
 const BIN = join(import.meta.dirname, "../../buildpod");
 const NS = "default";
@@ -25,6 +26,8 @@ function skopeo(args: string[]) {
 
 const UNAUTHORIZED = /unauthorized|authentication required/i;
 const UNTRUSTED = /x509|certificate signed by unknown authority/i;
+/** git's (libcurl's) words for a server certificate it cannot verify. */
+const GIT_UNTRUSTED = /server certificate verification failed|SSL certificate problem/i;
 
 /** Names of the ConfigMap (the CA as ca.crt) and the Secret (auth.json for "base") the pods mount. */
 const CA = `registry-ca-${suffix}`;
@@ -226,5 +229,133 @@ describe.skipIf(!registries)("the test cluster's private registries and proxy", 
     expect(log).toContain(`Proxying refused on filtered url "192.0.2.1:5002"`);
     expect(log).not.toMatch(/Established connection to host "192\.0\.2\.1"/);
     expect(log).toMatch(new RegExp(`Refused CONNECT method on port ${api.split(":")[1]}|Proxying refused on filtered url "${api.replace(/\./g, "\\.")}"`));
+  });
+  describe.skipIf(!tc().gitHttps)("the Git server over HTTPS", () => {
+    const name = `https-${suffix}`;
+    let head = "";
+    beforeAll(async () => {
+      head = (await repo(name, { files: { "README": "served over HTTPS\n" } })).head;
+    });
+    afterAll(() => rmSync(join(tc().gitBase, name), { recursive: true, force: true }));
+
+    /** git on the host, with none of the machine's configuration and CA (when given) as its only trust. */
+    function hostGit(args: string[], ca?: string) {
+      const env: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0" };
+      // The machine may name its own bundle here; without CA, git falls back to libcurl's default (the system's).
+      delete env.GIT_SSL_CAINFO;
+      if (ca) env.GIT_SSL_CAINFO = ca;
+      return spawnSync("git", args, { encoding: "utf8", env, timeout: 60_000 });
+    }
+
+    it("from the host: ls-remote works with the CA, and fails on the certificate without it", async () => {
+      const g = gitHttps();
+      const url = `${g.url}/${name}`;
+      const from = statSync(g.accessLog).size;
+      const ok = hostGit(["ls-remote", url, "refs/heads/main"], g.caPath);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toBe(`${head}\trefs/heads/main\n`);
+      const untrusted = hostGit(["ls-remote", url]);
+      expect(untrusted.status).not.toBe(0);
+      expect(untrusted.stderr).toMatch(GIT_UNTRUSTED);
+      // The server logs a request once it has answered it: the client may have read the answer a moment before.
+      await sleep(200);
+      expect(readFileSync(g.accessLog).subarray(from).toString("utf8")).toContain(`GET /${name}/info/refs?service=git-upload-pack 200`);
+    });
+
+    it("from a pod: a clone with the CA works directly and through the forward proxy's CONNECT; without the CA it fails", async () => {
+      // /ca/ca.crt is the registries' CA (the ConfigMap made from base's): one CA trusted for both.
+      const g = gitHttps();
+      const proxy = forwardProxy();
+      const url = `${g.url}/${name}`;
+      const host = new URL(g.url).host;
+      const clone = (dir: string) => `git clone -q ${url} ${dir} && git -C ${dir} rev-parse HEAD`;
+      const fromProxy = statSync(proxy.accessLog).size;
+      const fromServer = statSync(g.accessLog).size;
+      const direct = await inPod("git-https", [
+        ["clone", `GIT_SSL_CAINFO=/ca/ca.crt ${clone("/tmp/direct")}`],
+        ["no-ca", `git ls-remote ${url}`],
+      ]);
+      expect(direct.steps.clone!.rc, direct.steps.clone!.out).toBe(0);
+      expect(direct.steps.clone!.out.trim()).toBe(head);
+      expect(direct.steps["no-ca"]!.rc).not.toBe(0);
+      expect(direct.steps["no-ca"]!.out).toMatch(GIT_UNTRUSTED);
+      const proxied = await inPod("git-https-proxied", [["clone", `GIT_SSL_CAINFO=/ca/ca.crt ${clone("/tmp/proxied")}`]], { HTTPS_PROXY: proxy.url });
+      expect(proxied.steps.clone!.rc, proxied.steps.clone!.out).toBe(0);
+      expect(proxied.steps.clone!.out.trim()).toBe(head);
+
+      expect(readFileSync(proxy.accessLog).subarray(fromProxy).toString("utf8")).toContain(`CONNECT ${host} HTTP/1.1`);
+      // The server saw the direct clone come from the pod and the proxied one from the proxy (the node's address).
+      const served = readFileSync(g.accessLog).subarray(fromServer).toString("utf8");
+      const esc = (s: string) => s.replace(/\./g, "\\.");
+      const fetched = (client: string) => new RegExp(`${esc(client)}:\\d+ POST /${name}/git-upload-pack 200`);
+      expect(served).toMatch(fetched(direct.ip));
+      expect(served).toMatch(fetched(host.split(":")[0]!));
+      expect(served).not.toMatch(fetched(proxied.ip));
+    });
+  });
+
+  describe("the kubelet pulls base's busybox with imagePullSecrets", () => {
+    const pullSecret = `base-pull-${suffix}`;
+    beforeAll(async () => {
+      await create("secrets", {
+        metadata: { name: pullSecret }, type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": Buffer.from(authJson([privateRegistries().base])).toString("base64") },
+      });
+    });
+    afterAll(() => remove("secrets", pullSecret));
+
+    interface Pod {
+      status?: {
+        phase?: string;
+        containerStatuses?: { state?: { waiting?: { reason?: string; message?: string }; terminated?: { exitCode?: number } } }[];
+      };
+    }
+
+    /** Creates a pod of base's busybox (pulled every time), polls it until DONE says so (90 s at most), deletes it. */
+    async function busyboxPod(name: string, secrets: string[], done: (p: Pod) => boolean): Promise<{ pod: Pod; logs: string }> {
+      const c = await cluster();
+      const pod = `${name}-${suffix}`;
+      await c.call("creating a pod", "POST", `/api/v1/namespaces/${NS}/pods`, {
+        body: {
+          metadata: { name: pod },
+          spec: {
+            restartPolicy: "Never",
+            imagePullSecrets: secrets.map((s) => ({ name: s })),
+            containers: [{ name: "main", image: privateRegistries().base.busybox, imagePullPolicy: "Always", command: ["sh", "-c", "echo ok"] }],
+          },
+        },
+      });
+      try {
+        const deadline = Date.now() + 90_000;
+        for (;;) {
+          const p = await c.call<Pod>("reading the pod", "GET", `/api/v1/namespaces/${NS}/pods/${pod}`);
+          if (done(p)) {
+            const logs = spawnSync(tc().kubectl, ["--kubeconfig", tc().kubeconfig, "-n", NS, "logs", pod], { encoding: "utf8" });
+            return { pod: p, logs: logs.stdout };
+          }
+          if (Date.now() > deadline) throw new Error(`pod ${pod}: not what the test waits for within 90 s: ${JSON.stringify(p.status)}`);
+          await sleep(500);
+        }
+      } finally {
+        await remove("pods", pod);
+      }
+    }
+
+    const waiting = (p: Pod) => p.status?.containerStatuses?.[0]?.state?.waiting;
+    /** The pod ran to its end, or its pull failed. */
+    const settled = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed" || /^(ErrImagePull|ImagePullBackOff)$/.test(waiting(p)?.reason ?? "");
+
+    it("without them the pull is refused for want of credentials", async () => {
+      const r = await busyboxPod("no-pull-secret", [], settled);
+      expect(r.pod.status?.phase).not.toBe("Succeeded");
+      expect(waiting(r.pod)?.reason).toMatch(/^(ErrImagePull|ImagePullBackOff)$/);
+      expect(waiting(r.pod)?.message).toMatch(/401|unauthorized|authorization/i);
+    });
+
+    it("with them the pod runs: containerd trusts the registries' CA and the kubelet hands it the Secret's password", async () => {
+      const r = await busyboxPod("pull-secret", [pullSecret], settled);
+      expect(r.pod.status?.phase, JSON.stringify(r.pod.status)).toBe("Succeeded");
+      expect(r.logs).toBe("ok\n");
+    });
   });
 });

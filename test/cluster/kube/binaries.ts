@@ -12,6 +12,8 @@ export interface KubeBinaries {
   pause: string;
   /** The fault proxy the fault tests put in front of the API server. */
   faultproxy: string;
+  /** The HTTPS Git server (git http-backend behind TLS). */
+  githttps: string;
 }
 
 /** The repository's root (from the sources or from their compiled copy under build/). */
@@ -23,7 +25,7 @@ export function repoRoot(): string {
 
 export function kubeBinaries(): KubeBinaries {
   const dir = join(repoRoot(), ".cluster", "bin");
-  const b = { kube: join(dir, "kube"), kubectl: join(dir, "kubectl"), pause: join(dir, "pause"), faultproxy: join(dir, "faultproxy") };
+  const b = { kube: join(dir, "kube"), kubectl: join(dir, "kubectl"), pause: join(dir, "pause"), faultproxy: join(dir, "faultproxy"), githttps: join(dir, "githttps") };
   for (const f of Object.values(b)) {
     if (!existsSync(f)) throw new Error(`${f} is missing: build the test cluster's Kubernetes with  bash test/cluster/cmd/build.sh  (npm run setup does)`);
   }

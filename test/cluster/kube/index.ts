@@ -1,11 +1,12 @@
 // The test cluster on a real Kubernetes: the upstream control plane and kubelet (test/cluster/cmd/kube) with
 // Debian's containerd, in a network namespace of its own (netns.ts), with the registry, the git daemon and the
 // images of test/cluster/infra served from that namespace, two private registries over HTTPS with passwords
-// (registries.ts), and, when asked, a forward proxy (proxy.ts).
+// (registries.ts), the git daemon's repositories over HTTPS too (githttps.ts, the registries' CA), and, when
+// asked, a forward proxy (proxy.ts).
 //
 //   const c = await startKubeCluster();   // ~15 s once the binaries and images exist
 //   ... c.kubeconfig (admin), c.kubeconfigs.builder (deploy/rbac.yaml's Role), c.registry, c.infra.git ...
-//   ... c.registries.secure / c.registries.base (host, caPath, username, password), c.proxy ...
+//   ... c.registries.secure / c.registries.base (host, caPath, username, password), c.gitHttps, c.proxy ...
 //   await c.stop();                        // nothing left running, nothing mounted
 import { readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -19,12 +20,13 @@ import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plan
 import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
 import { cleanNode, unmountUnder } from "./cleanup.js";
 import { startFaultProxy } from "./faults.js";
+import { startGitHttps, type GitHttps } from "./githttps.js";
 import { NODE_NAME, POD_CIDR, startNode, type KubeNode } from "./node.js";
 import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
 import { startForwardProxy, type ForwardProxy } from "./proxy.js";
 import { startPrivateRegistries, type PrivateRegistries } from "./registries.js";
 
-export { kubeBinaries, type ForwardProxy, type KubeBinaries, type PrivateRegistries };
+export { kubeBinaries, type ForwardProxy, type GitHttps, type KubeBinaries, type PrivateRegistries };
 
 /** The people the API server knows, each with a kubeconfig. */
 export interface Kubeconfigs {
@@ -52,6 +54,11 @@ export interface KubeCluster {
   registry: string;
   /** The HTTPS registries with passwords: "secure" to push to, "base" with a busybox to pull. */
   registries: PrivateRegistries;
+  /**
+   * The git daemon's repositories over HTTPS (https://NODE:8443/NAME), its certificate from the registries'
+   * CA. Present unless started with git: false.
+   */
+  gitHttps?: GitHttps;
   /** When started with proxy. */
   proxy?: ForwardProxy;
   /** The Kubernetes release the cluster runs. */
@@ -77,8 +84,8 @@ export interface KubeClusterOptions extends InfraOptions {
   /** The kubelet's containerLogMaxSize, to have it rotate logs sooner than at its default 10Mi. */
   logMaxSize?: string;
   /**
-   * Also start the forward proxy (KubeCluster.proxy), which forwards only to the registries and the git
-   * daemon.
+   * Also start the forward proxy (KubeCluster.proxy), which forwards only to the registries and the Git
+   * servers (git:// and HTTPS).
    */
   proxy?: boolean;
 }
@@ -138,6 +145,11 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       dir, listen: { address: net.address, enter: net.enter }, podman: infra.podman, busybox: infra.images.busybox, plainRegistry: infra.registry.host,
     });
     undo.push(() => registries.stop());
+    let gitHttps: GitHttps | undefined;
+    if (opts.git !== false) {
+      gitHttps = await startGitHttps({ binary: bin.githttps, dir, net, caDir: registries.caDir, root: infra.git.baseDir });
+      undo.push(() => gitHttps!.stop());
+    }
     const people: Record<keyof Kubeconfigs, Identity> = {
       admin: identity("buildpod-admin", ["system:masters"]),
       builder: identity(BUILDER),
@@ -160,11 +172,12 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     await bindRole(admin, "default", "buildpod", rules, { kind: "User", name: BUILDER });
     await bindRole(admin, "default", "buildpod-limited", rules.filter((r) => !r.resources.includes("pods/log")), { kind: "User", name: LIMITED });
     log("starting the node");
-    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
+    const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host,
+      httpsRegistries: { hosts: [registries.secure.host, registries.base.host], caPath: registries.caPath }, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
     undo.push(() => kn.stop());
     let proxy: ForwardProxy | undefined;
     if (opts.proxy) {
-      const upstreams = [infra.registry.host, registries.secure.host, registries.base.host, ...(opts.git === false ? [] : [`${net.address}:${infra.git.port}`])];
+      const upstreams = [infra.registry.host, registries.secure.host, registries.base.host, ...(opts.git === false ? [] : [`${net.address}:${infra.git.port}`]), ...(gitHttps ? [gitHttps.host] : [])];
       proxy = await startForwardProxy({ dir, net, clients: [POD_CIDR, `${net.hostAddress}/32`, `${net.address}/32`], upstreams });
       undo.push(() => proxy!.stop());
     }
@@ -179,7 +192,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
-      registry: infra.registry.host, registries, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
+      registry: infra.registry.host, registries, gitHttps, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
       async stop() {
         if (stopped) return;
         stopped = true;

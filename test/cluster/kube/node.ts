@@ -30,6 +30,11 @@ export interface NodeOptions {
   node: Identity;
   /** host:port of the plain-HTTP registry the node pulls from. */
   registry: string;
+  /**
+   * HTTPS registries the node pulls from too (host:port each), their certificates signed by CAPATH's CA;
+   * they want credentials, which come from the pod's imagePullSecrets.
+   */
+  httpsRegistries?: { hosts: string[]; caPath: string };
   pauseImage: string;
   /** A client of the API server, to wait for the node to be Ready. */
   admin: Cluster;
@@ -130,6 +135,11 @@ export async function startNode(o: NodeOptions): Promise<KubeNode> {
   await writeFile(join(cd, "config.toml"), containerdConfig(cd, o));
   await writeFile(join(cd, "certs.d", o.registry, "hosts.toml"),
     `server = "http://${o.registry}"\n[host."http://${o.registry}"]\n  capabilities = ["pull", "resolve"]\n`);
+  for (const host of o.httpsRegistries?.hosts ?? []) {
+    await mkdir(join(cd, "certs.d", host), { recursive: true });
+    await writeFile(join(cd, "certs.d", host, "hosts.toml"),
+      `server = "https://${host}"\n[host."https://${host}"]\n  capabilities = ["pull", "resolve"]\n  ca = ${JSON.stringify(o.httpsRegistries!.caPath)}\n`);
+  }
   await writeFile(join(cd, "cni", "10-buildpod.conflist"), cniConfig(cd, o.net));
   await writeFile(join(dir, "resolv.conf"), `nameserver ${o.net.address}\n`);
   const sock = join(cd, "containerd.sock");

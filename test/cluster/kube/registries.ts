@@ -5,8 +5,9 @@
 //   base    holds only the busybox image, copied from the plain registry, to pull a base image from
 // They listen in the node's network namespace like the plain one (the host and the pods reach them at the
 // node's address) and keep nothing between clusters: their storage lies in the cluster's own directory.
-// The node's containerd does not trust their CA (its certs.d names only the plain registry), so the kubelet
-// cannot pull from them: they are for builders inside pods.
+// The node's containerd trusts their CA (node.ts writes a certs.d entry for each), so the kubelet pulls from
+// them for a pod with imagePullSecrets holding their credentials; builders inside pods reach them with the CA
+// and credentials mounted. The same CA signs the HTTPS Git server's certificate (githttps.ts): caDir.
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,6 +33,8 @@ export interface PrivateRegistries {
   /** Its busybox: the suite's busybox image under the same name and tag. */
   base: PrivateRegistry & { busybox: string };
   caPath: string;
+  /** The CA's directory (ca.crt, ca.key), to issue other servers' certificates from it (pki.ts's issue). */
+  caDir: string;
   /** A directory holding only ca.crt: a --cert-dir for skopeo and buildah. */
   certDir: string;
   /** containers-auth.json with both registries' credentials (for skopeo's and buildah's --authfile). */
@@ -100,7 +103,7 @@ export async function startPrivateRegistries(o: PrivateRegistriesOptions): Promi
       await run("skopeo", ["copy", "--quiet", "--src-tls-verify=false", "--dest-cert-dir", certDir, "--dest-authfile", authFile,
         `docker://${o.busybox}`, `docker://${busybox}`], { env: o.podman.env });
     }
-    return { secure, base: { ...baseRegistry, busybox }, caPath, certDir, authFile, stop };
+    return { secure, base: { ...baseRegistry, busybox }, caPath, caDir: pki, certDir, authFile, stop };
   } catch (err) {
     await stop();
     throw err;
