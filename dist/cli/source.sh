@@ -50,6 +50,14 @@ git)
     git checkout -q --detach "$target"
   fi
   if [ -f .gitmodules ]; then git submodule -q update --init --recursive --depth=1; fi
+  # Files kept in Git LFS were checked out as pointers: fetch their content, through the same credentials,
+  # CA and proxy as the clone.
+  if git grep -q -F 'filter=lfs' -- ':(glob).gitattributes' ':(glob)**/.gitattributes' 2>/dev/null; then
+    git lfs version >/dev/null 2>&1 || fail "the repository keeps files in Git LFS, and the source image has no git-lfs; give --source-image an image with git and git-lfs (the default has both)"
+    printf 'buildpod: fetching the Git LFS files\n'
+    git lfs install --local >/dev/null
+    git lfs pull 2>/tmp/buildpod-lfs.err || fail "could not fetch the Git LFS files from $BUILDPOD_GIT_URL: $(tail -n 3 /tmp/buildpod-lfs.err | tr '\n' ' ')"
+  fi
   commit=$(git rev-parse HEAD)
   [ -n "$epoch" ] || epoch=$(git log -1 --format=%ct HEAD)
   # The build sees the tree, not the clone's own state (which differs from run to run), unless it asked for

@@ -14,6 +14,20 @@ const from = (inputs: Record<string, string>, c: GitHubContext = ctx, env: NodeJ
   requestFromInputs((name) => inputs[name] ?? "", c, env, (p) => files[p] ?? "");
 
 describe("inputs -> request", () => {
+  it("the network inputs: ca-bundle, registries-conf, pull secrets, and the runner's proxy when asked", () => {
+    const env = { HTTPS_PROXY: "http://runner-proxy:3128", NO_PROXY: "localhost,.corp" };
+    const { req } = from({
+      image: "registry.example.com/org/app:1", "ca-bundle": "corp-ca/root.pem", "registries-conf": "mirrors", "pull-secret": "base",
+      "image-pull-secrets": "tools\nmore", "proxy-from-env": "true",
+    }, ctx, env);
+    expect(req.network).toEqual({ caBundle: { name: "corp-ca", key: "root.pem" }, registriesConf: { name: "mirrors", key: "registries.conf" }, httpsProxy: "http://runner-proxy:3128", noProxy: ["localhost", ".corp"] });
+    expect(req.strategy).toMatchObject({ pullSecret: "base" });
+    expect(req.imagePullSecrets).toEqual(["tools", "more"]);
+    // Not asked: the runner's proxy is not taken.
+    expect(from({ image: "registry.example.com/org/app:1", proxy: "http://given:1", "no-proxy": "a\nb,c" }, ctx, env).req.network)
+      .toEqual({ httpProxy: "http://given:1", httpsProxy: "http://given:1", noProxy: ["a", "b", "c"] });
+  });
+
   it("maps every kind of input onto the request model", () => {
     const { req } = from({
       git: "https://git.example.com/org/other", ref: "v1.2", "source-secret": "gitcred", context: "app",

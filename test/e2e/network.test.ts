@@ -4,8 +4,8 @@
 // CA from a ConfigMap: no --insecure-registry anywhere. And a forward proxy that the pulls and RUN steps go
 // through, as its access log shows.
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -147,7 +147,7 @@ describe.skipIf(!tc().registries)("private registries: a CA bundle, a registries
     const r = buildpod("run", "--git", url, "-t", secureRef("network:https"), ...common(), "--ca-bundle", `${CA}/root.pem`, "--pull-secret", PULL,
       "--proxy", proxy.url, "--result-file", out);
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
-    expect(JSON.parse(readFileSync(out, "utf8"))).toMatchObject({ status: "Complete", commit: r0.head });
+    expect(JSON.parse(readFileSync(out, "utf8"))).toMatchObject({ status: "Complete", source: { uri: url, commit: r0.head } });
     const log = readFileSync(proxy.accessLog).subarray(before).toString("utf8");
     expect(log).toContain(`CONNECT ${new URL(git.url).host} HTTP/1.1`);
 
@@ -166,5 +166,26 @@ describe.skipIf(!tc().registries)("private registries: a CA bundle, a registries
     expect(refused.code).toBe(3);
     expect(refused.err).toMatch(/ErrImagePull|ImagePullBackOff|ImagePull/);
     expect(refused.err).toMatch(/401|unauthorized|authorization/i);
+  });
+
+  it("fetches a repository's Git LFS files over HTTPS: the build sees their content, not their pointers", async () => {
+    const content = randomBytes(96 * 1024);
+    const oid = createHash("sha256").update(content).digest("hex");
+    const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${content.length}\n`;
+    const name = `lfs-${suffix}`;
+    const dockerfile = `${from}COPY model.bin /model.bin\nRUN sha256sum /model.bin\n`;
+    const r0 = await repo(name, { files: { ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", "model.bin": pointer, Dockerfile: dockerfile } });
+    // The object where git-lfs keeps a clone's objects, which the test Git server serves from.
+    const store = join(r0.path, ".git", "lfs", "objects", oid.slice(0, 2), oid.slice(2, 4));
+    mkdirSync(store, { recursive: true });
+    writeFileSync(join(store, oid), content);
+    const before = statSync(gitHttps().accessLog).size;
+    const r = buildpod("run", "--git", `${gitHttps().url}/${name}`, "-t", secureRef("network:lfs"), ...common(), "--ca-bundle", `${CA}/root.pem`, "--pull-secret", PULL);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(r.out).toMatch(/^source +\| buildpod: fetching the Git LFS files$/m);
+    expect(r.out).toContain(`${oid}  /model.bin`);
+    const served = readFileSync(gitHttps().accessLog).subarray(before).toString("utf8");
+    expect(served).toMatch(new RegExp(`POST /${name}(\\.git)?/info/lfs/objects/batch 200`));
+    expect(served).toMatch(new RegExp(`GET /${name}(\\.git)?/info/lfs/objects/${oid} 200`));
   });
 });

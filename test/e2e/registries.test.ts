@@ -1,8 +1,7 @@
 // The test cluster's private registries (HTTPS with a CA of the cluster's, a user and password each), its Git
-// server over HTTPS (the same CA) and its forward proxy, as the host, a pod, the kubelet and a build of today's
-// buildpod reach them: the ground for trusting a private CA, pull credentials and proxies. buildpod trusts no
-// CA of its own yet, so the build here reaches "secure" with --insecure-registry (TLS unverified) and a push
-// Secret.
+// server over HTTPS (the same CA) and its forward proxy, as the host, a pod and the kubelet reach them: the
+// ground that network.test.ts builds on (a CA bundle, pull credentials, a proxy). The build here reaches
+// "secure" with --insecure-registry (TLS unverified) and a push Secret: the password alone decides.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -147,7 +146,7 @@ describe.skipIf(!registries)("the test cluster's private registries and proxy", 
     expect(r.steps.pull!.out.trim()).toMatch(/^[a-f0-9]{64}$/m);
   });
 
-  describe("a build of today's buildpod pushing to secure (TLS unverified: --insecure-registry)", () => {
+  describe("a build pushing to secure with TLS unverified (--insecure-registry)", () => {
     const pushSecret = `secure-push-${suffix}`;
     beforeAll(async () => {
       const { secure } = privateRegistries();

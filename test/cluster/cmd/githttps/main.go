@@ -5,7 +5,8 @@
 //
 //	githttps --listen 10.251.0.2:8443 --cert git.crt --key git.key --root /path/to/repos
 //
-// A repository at ROOT/NAME is https://ADDRESS/NAME. It prints "listening on ADDRESS" once it serves, then
+// A repository at ROOT/NAME is https://ADDRESS/NAME; its Git LFS objects are served from its own LFS store
+// (lfs.go). It prints "listening on ADDRESS" once it serves, then
 // one line per request on standard output: the client, the method, the path and query, and the status.
 package main
 
@@ -87,7 +88,9 @@ func handler(root string, accessLog io.Writer) (http.Handler, error) {
 	logger := log.New(accessLog, "", log.LstdFlags)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		backend.ServeHTTP(rec, r)
+		if !serveLFS(root, rec, r) {
+			backend.ServeHTTP(rec, r)
+		}
 		logger.Printf("%s %s %s %d", r.RemoteAddr, r.Method, r.URL.RequestURI(), rec.status)
 	}), nil
 }
