@@ -3,10 +3,10 @@
 // the start timeout, never by waiting out the whole timeout for a cause the cluster already reported.
 // (Start timeouts here are long on purpose: a build that waited one out would fail its test's time limit.)
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cluster, image, kubeconfigFor, rbacRole, tc } from "./kit.js";
 
@@ -261,6 +261,67 @@ describe("retries", () => {
     await until("the Job failed", async () => failed() !== undefined, 30_000);
     expect(failed()).toMatchObject({ status: "True", reason: "PodFailurePolicy" });
   });
+});
+
+/**
+ * The test cluster's kubelet: the process whose arguments name its configuration beside the pod log
+ * directory. Stopped (SIGSTOP), it stops answering the API server as a lost node does, while its containers
+ * run on; continued, it comes back.
+ */
+function kubeletPid(): number {
+  const config = `--config=${join(dirname(tc().podLogs), "kubelet.json")}`;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (args.includes("kubelet") && args.includes(config)) return Number(entry);
+  }
+  throw new Error(`no kubelet runs with ${config}`);
+}
+
+describe("a build whose node is lost", () => {
+  let frozen: number | undefined;
+  afterAll(() => {
+    if (frozen) process.kill(frozen, "SIGCONT");
+  });
+
+  // One node: once it is unreachable, the node lifecycle controller sees every node down and stops evicting
+  // ("master disruption mode"), as it would on any cluster that lost all its nodes at once. What remains is
+  // what an operator does for a node that is gone (non-graceful node shutdown): the out-of-service taint,
+  // on which the taint manager evicts the node's pods and the pod garbage collector force-deletes them.
+  it.skipIf(!tc().podLogs)("with --retries 1: its pod is evicted from the unreachable node (out-of-service taint), and the Job's next attempt runs when the node is back", async () => {
+    const kubelet = kubeletPid();
+    const node = kubectl(["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]).trim();
+    const taint = "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute";
+    let run = "";
+    // The step outlasts the node's grace period (50 s) and the eviction after it.
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo sleeping && sleep 100 && echo slept\n`), "-t", image("sweep:node-lost"), "--retries", "1"], {
+      onStart: (io) => void until("the build running", async () => /\| sleeping$/m.test(io.out), 120_000).then(async () => {
+        run = /created job (\S+) in namespace/.exec(io.err)![1]!;
+        process.kill(kubelet, "SIGSTOP");
+        frozen = kubelet;
+        try {
+          const ready = () => kubectl(["get", "node", node, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]).trim();
+          await until("the node to be unreachable", async () => ready() === "Unknown", 120_000);
+          kubectl(["taint", "node", node, taint]);
+          const disrupted = () => kubectl(["get", "pods", "-l", `buildpod.dev/run=${run}`, "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"DisruptionTarget\")].reason}"]).trim();
+          await until("the pod to be evicted", async () => disrupted() !== "", 60_000);
+        } finally {
+          spawnSync(tc().kubectl, ["taint", "node", node, `${taint.split("=")[0]}-`], { env: { ...process.env, KUBECONFIG: tc().kubeconfig } });
+          process.kill(kubelet, "SIGCONT");
+          frozen = undefined;
+        }
+      }),
+    });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/attempt 1 of 2 ended: the build pod was disrupted: .*; the Job starts attempt 2/);
+    expect(r.out.match(/\| slept$/gm)).toHaveLength(1);
+    expect(r.result).toMatchObject({ status: "Complete", attempt: 2 });
+  }, 420_000);
 });
 
 describe("a build that loses its node to a more important pod", () => {
