@@ -29,6 +29,7 @@ function external(): ProvidedContext["cluster"] | undefined {
     faults: undefined,
     registries: undefined,
     gitHttps: undefined,
+    flaky: undefined,
     proxy: undefined,
     podLogs: "",
     podmanEnv: {},
@@ -51,6 +52,7 @@ export async function setup(project: TestProject): Promise<void> {
     apiUrl: cluster.apiUrl, caPath: cluster.caPath,
     faults: cluster.faults && { url: cluster.faults.url, kubeconfig: cluster.faults.kubeconfigs.admin },
     registries: { secure: access(cluster.registries.secure), base: { ...access(cluster.registries.base), busybox: cluster.registries.base.busybox } },
+    flaky: { host: cluster.flaky.host, control: cluster.flaky.control, log: cluster.flaky.log },
     gitHttps: cluster.gitHttps && { url: `https://${cluster.gitHttps.host}`, caPath: cluster.gitHttps.caPath, accessLog: cluster.gitHttps.accessLog },
     proxy: cluster.proxy && { url: cluster.proxy.url, accessLog: cluster.proxy.accessLog },
     podLogs: cluster.podLogsDir,
@@ -111,6 +113,11 @@ declare module "vitest" {
        * has none.
        */
       gitHttps: { url: string; caPath: string; accessLog: string } | undefined;
+      /**
+       * The plain registry behind a forwarder that closes the next N connections once N is written to
+       * CONTROL (test/cluster/kube/flaky.ts); LOG has a line per connection. A cluster prepared outside has none.
+       */
+      flaky: { host: string; control: string; log: string } | undefined;
       /**
        * The forward proxy (tinyproxy, test/cluster/kube/proxy.ts): URL as pods and the host reach it, and its
        * log on the host. It forwards only to the registries and the Git servers (git:// and HTTPS). A cluster

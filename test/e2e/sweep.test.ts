@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cluster, image, kubeconfigFor, rbacRole, tc } from "./kit.js";
+import { cluster, image, kubeconfigFor, rbacRole, registryDigest, tc } from "./kit.js";
 
 const BIN = join(import.meta.dirname, "../../buildpod");
 const SLOW_START = "10m";
@@ -248,6 +248,23 @@ describe("retries", () => {
     const job = () => JSON.parse(kubectl(["get", "job", r.result.run, "-o", "json"]));
     await until("the Job complete", async () => job().status.succeeded === 1, 30_000);
     expect([job().status.failed, job().status.succeeded]).toEqual([1, 1]);
+  });
+
+  it.skipIf(!tc().flaky)("a registry that drops the push's first connections: the builder tries again, without a new pod, and pushes", async () => {
+    const flaky = tc().flaky!;
+    const from = readFileSync(flaky.log).length;
+    const ref = `${flaky.host}/${image("sweep:flaky").split("/").slice(1).join("/")}`;
+    writeFileSync(flaky.control, "2");
+    const r = await buildpod(["--from-dir", context(`FROM ${tc().busybox}\nRUN echo pushed-through-trouble > /marker\n`), "-t", ref]);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    // The one pod did it: the result names no other attempt.
+    expect(r.result.status).toBe("Complete");
+    expect((r.result as { attempt?: number }).attempt ?? 1).toBe(1);
+    const log = readFileSync(flaky.log).subarray(from).toString("utf8");
+    expect(log.match(/ dropped$/gm)).toHaveLength(2);
+    expect(log).toMatch(/ forwarded$/m);
+    expect(readFileSync(flaky.control, "utf8")).toBe("0");
+    expect(await registryDigest(image("sweep:flaky"))).toBe((r.result as { digest?: string }).digest);
   });
 
   it("a failing step with --retries 2 is not retried: the build's own failure fails the Job at once", async () => {

@@ -20,6 +20,7 @@ import { SERVICE_IP, startControlPlane, type ControlPlane } from "./control-plan
 import { createNodeNetwork, deleteNodeNetwork, type NodeNetwork } from "./netns.js";
 import { cleanNode, unmountUnder } from "./cleanup.js";
 import { startFaultProxy } from "./faults.js";
+import { startFlakyRegistry, type FlakyRegistry } from "./flaky.js";
 import { startGitHttps, type GitHttps } from "./githttps.js";
 import { NODE_NAME, POD_CIDR, startNode, type KubeNode } from "./node.js";
 import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
@@ -59,6 +60,8 @@ export interface KubeCluster {
    * CA. Present unless started with git: false.
    */
   gitHttps?: GitHttps;
+  /** The plain registry behind a forwarder that drops connections when told (flaky.ts). */
+  flaky: FlakyRegistry;
   /** When started with proxy. */
   proxy?: ForwardProxy;
   /** The Kubernetes release the cluster runs. */
@@ -145,6 +148,8 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       dir, listen: { address: net.address, enter: net.enter }, podman: infra.podman, busybox: infra.images.busybox, plainRegistry: infra.registry.host,
     });
     undo.push(() => registries.stop());
+    const flaky = await startFlakyRegistry({ binary: bin.flaky, dir, net, upstream: infra.registry.host });
+    undo.push(() => flaky.stop());
     let gitHttps: GitHttps | undefined;
     if (opts.git !== false) {
       gitHttps = await startGitHttps({ binary: bin.githttps, dir, net, caDir: registries.caDir, root: infra.git.baseDir });
@@ -192,7 +197,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
-      registry: infra.registry.host, registries, gitHttps, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
+      registry: infra.registry.host, registries, gitHttps, flaky, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
       async stop() {
         if (stopped) return;
         stopped = true;
