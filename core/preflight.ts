@@ -100,14 +100,13 @@ async function checkSecret(cluster: Cluster, namespace: string, name: string, ki
   }
 }
 
-/** A ConfigMap key the build mounts: the CA bundle or the registries.conf. */
-async function checkConfigMap(cluster: Cluster, namespace: string, ref: ConfigMapKey, what: string, skipped: string[]): Promise<void> {
+/** A ConfigMap key the build mounts: the CA bundle or the registries.conf; FILE names a local file in the hint. */
+async function checkConfigMap(cluster: Cluster, namespace: string, ref: ConfigMapKey, what: string, file: string, skipped: string[]): Promise<void> {
   if (!(await allowed(cluster, namespace, { verb: "get", resource: "configmaps", name: ref.name }))) {
     skipped.push(`whether the ${what} ConfigMap "${ref.name}" exists (you may not get it; a missing one is reported when the pod starts)`);
     return;
   }
   const map = await cluster.readConfigMap(ref.name, namespace);
-  const file = what === "CA bundle" ? "bundle.pem" : "registries.conf";
   if (!map) {
     throw new PreflightError(`the ${what} ConfigMap "${ref.name}" does not exist in namespace ${namespace}; create it with: kubectl -n ${namespace} create configmap ${ref.name} --from-file=${ref.key}=${file}`, "ConfigMapNotFound");
   }
@@ -181,8 +180,8 @@ async function checkAll(cluster: Cluster, req: BuildRequest): Promise<PreflightR
   if (req.strategy.type !== "custom" && req.strategy.pullSecret) await checkSecret(cluster, ns, req.strategy.pullSecret, "pull", skipped);
   // The kubelet pulls anonymously past a missing imagePullSecret, and the pull then fails for want of it.
   for (const name of req.imagePullSecrets) await checkSecret(cluster, ns, name, "image pull", skipped);
-  if (req.network.caBundle) await checkConfigMap(cluster, ns, req.network.caBundle, "CA bundle", skipped);
-  if (req.network.registriesConf) await checkConfigMap(cluster, ns, req.network.registriesConf, "registries.conf", skipped);
+  if (req.network.caBundle) await checkConfigMap(cluster, ns, req.network.caBundle, "CA bundle", "bundle.pem", skipped);
+  if (req.network.registriesConf) await checkConfigMap(cluster, ns, req.network.registriesConf, "registries.conf", "registries.conf", skipped);
   return { skipped, mayDryRun };
 }
 

@@ -32,7 +32,8 @@ export interface Builder {
   caDirs: string[];
   /**
    * How RUN steps get the proxy: "env", the builder passes its own proxy environment on (buildah's
-   * --http-proxy); "build-args", as the predefined proxy build arguments, which stay out of the image's history.
+   * --http-proxy); "build-args", as docker build's predefined proxy build arguments, which need no ARG line
+   * (BuildKit keeps them out of the image's history).
    */
   runProxy: "env" | "build-args";
   /**

@@ -6,10 +6,9 @@ import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { dnsLabelProblem } from "../names.js";
 import type { ImageReference } from "../reference.js";
-import { KNOWN } from "./fields.js";
 import { checkNetwork, parseNetwork } from "./network.js";
 import { parseCache, parseOutput } from "./output.js";
-import { duration, image, labels, object, oneOf, secretName, string, wholeNumber } from "./read.js";
+import { duration, image, labels, listItems, object, oneOf, secretName, string, wholeNumber } from "./read.js";
 import { parseResources, parseScheduling } from "./scheduling.js";
 import { parseSource } from "./source.js";
 import { parseStrategy } from "./strategy.js";
@@ -33,12 +32,10 @@ export interface ParseOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** The pod's imagePullSecrets: a list, or text split at commas and white space. */
+/** The pod's imagePullSecrets, each once. */
 function pullSecrets(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  const items = Array.isArray(value) ? value : String(value).split(/[\s,]+/).filter(Boolean);
   const out: string[] = [];
-  items.forEach((item, i) => {
+  listItems(value).forEach((item, i) => {
     const name = secretName(item, `images.pullSecrets[${i}]`);
     if (name && !out.includes(name)) out.push(name);
   });

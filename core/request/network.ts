@@ -3,7 +3,7 @@
 import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { dnsSubdomainProblem } from "../names.js";
-import { boolean, object, type Raw, string } from "./read.js";
+import { boolean, listItems, object, type Raw, string } from "./read.js";
 import { DEFAULTS, type ConfigMapKey, type Network, type Strategy } from "./types.js";
 
 /** "NAME[/KEY]": a ConfigMap in the build's namespace and one of its keys. */
@@ -39,10 +39,9 @@ export function proxyUrl(value: string, path: string): string {
   return value;
 }
 
-/** NO_PROXY's items: a list, or text split at commas and white space. */
+/** NO_PROXY's items, each once; a list's items may hold several, as NO_PROXY itself does. */
 function hostList(value: unknown, path: string): string[] {
-  if (value === undefined || value === null) return [];
-  const items = Array.isArray(value) ? value.map((v, i) => string(v, `${path}[${i}]`) ?? "") : [string(value, path) ?? ""];
+  const items = listItems(value).map((v, i) => string(v, `${path}[${i}]`) ?? "");
   const out: string[] = [];
   for (const item of items.flatMap((i) => i.split(/[\s,]+/)).filter(Boolean)) {
     if (!/^[\w.*:[\]/-]+$/.test(item)) throw new InputError(path, `"${item}" is not a host, .domain, IP address or CIDR`);

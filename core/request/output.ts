@@ -2,7 +2,7 @@
 import { BUILDERS, buildersWhere } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { isTag, parseReference, repositoryOf } from "../reference.js";
-import { boolean, image, object, oneOf, type Raw, required, secretName, string, stringMap } from "./read.js";
+import { boolean, image, listItems, object, oneOf, type Raw, required, secretName, string, stringMap } from "./read.js";
 import { CACHE_MODES, type LayerCache, type Output, type Strategy } from "./types.js";
 
 export function parseOutput(raw: Raw | undefined): Output {
@@ -10,9 +10,8 @@ export function parseOutput(raw: Raw | undefined): Output {
   const img = required(string(o.image, "output.image"), "output.image", "the image to push, e.g. registry.example.com/team/app:1.0 (--image)");
   const ref = image(img, "output.image", { allowDigest: false });
   const withTag = ref.tag ? img : `${img}:latest`;
-  const tagList = o.tags === undefined || o.tags === null ? [] : Array.isArray(o.tags) ? o.tags : String(o.tags).split(/[\s,]+/).filter(Boolean);
   const tags: string[] = [];
-  tagList.forEach((t, i) => {
+  listItems(o.tags).forEach((t, i) => {
     const path = `output.tags[${i}]`;
     const text = string(t, path) ?? "";
     const full = isTag(text) ? `${repositoryOf(img)}:${text}` : text;

@@ -56,6 +56,12 @@ export function string(value: unknown, path: string): string | undefined {
   return value;
 }
 
+/** A list field's items: a list as given, or text split at commas and white space (as flags and inputs give it). */
+export function listItems(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : String(value).split(/[\s,]+/).filter(Boolean);
+}
+
 export function required(value: string | undefined, path: string, hint: string): string {
   if (value === undefined || value === "") throw new InputError(path, `is required: ${hint}`);
   return value;

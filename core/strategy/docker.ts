@@ -23,7 +23,8 @@ function buildSecretsVolume(s: DockerStrategy): V1Volume {
 
 /**
  * The proxy as build arguments, for builders that do not pass their own proxy environment on to RUN steps:
- * docker build's predefined proxy arguments, which need no ARG line and stay out of the image's history.
+ * docker build's predefined proxy arguments, which need no ARG line (BuildKit keeps them out of the image's
+ * history).
  */
 function withProxyArgs(req: BuildRequest, s: DockerStrategy): DockerStrategy {
   const proxy = Object.fromEntries(Object.entries(proxyEnv(req)).filter((e): e is [string, string] => e[1] !== undefined));
