@@ -44,7 +44,7 @@ function logPrinter() {
 
 function setOutputs(r: BuildResult): void {
   const outputs: Record<string, string | undefined> = {
-    status: r.status, image: r.image, digest: r.digest, "image-ref": r.imageRef, imageid: r.imageId,
+    status: r.status, image: r.image, digest: r.digest, "image-ref": r.imageRef, provenance: r.provenance, imageid: r.imageId,
     pushed: r.pushed === undefined ? undefined : String(r.pushed),
     build: r.run, pod: r.pod, namespace: r.namespace, commit: r.source.commit,
   };

@@ -7,6 +7,7 @@ import type { BuildRequest, ResourceList } from "./request/index.js";
 import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
 import { customStrategy } from "./strategy/custom.js";
 import { dockerStrategy } from "./strategy/docker.js";
+import { attachesProvenance, provenanceEnv } from "./provenance.js";
 import { networkPlan, type NetworkPlan } from "./strategy/network.js";
 import { env, type StrategyPlan } from "./strategy/plan.js";
 import { sourceStrategy } from "./strategy/source.js";
@@ -99,6 +100,8 @@ function sourceContainer(req: BuildRequest, plan: StrategyPlan, net: NetworkPlan
         BUILDPOD_UPLOAD_TIMEOUT: binary ? String(req.uploadTimeout) : undefined,
         BUILDPOD_SOURCE_DATE_EPOCH: req.source.sourceDateEpoch?.toString(),
         BUILDPOD_CONTEXT_DIR: req.source.contextDir,
+        // The upload's digest, for the provenance.
+        BUILDPOD_INPUT_DIGEST: binary && attachesProvenance(req) ? "true" : undefined,
       }),
       ...plan.sourceEnv,
       ...net.sourceEnv,
@@ -127,7 +130,8 @@ function overlay(env: V1EnvVar[], over: Record<string, string | undefined>): V1E
   return [...env.filter((e) => !names.has(e.name)), ...given.map(([name, value]) => ({ name, value }))];
 }
 
-export function renderPodSpec(req: BuildRequest): V1PodSpec {
+/** RUN: the Job's (or Pod's) name, where known, which the provenance names the invocation by. */
+export function renderPodSpec(req: BuildRequest, run?: string): V1PodSpec {
   const plan = strategyPlan(req);
   const net = networkPlan(req, caDirs(req));
   const res = resources(req);
@@ -149,7 +153,7 @@ export function renderPodSpec(req: BuildRequest): V1PodSpec {
   }
   const build: V1Container = {
     ...plan.container,
-    env: overlay(plan.container.env ?? [], net.buildEnv),
+    env: overlay(plan.container.env ?? [], { ...net.buildEnv, ...provenanceEnv(req, plan.container.image ?? "", run) }),
     volumeMounts: buildMounts,
     ...(res ? { resources: res } : {}),
     terminationMessagePolicy: "FallbackToLogsOnError",
@@ -203,7 +207,7 @@ function metadata(req: BuildRequest, name: string): V1ObjectMeta {
 export function render(req: BuildRequest, opts: RenderOptions): V1Job | V1Pod {
   const name = runName(req, opts.id);
   const meta = metadata(req, name);
-  const podSpec = renderPodSpec(req);
+  const podSpec = renderPodSpec(req, name);
   if (req.workload === "pod") {
     return { apiVersion: "v1", kind: "Pod", metadata: meta, spec: { ...podSpec, activeDeadlineSeconds: req.timeout } };
   }

@@ -4,7 +4,7 @@ import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.js";
 import type { Outcome } from "./follower.js";
 import { ANNOTATIONS, LABELS } from "./render.js";
-import { digestFromMessage, imageIdFromMessage, imageWithDigest, sourceFromMessage, type BuildResult } from "./result.js";
+import { digestFromMessage, imageIdFromMessage, imageWithDigest, provenanceFromMessage, sourceFromMessage, type BuildResult } from "./result.js";
 import type { BuildHandle } from "./start.js";
 
 /** What the follower saw of the build. */
@@ -82,6 +82,8 @@ export async function report(cluster: Cluster, handle: BuildHandle, outcome: Out
     result.digest = digest;
     result.imageRef = imageWithDigest(image, digest);
     result.pushed = true;
+    const provenance = provenanceFromMessage(built);
+    if (provenance) result.provenance = imageWithDigest(image, provenance);
   } else if (outcome.status === "Complete") {
     const strategy = req?.strategy.type ?? meta?.labels?.[LABELS.strategy];
     if (strategy === "custom") {

@@ -18,6 +18,11 @@ export interface BuildResult {
   digest?: string;
   /** repository@digest: the exact image pushed. */
   imageRef?: string;
+  /**
+   * repository@digest of the build's provenance: an OCI artifact (an in-toto statement, SLSA provenance v1)
+   * whose subject is the pushed image, in the image's repository.
+   */
+  provenance?: string;
   /** false for a completed build asked not to push (--no-push): nothing is in the registry. */
   pushed?: boolean;
   /** The built image's ID, its config digest (docker image ls's IMAGE ID), where a build that did not push
@@ -73,6 +78,16 @@ export function digestFromMessage(message: string | undefined): string | undefin
   }
 }
 
+/** The provenance's digest the build container reports beside the image's: {"digest": ..., "provenance": ...}. */
+export function provenanceFromMessage(message: string | undefined): string | undefined {
+  try {
+    const d = (JSON.parse(message ?? "") as Record<string, unknown>).provenance;
+    return typeof d === "string" && /^sha256:[a-f0-9]{64}$/.test(d) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The image ID a build that did not push reports: {"imageId": ...}, or BuildKit's metadata. */
 export function imageIdFromMessage(message: string | undefined): string | undefined {
   try {
@@ -117,6 +132,7 @@ export function resultEnv(r: BuildResult): string {
     BUILDPOD_DIGEST: r.digest,
     BUILDPOD_IMAGE_REF: r.imageRef,
     BUILDPOD_PUSHED: r.pushed,
+    BUILDPOD_PROVENANCE: r.provenance,
     BUILDPOD_IMAGE_ID: r.imageId,
     BUILDPOD_COMMIT: r.source.commit,
     BUILDPOD_SOURCE_URI: r.source.uri,

@@ -45,6 +45,7 @@ function compose(name: string): string {
 const FILES: Record<string, string> = {
   "source.sh": readFileSync(new URL("./scripts/source.sh", import.meta.url), "utf8"),
   "buildah-prelude.sh": readFileSync(new URL("./scripts/buildah-prelude.sh", import.meta.url), "utf8"),
+  "provenance.sh": readFileSync(new URL("./scripts/provenance.sh", import.meta.url), "utf8"),
   "buildah-push.sh": readFileSync(new URL("./scripts/buildah-push.sh", import.meta.url), "utf8"),
   "buildah.sh": readFileSync(new URL("./scripts/buildah.sh", import.meta.url), "utf8"),
   "s2i.sh": readFileSync(new URL("./scripts/s2i.sh", import.meta.url), "utf8"),

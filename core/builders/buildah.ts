@@ -16,7 +16,7 @@ export const buildah: Builder = {
   // SETFCAP is among the capabilities 'baseline' allows.
   podSecurity: "baseline",
   // buildah bud --secret, --platform and --annotation.
-  supports: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: true, separatePullSecret: true },
+  supports: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: true, separatePullSecret: true, provenance: true },
   nodeDaemon: false,
   caDirs: [],
   runProxy: "env",

@@ -18,7 +18,7 @@ export const buildkit: Builder = {
   // 'baseline' refuses an Unconfined seccomp or AppArmor profile.
   podSecurity: "privileged",
   // The dockerfile frontend's RUN --mount=type=secret, and --opt platform=.
-  supports: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: false, separatePullSecret: false },
+  supports: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: false, separatePullSecret: false, provenance: false },
   nodeDaemon: false,
   caDirs: [],
   runProxy: "build-args",

@@ -13,7 +13,7 @@ export const docker: Builder = {
   podSecurity: "privileged",
   // The daemon keeps its layer cache on the node, builds for the node's platform, and takes docker build
   // --secret; annotations need buildx, which the classic builder's CLI may not have.
-  supports: { cache: false, secrets: true, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false },
+  supports: { cache: false, secrets: true, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false, provenance: false },
   nodeDaemon: true,
   caDirs: [],
   runProxy: "build-args",

@@ -23,8 +23,10 @@ export interface Builder {
    * secrets mounted into RUN steps. platforms: images for platforms other than the node's. annotations:
    * OCI annotations on the image's manifest. registriesConf: a containers registries.conf (mirrors,
    * short-name aliases). separatePullSecret: pull credentials in a file apart from the push credentials.
+   * provenance: the build's provenance attached to the pushed image (core/provenance.ts), which takes a
+   * shell and curl in the image.
    */
-  supports: { cache: boolean; secrets: boolean; platforms: boolean; annotations: boolean; registriesConf: boolean; separatePullSecret: boolean };
+  supports: { cache: boolean; secrets: boolean; platforms: boolean; annotations: boolean; registriesConf: boolean; separatePullSecret: boolean; provenance: boolean };
   /**
    * Directories of the image's own CA certificates where they are in none of the places Go looks by default
    * (kaniko's); a CA bundle's directory is added to them in SSL_CERT_DIR.

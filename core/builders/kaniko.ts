@@ -16,7 +16,7 @@ export const kaniko: Builder = {
   podSecurity: "baseline",
   // kaniko has no secret mounts for RUN steps and no manifest annotations, and builds for the platform it
   // runs on.
-  supports: { cache: true, secrets: false, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false },
+  supports: { cache: true, secrets: false, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false, provenance: false },
   nodeDaemon: false,
   // Its CA certificates are in /kaniko/ssl/certs (the image sets SSL_CERT_DIR to it), which Go looks in
   // only through SSL_CERT_DIR.

@@ -6,6 +6,7 @@ import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { dnsLabelProblem } from "../names.js";
 import type { ImageReference } from "../reference.js";
+import { canAttachProvenance } from "../provenance.js";
 import { checkNetwork, parseNetwork } from "./network.js";
 import { parseCache, parseOutput } from "./output.js";
 import { duration, image, labels, listItems, object, oneOf, secretName, string, wholeNumber } from "./read.js";
@@ -72,6 +73,10 @@ export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequ
   }
   if (strategy.type === "docker" && BUILDERS[strategy.builder].nodeDaemon && output.insecure) {
     throw new InputError("output.insecure", `does not apply to the ${strategy.builder} builder: the node's Docker daemon pushes, and its own configuration (insecure-registries in its daemon.json) decides which registries may be plain HTTP or unverified; drop output.insecure (--insecure-registry) and configure the daemon, or use ${DEFAULT_BUILDER}`);
+  }
+  if (output.provenance && !canAttachProvenance({ strategy })) {
+    const who = strategy.type === "docker" ? `the ${strategy.builder} builder` : "a custom builder";
+    throw new InputError("output.provenance", `${who} cannot attach provenance (it takes a shell and curl in the build image; a custom builder pushes by itself); use the buildah builder or S2I, or drop output.provenance (--provenance)`);
   }
   const workload = oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job";
   const retries = wholeNumber(raw.retries, "retries", 0, MAX_RETRIES, `a whole number from 0 to ${MAX_RETRIES}`) ?? 0;

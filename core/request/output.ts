@@ -26,6 +26,7 @@ export function parseOutput(raw: Raw | undefined): Output {
     insecure: boolean(o.insecure, "output.insecure") ?? false,
     push: boolean(o.push, "output.push") ?? true,
     annotations,
+    ...(o.provenance !== undefined && o.provenance !== "" ? { provenance: boolean(o.provenance, "output.provenance") } : {}),
   };
 }
 

@@ -93,6 +93,11 @@ export interface Output {
   push: boolean;
   /** OCI annotations on the image's manifest (labels go in its config). */
   annotations: Record<string, string>;
+  /**
+   * The build's provenance attached to the pushed image: true asks for it (refused where the builder cannot
+   * attach it), false turns it off; unset attaches it where the builder can.
+   */
+  provenance?: boolean;
 }
 
 /**

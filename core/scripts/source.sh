@@ -4,6 +4,7 @@
 set -eu
 fail() { printf 'buildpod: %s\n' "$1" >&2; printf '%s' "$1" > /dev/termination-log; exit 1; }
 mkdir -p /workspace/source /workspace/meta
+date -u +%Y-%m-%dT%H:%M:%SZ > /workspace/meta/started
 epoch="${BUILDPOD_SOURCE_DATE_EPOCH:-}"
 commit=""
 case "$BUILDPOD_SOURCE_MODE" in
@@ -74,6 +75,11 @@ upload)
     waited=$((waited + 1))
   done
   printf 'buildpod: upload received\n'
+  if [ "${BUILDPOD_INPUT_DIGEST:-}" = true ]; then
+    # What the provenance records of an upload: in-toto's dirHash of the tree (the sha256 of the sorted
+    # `sha256sum` lines of its files).
+    (cd /workspace/source && find . -type f | cut -c3- | LC_ALL=C sort | tr '\n' '\0' | xargs -0 -r sha256sum | sha256sum | cut -d ' ' -f 1) > /workspace/meta/input-digest
+  fi
   ;;
 none) ;;
 *) fail "unknown source mode $BUILDPOD_SOURCE_MODE" ;;

@@ -97,6 +97,9 @@ describe.skipIf(!tc().registries)("private registries: a CA bundle, a registries
     const s = await served(ref);
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout.trim()).toBe(result.digest);
+    // The provenance went the same way: over HTTPS trusting the CA, with the push Secret's password.
+    expect(result.provenance).toMatch(/@sha256:[a-f0-9]{64}$/);
+    expect(r.out).toContain(`attached the provenance ${result.provenance.split("@")[1]}`);
   });
 
   it("without the CA bundle, base's certificate is not trusted and the build fails pulling", () => {

@@ -52,6 +52,7 @@ describe("source strategy (S2I)", () => {
     expect(log).toContain("no artifacts: first build");
     expect(log).toContain("assembled with GREETING=hi there as uid 1001");
     expect(await registryDigest(image("s2i-app:fresh"))).toBe(result.digest);
+    expect(result.provenance).toMatch(new RegExp(`^${image("s2i-app")}@sha256:[a-f0-9]{64}$`));
   });
 
   it("incremental: the first build says it starts fresh, the rebuild restores saved artifacts", async () => {

@@ -14,10 +14,10 @@ describe("the builder records", () => {
   it("support what they support", () => {
     const supports = Object.fromEntries(Object.values(BUILDERS).map((b) => [b.name, b.supports]));
     expect(supports).toEqual({
-      buildah: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: true, separatePullSecret: true },
-      buildkit: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: false, separatePullSecret: false },
-      kaniko: { cache: true, secrets: false, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false },
-      docker: { cache: false, secrets: true, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false },
+      buildah: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: true, separatePullSecret: true, provenance: true },
+      buildkit: { cache: true, secrets: true, platforms: true, annotations: true, registriesConf: false, separatePullSecret: false, provenance: false },
+      kaniko: { cache: true, secrets: false, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false, provenance: false },
+      docker: { cache: false, secrets: true, platforms: false, annotations: false, registriesConf: false, separatePullSecret: false, provenance: false },
     });
   });
 

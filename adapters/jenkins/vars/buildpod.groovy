@@ -72,6 +72,7 @@ static final Map<String, List<String>> OPTIONS = [
     insecureRegistry: ['--insecure-registry', 'boolean'],
     labels: ['--label', 'map'],
     annotations: ['--annotation', 'map'],
+    provenance: ['--provenance', 'string'],
     cache: ['--cache', 'string'],
     cacheMode: ['--cache-mode', 'string'],
     caBundle: ['--ca-bundle', 'string'],

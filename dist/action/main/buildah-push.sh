@@ -1,6 +1,8 @@
 # shellcheck shell=sh
-# End of the buildah scripts: push the image and every extra tag, report the registry digest; or, when
-# BUILDPOD_PUSH is false, report the built image's ID. Included where a line reads `. ./buildah-push.sh`.
+# End of the buildah scripts: push the image and every extra tag, attach the build's provenance, report the
+# registry digest; or, when BUILDPOD_PUSH is false, report the built image's ID. Included where a line reads
+# `. ./buildah-push.sh`.
+. ./provenance.sh
 if [ "$BUILDPOD_PUSH" = false ]; then
   id=$(cat "$TMPDIR/iid")
   printf '{"imageId":"%s"}' "$id" > /dev/termination-log
@@ -13,5 +15,10 @@ printf '%s\n' "${BUILDPOD_TAGS:-}" | while IFS= read -r tag; do
   [ -n "$tag" ] || continue
   bah push --tls-verify="$BUILDPOD_TLS_VERIFY" "$BUILDPOD_IMAGE" "docker://$tag"
 done
-printf '{"digest":"%s"}' "$digest" > /dev/termination-log
 printf 'buildpod: pushed %s@%s\n' "$BUILDPOD_IMAGE" "$digest"
+if [ -n "${BUILDPOD_PROVENANCE:-}" ]; then
+  attach_provenance "$digest"
+  printf '{"digest":"%s","provenance":"%s"}' "$digest" "$(cat "$TMPDIR/attestation")" > /dev/termination-log
+else
+  printf '{"digest":"%s"}' "$digest" > /dev/termination-log
+fi

@@ -1,6 +1,6 @@
 // Images for the test cluster, all assembled locally (no registry on the internet is reachable):
 //  - busybox: a minimal root file system around Debian's static busybox, for test pods and as a FROM for builds;
-//  - builder: Debian minbase with buildah, git, git-lfs, tar, gzip, coreutils and bash, made with debootstrap;
+//  - builder: Debian minbase with buildah, git, git-lfs, curl, tar, gzip, coreutils and bash, made with debootstrap;
 //  - pause: the pod sandbox of the test cluster's kubelet, one static binary (test/cluster/cmd/pause).
 // Each image is tagged with a hash of its recipe, so it is built once, cached in the registry's storage dir,
 // and rebuilt only when the recipe (or the busybox package version) changes.
@@ -25,7 +25,7 @@ export const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 const DEBIAN_SUITE = "bookworm";
 const BUILDER_PACKAGES = [
   "buildah", "git", "git-lfs", "ca-certificates", "containernetworking-plugins", "tar", "gzip", "coreutils", "bash",
-  "openssh-client",
+  "openssh-client", "curl",
 ];
 // Inside a build pod buildah uses vfs (overlay on overlay does not work) and chroot isolation.
 const BUILDER_STORAGE_CONF = '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n';

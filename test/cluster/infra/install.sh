@@ -12,7 +12,7 @@ PACKAGES=(
   apache2-utils                                     # htpasswd: bcrypt entries for the registries' users
   tinyproxy                                         # the forward proxy pods may be pointed at
   debootstrap busybox-static                        # assembling the builder and busybox images
-  git openssl ca-certificates                       # git daemon for test sources
+  git openssl ca-certificates curl                  # git daemon for test sources; curl: provenance.sh against a registry
   shellcheck                                        # the unit tests lint every .sh file (test/unit/shellcheck.test.ts)
 )
 # Not needed: uidmap and fuse-overlayfs (everything runs as root with native overlay storage).

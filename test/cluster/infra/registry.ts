@@ -1,7 +1,7 @@
 // A container registry on loopback: Debian's docker-registry binary with its own config and storage dir
 // (never the system service). Storage survives between runs, so images assembled once stay cached.
 // Plain HTTP by default; with `tls` it serves HTTPS with the certificate given, with `htpasswd` it asks for
-// a user and password (bcrypt entries).
+// a user and password (bcrypt entries), with `token` for a bearer token from a token service.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
@@ -31,6 +31,11 @@ export interface RegistryOptions {
   tls?: { cert: string; key: string; ca: string };
   /** An htpasswd file with bcrypt entries: every request then needs one of its users. */
   htpasswd?: string;
+  /**
+   * Ask for a bearer token from the token service at `realm` instead: tokens are JWTs signed by a key whose
+   * certificate is in `rootCertBundle`, issued by `issuer` for `service`.
+   */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   /** Log every request (default off). */
   accessLog?: boolean;
 }
@@ -75,6 +80,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     `  addr: ${host}`,
     ...(opts.tls ? ["  tls:", `    certificate: ${JSON.stringify(opts.tls.cert)}`, `    key: ${JSON.stringify(opts.tls.key)}`] : []),
     ...(opts.htpasswd ? ["auth:", "  htpasswd:", `    realm: ${JSON.stringify(opts.name ?? "registry")}`, `    path: ${JSON.stringify(opts.htpasswd)}`] : []),
+    ...(opts.token
+      ? ["auth:", "  token:", ...Object.entries({ realm: opts.token.realm, service: opts.token.service, issuer: opts.token.issuer, rootcertbundle: opts.token.rootCertBundle }).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)]
+      : []),
     "",
   ].join("\n");
   const configPath = join(dir, `config-${host.replace(/[^0-9A-Za-z]/g, "-")}.yml`);
@@ -118,7 +126,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
  * checked against that CA.
  */
 async function answers(host: string, ca?: string): Promise<boolean> {
-  if (!ca) return fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+  if (!ca) return fetch(`http://${host}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
   const [hostname, port] = [host.slice(0, host.lastIndexOf(":")), Number(host.slice(host.lastIndexOf(":") + 1))];
   return new Promise((resolve) => {
     const req = request({ hostname, port, path: "/v2/", ca: readFileSync(ca), timeout: 2000 }, (res) => {
