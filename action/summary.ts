@@ -24,6 +24,7 @@ export function summaryMarkdown(r: BuildResult): string {
     ["Status", `${escape(r.status)} (${escape(r.reason)})`],
     ["Image", code(r.image)],
     ["Digest", r.digest ? code(r.digest) : r.pushed === false ? `not pushed${r.imageId ? ` (image ID ${code(r.imageId)})` : ""}` : "none"],
+    ...(r.provenance ? [["Provenance", code(r.provenance)] as [string, string]] : []),
     ["Duration", r.durationSeconds !== undefined ? `${r.durationSeconds}s` : "unknown"],
     ["Source", source],
     ["Build", r.run ? `${code(r.run)} in namespace ${code(r.namespace)}${r.pod ? `, pod ${code(r.pod)}` : ""}` : `not created (namespace ${code(r.namespace)})`],

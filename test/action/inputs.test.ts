@@ -186,6 +186,9 @@ describe("summary", () => {
     const md = summaryMarkdown(base);
     for (const s of ["Complete", "r.example.com/a:1", base.digest!, "12.3s", "https://github.com/org/app", SHA.slice(0, 12)]) expect(md).toContain(s);
     expect(md).not.toContain("<details>");
+    expect(md).not.toContain("Provenance");
+    const attested = summaryMarkdown({ ...base, provenance: `r.example.com/a@sha256:${"b".repeat(64)}` });
+    expect(attested).toContain(`| Provenance | <code>r.example.com/a@sha256:${"b".repeat(64)}</code> |`);
   });
   it("a failed build: the message and the failing container's last lines in <details>, escaped", () => {
     const md = summaryMarkdown({ ...base, status: "Failed", reason: "BuildFailed", message: "step failed", digest: undefined, failedContainer: "build", exitCode: 3, logTail: ["<b>boom</b>", "x".repeat(2000)] });

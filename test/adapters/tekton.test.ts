@@ -67,7 +67,7 @@ describe("the Task's step", () => {
     writeFileSync(join(dir, "script"), step.script);
     await new Promise<void>((res, rej) => execFile("bash", ["-n", join(dir, "script")], (err, _o, e) => (err ? rej(new Error(e)) : res())));
     const names = new Set(step.env.map((e) => e.name));
-    const locals = new Set(["options", "switches", "negations", "pushed", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "line"]);
+    const locals = new Set(["options", "switches", "negations", "pushed", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "provenance", "line"]);
     for (const [, name] of step.script.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
       expect(names.has(name) || locals.has(name), name).toBe(true);
     }
@@ -101,11 +101,11 @@ describe("the Task's step", () => {
       "run", "--build-arg=A=1 2", `--build-arg=B=${hostile}`, "--memory-limit", "4Gi", `--dockerfile=${hostile}`,
       "--image=r.example/a:1", `--from-dir=${src}`, "--namespace=team-ci", expect.stringMatching(/^--result-env-file=/),
     ]);
-    expect(run.results).toEqual({ IMAGE_URL: "r.example/a:1", IMAGE_DIGEST: DIGEST, COMMIT: "" });
+    expect(run.results).toEqual({ IMAGE_URL: "r.example/a:1", IMAGE_DIGEST: DIGEST, COMMIT: "", PROVENANCE: "" });
   });
 
   it("uses the kubeconfig workspace and its context's namespace, and Git when GIT_URL is given", async () => {
-    const f = stand_in(0, `BUILDPOD_IMAGE=r.example/a:1\nBUILDPOD_DIGEST=${DIGEST}\nBUILDPOD_COMMIT=${"c".repeat(40)}\n`);
+    const f = stand_in(0, `BUILDPOD_IMAGE=r.example/a:1\nBUILDPOD_DIGEST=${DIGEST}\nBUILDPOD_COMMIT=${"c".repeat(40)}\nBUILDPOD_PROVENANCE=r.example/a@${DIGEST}\n`);
     const kc = mkdtempSync(join(tmpdir(), "buildpod-kc-"));
     const run = await runTaskStep({
       command: f.command, workspaces: { kubeconfig: kc, source: "/unused" },
@@ -117,6 +117,7 @@ describe("the Task's step", () => {
       "--insecure-registry", `--kubeconfig=${kc}/kubeconfig`, expect.stringMatching(/^--result-env-file=/),
     ]);
     expect(run.results.COMMIT).toBe("c".repeat(40));
+    expect(run.results.PROVENANCE).toBe(`r.example/a@${DIGEST}`);
   });
 
   it("PUSH false: --no-push, and only COMMIT is written (nothing for Tekton Chains to sign)", async () => {
@@ -124,7 +125,7 @@ describe("the Task's step", () => {
     const run = await runTaskStep({ command: f.command, params: { IMAGE: "r.example/a:1", BUILDPOD_IMAGE: "x", GIT_URL: "g", PUSH: "false" } });
     expect(run.code, run.output).toBe(0);
     expect(f.argv()).toContain("--no-push");
-    expect(run.results).toEqual({ IMAGE_URL: undefined, IMAGE_DIGEST: undefined, COMMIT: "c".repeat(40) });
+    expect(run.results).toEqual({ IMAGE_URL: undefined, IMAGE_DIGEST: undefined, COMMIT: "c".repeat(40), PROVENANCE: undefined });
     const wrong = await runTaskStep({ command: f.command, params: { IMAGE: "r.example/a:1", BUILDPOD_IMAGE: "x", GIT_URL: "g", PUSH: "no" } });
     expect(wrong.code).toBe(2);
     expect(wrong.output).toContain("the PUSH param must be true or false, not 'no'");
