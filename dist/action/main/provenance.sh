@@ -27,6 +27,7 @@ reg() {
   reg_anonymous "$@"
 }
 reg_anonymous() {
+  if [ -n "${reg_direct:-}" ]; then set -- --noproxy '*' "$@"; fi
   if [ -n "${reg_cacert:-}" ]; then set -- --cacert "$reg_cacert" "$@"; fi
   if [ "$BUILDPOD_TLS_VERIFY" = false ]; then set -- -k "$@"; fi
   curl -sS --connect-timeout 30 --max-time 300 --retry 2 "$@"
@@ -132,6 +133,9 @@ attach_provenance() {
   fi
   while read -r host repo keys; do
     [ -n "$host" ] || continue
+    # NO_PROXY may name the registry as host:port, which the builders (Go) honour and curl does not.
+    reg_direct=""
+    case ",${NO_PROXY:-${no_proxy:-}}," in *",$host,"*) reg_direct=1 ;; esac
     base="https://$host"
     if [ "$BUILDPOD_TLS_VERIFY" = false ] && ! reg_anonymous -o /dev/null --retry 0 "$base/v2/" 2>/dev/null; then base="http://$host"; fi
     # shellcheck disable=SC2086 # the keys are words: host names and URLs
@@ -175,5 +179,6 @@ attach_provenance() {
   done <<TARGETS
 $BUILDPOD_PROVENANCE_TARGETS
 TARGETS
+  rm -f "$TMPDIR/reg-auth"
 }
 
