@@ -20,6 +20,8 @@ function external(): ProvidedContext["cluster"] | undefined {
     kubeconfig: need("BUILDPOD_E2E_KUBECONFIG"),
     registry: need("BUILDPOD_E2E_REGISTRY"),
     busybox: need("BUILDPOD_E2E_BUSYBOX"),
+    busyboxMulti: env.BUILDPOD_E2E_BUSYBOX_MULTI ?? "",
+    emulation: { platforms: (env.BUILDPOD_E2E_EMULATED ?? "").split(",").filter(Boolean), problem: env.BUILDPOD_E2E_EMULATED ? undefined : "BUILDPOD_E2E_EMULATED names no platform" },
     builder: need("BUILDPOD_E2E_BUILDER"),
     gitBase: need("BUILDPOD_E2E_GIT_BASE"),
     gitUrl: need("BUILDPOD_E2E_GIT_URL"),
@@ -44,6 +46,8 @@ export async function setup(project: TestProject): Promise<void> {
     kubeconfig: cluster.kubeconfig,
     registry: cluster.registry,
     busybox: cluster.infra.images.busybox,
+    busyboxMulti: cluster.infra.images.busyboxMulti,
+    emulation: cluster.emulation,
     builder: cluster.infra.images.builder,
     gitBase: cluster.infra.git.baseDir,
     gitUrl: `git://${cluster.net.address}:${cluster.infra.git.port}`,
@@ -85,6 +89,10 @@ declare module "vitest" {
       kubeconfig: string;
       registry: string;
       busybox: string;
+      /** An index of busybox for linux/amd64 and linux/arm64. */
+      busyboxMulti: string;
+      /** The platforms the node runs under QEMU, or why none. */
+      emulation: { platforms: string[]; problem?: string };
       builder: string;
       gitBase: string;
       /** The Git server as pods reach it: git://HOST:PORT */

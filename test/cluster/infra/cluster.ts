@@ -64,7 +64,7 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
   let git: GitDaemon | undefined;
   try {
     if (opts.git !== false) git = await startGitDaemon({ stateDir, port: opts.gitPort ?? (opts.listen ? 9418 : undefined), listen: opts.listen });
-    const images = opts.images === false ? { busybox: "", builder: "", pause: "" } : await ensureImages(podman, registry, opts.log, opts.pauseBinary);
+    const images = opts.images === false ? { busybox: "", busyboxArm64: "", busyboxMulti: "", builder: "", pause: "" } : await ensureImages(podman, registry, opts.log, opts.pauseBinary);
     return {
       stateDir,
       podman,

@@ -1,5 +1,6 @@
 // Images for the test cluster, all assembled locally (no registry on the internet is reachable):
 //  - busybox: a minimal root file system around Debian's static busybox, for test pods and as a FROM for builds;
+//    the same for linux/arm64 (Debian's arm64 package), and an index of the two;
 //  - builder: Debian minbase with buildah, git, git-lfs, curl, tar, gzip, coreutils and bash, made with debootstrap;
 //  - pause: the pod sandbox of the test cluster's kubelet, one static binary (test/cluster/cmd/pause).
 // Each image is tagged with a hash of its recipe, so it is built once, cached in the registry's storage dir,
@@ -15,6 +16,9 @@ import { hasImage, type Registry } from "./registry.js";
 export interface ClusterImages {
   /** Fully qualified references in the loopback registry. */
   busybox: string;
+  /** busybox for linux/arm64 (Debian's arm64 busybox-static), and an index of both busybox images. */
+  busyboxArm64: string;
+  busyboxMulti: string;
   builder: string;
   /** Only when asked for (a real kubelet's sandbox image); else "". */
   pause: string;
@@ -65,12 +69,12 @@ export function builderTag(recipe: typeof BUILDER_RECIPE = BUILDER_RECIPE): stri
     recipe.containersConf, recipe.env]);
 }
 
-/** Reproducible tar of a directory piped into `podman import`, then pushed to the registry. */
-async function importAndPush(pm: PodmanEnv, rootfs: string, changes: string[], target: string, log: (s: string) => void) {
+/** Reproducible tar of a directory piped into `podman import` (as an image for ARCH), then pushed to the registry. */
+async function importAndPush(pm: PodmanEnv, rootfs: string, changes: string[], target: string, log: (s: string) => void, arch?: string) {
   const local = `localhost/${target.split("/").slice(1).join("/")}`;
   const tarFile = `${rootfs}.tar`;
   await run("tar", ["--sort=name", "--mtime=@0", "--numeric-owner", "--xattrs", "-C", rootfs, "-cf", tarFile, "."]);
-  const args = ["import"];
+  const args = ["import", ...(arch ? ["--arch", arch] : [])];
   for (const c of changes) args.push("--change", c);
   args.push(tarFile, local);
   log(`importing ${local}`);
@@ -80,15 +84,47 @@ async function importAndPush(pm: PodmanEnv, rootfs: string, changes: string[], t
   await pm.podman(["push", "--tls-verify=false", local, `docker://${target}`]);
 }
 
-async function buildBusybox(pm: PodmanEnv, workDir: string, target: string, log: (s: string) => void) {
-  const root = join(workDir, "busybox-rootfs");
+/**
+ * Debian's package PKG for ARCH, unpacked into a directory of its own: the mirror's Packages index for that
+ * architecture names the file in its pool. For the images of other platforms: no foreign architecture is
+ * added to the machine's dpkg.
+ */
+async function foreignPackage(workDir: string, pkg: string, arch: string, log: (s: string) => void): Promise<string> {
+  const mirror = debianMirror();
+  const index = `${mirror}/dists/${DEBIAN_SUITE}/main/binary-${arch}/Packages.xz`;
+  log(`reading ${index}`);
+  const res = await fetch(index);
+  if (!res.ok) throw new Error(`${index}: HTTP ${res.status}`);
+  const xzFile = join(workDir, `Packages-${arch}.xz`);
+  writeFileSync(xzFile, Buffer.from(await res.arrayBuffer()));
+  const packages = (await run("xz", ["-dc", xzFile])).stdout;
+  rmSync(xzFile, { force: true });
+  const stanza = packages.split("\n\n").find((s) => s.startsWith(`Package: ${pkg}\n`));
+  const file = stanza?.match(/^Filename: (.+)$/m)?.[1];
+  if (!file) throw new Error(`${pkg} is not in ${index}`);
+  const deb = join(workDir, `${pkg}_${arch}.deb`);
+  const got = await fetch(`${mirror}/${file}`);
+  if (!got.ok) throw new Error(`${mirror}/${file}: HTTP ${got.status}`);
+  writeFileSync(deb, Buffer.from(await got.arrayBuffer()));
+  const dir = join(workDir, `${pkg}-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  await run("dpkg-deb", ["-x", deb, dir]);
+  rmSync(deb, { force: true });
+  return dir;
+}
+
+/** busybox for ARCH (the machine's own by default): a static busybox, its applets and a passwd file. */
+async function buildBusybox(pm: PodmanEnv, workDir: string, target: string, log: (s: string) => void, arch?: string) {
+  const binary = arch ? join(await foreignPackage(workDir, "busybox-static", arch, log), "bin/busybox") : "/bin/busybox";
+  const root = join(workDir, `busybox-rootfs${arch ? `-${arch}` : ""}`);
   rmSync(root, { recursive: true, force: true });
   for (const d of ["bin", "etc", "tmp", "root", "home", "var/tmp", "dev", "proc", "sys", "run", "usr"]) {
     mkdirSync(join(root, d), { recursive: true });
   }
   chmodSync(join(root, "tmp"), 0o1777);
   chmodSync(join(root, "var/tmp"), 0o1777);
-  await run("cp", ["/bin/busybox", join(root, "bin/busybox")]);
+  await run("cp", [binary, join(root, "bin/busybox")]);
+  // The same package version on every architecture, so the machine's busybox lists the applets.
   const applets = (await run("/bin/busybox", ["--list"])).stdout.split("\n").map((s) => s.trim()).filter(Boolean);
   for (const a of applets) if (a !== "busybox") symlinkSync("busybox", join(root, "bin", a));
   symlinkSync("../bin", join(root, "usr/bin"));
@@ -96,8 +132,19 @@ async function buildBusybox(pm: PodmanEnv, workDir: string, target: string, log:
   symlinkSync("../bin", join(root, "usr/sbin"));
   writeFileSync(join(root, "etc/passwd"), BUSYBOX_PASSWD);
   writeFileSync(join(root, "etc/group"), BUSYBOX_GROUP);
-  await importAndPush(pm, root, [`ENV PATH=${IMAGE_PATH}`, 'CMD ["sh"]'], target, log);
+  await importAndPush(pm, root, [`ENV PATH=${IMAGE_PATH}`, 'CMD ["sh"]'], target, log, arch);
   rmSync(root, { recursive: true, force: true });
+}
+
+/** An image index of the images PARTS, pushed as TARGET: what a FROM resolves per platform. */
+async function buildIndex(pm: PodmanEnv, parts: string[], target: string, log: (s: string) => void) {
+  const local = `localhost/${target.split("/").slice(1).join("/")}`;
+  await pm.podman(["manifest", "rm", local]).catch(() => undefined);
+  await pm.podman(["manifest", "create", local]);
+  for (const p of parts) await pm.podman(["manifest", "add", "--tls-verify=false", local, `docker://${p}`]);
+  log(`pushing ${target}`);
+  await pm.podman(["manifest", "push", "--all", "--format", "oci", "--tls-verify=false", local, `docker://${target}`]);
+  await pm.podman(["manifest", "rm", local]).catch(() => undefined);
 }
 
 async function buildBuilder(pm: PodmanEnv, workDir: string, target: string, log: (s: string) => void) {
@@ -144,6 +191,8 @@ export async function ensureImages(
   const pauseTag = pauseBinary ? hash([RECIPE_VERSION, "pause", createHash("sha256").update(readFileSync(pauseBinary)).digest("hex")]) : "";
   const images: ClusterImages = {
     busybox: registry.ref(`buildpod/busybox:${await busyboxTag()}`),
+    busyboxArm64: registry.ref(`buildpod/busybox:${await busyboxTag()}-arm64`),
+    busyboxMulti: registry.ref(`buildpod/busybox-multi:${await busyboxTag()}`),
     builder: registry.ref(`buildpod/builder:${builderTag()}`),
     pause: pauseBinary ? registry.ref(`buildpod/pause:${pauseTag}`) : "",
   };
@@ -152,6 +201,8 @@ export async function ensureImages(
   const tagOf = (ref: string) => ref.slice(ref.lastIndexOf(":") + 1);
   const todo: Array<[string, (t: string) => Promise<void>]> = [
     [images.busybox, (t) => buildBusybox(pm, workDir, t, log)],
+    [images.busyboxArm64, (t) => buildBusybox(pm, workDir, t, log, "arm64")],
+    [images.busyboxMulti, (t) => buildIndex(pm, [images.busybox, images.busyboxArm64], t, log)],
     [images.builder, (t) => buildBuilder(pm, workDir, t, log)],
   ];
   if (pauseBinary) todo.push([images.pause, (t) => buildPause(pm, workDir, pauseBinary, t, log)]);

@@ -12,6 +12,7 @@ PACKAGES=(
   apache2-utils                                     # htpasswd: bcrypt entries for the registries' users
   tinyproxy                                         # the forward proxy pods may be pointed at
   debootstrap busybox-static                        # assembling the builder and busybox images
+  qemu-user-static                                  # the node runs linux/arm64 binaries under QEMU (test/cluster/kube/emulation.ts)
   git openssl ca-certificates curl                  # git daemon for test sources; curl: provenance.sh against a registry
   shellcheck                                        # the unit tests lint every .sh file (test/unit/shellcheck.test.ts)
 )

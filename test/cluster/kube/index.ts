@@ -8,6 +8,7 @@
 //   ... c.kubeconfig (admin), c.kubeconfigs.builder (deploy/rbac.yaml's Role), c.registry, c.infra.git ...
 //   ... c.registries.secure / c.registries.base (host, caPath, username, password), c.gitHttps, c.proxy ...
 //   await c.stop();                        // nothing left running, nothing mounted
+import { registerArm64, type Emulation } from "./emulation.js";
 import { readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -51,6 +52,8 @@ export interface KubeCluster {
   /** The admin's kubeconfig. */
   kubeconfig: string;
   kubeconfigs: Kubeconfigs;
+  /** The platforms the node runs under QEMU besides its own (binfmt_misc), or why it cannot. */
+  emulation: Emulation;
   /** host:port of the registry, as the host and the pods both reach it. */
   registry: string;
   /** The HTTPS registries with passwords: "secure" to push to, "base" with a busybox to pull. */
@@ -176,6 +179,8 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     const rules = builderRules();
     await bindRole(admin, "default", "buildpod", rules, { kind: "User", name: BUILDER });
     await bindRole(admin, "default", "buildpod-limited", rules.filter((r) => !r.resources.includes("pods/log")), { kind: "User", name: LIMITED });
+    const emulation = await registerArm64(log);
+    if (emulation.problem) log(`linux/arm64 is not emulated: ${emulation.problem}`);
     log("starting the node");
     const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host,
       httpsRegistries: { hosts: [registries.secure.host, registries.base.host], caPath: registries.caPath }, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
@@ -196,7 +201,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     const version = (await admin.call<{ gitVersion: string }>("reading the version", "GET", "/version")).gitVersion;
     let stopped = false;
     return {
-      infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs,
+      infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs, emulation,
       registry: infra.registry.host, registries, gitHttps, flaky, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
       async stop() {
         if (stopped) return;
