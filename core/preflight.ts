@@ -3,6 +3,7 @@
 import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "./builders/index.js";
 import { ClusterError, type Cluster } from "./cluster.js";
+import { nodePlatforms, placement } from "./platform.js";
 import { podRefusal } from "./refusal.js";
 import type { BuildRequest, ConfigMapKey } from "./request/index.js";
 
@@ -124,6 +125,8 @@ export interface PreflightReport {
   skipped: string[];
   /** Whether the identity may create pods, so that the pod can be tried in a server-side dry run. */
   mayDryRun: boolean;
+  /** Where a build for another platform goes: a node of its own, or any node under QEMU. */
+  placement?: "native" | "emulated";
 }
 
 /**
@@ -134,7 +137,8 @@ export interface PreflightReport {
 export function preflight(cluster: Cluster, req: BuildRequest): Promise<PreflightReport> {
   const s = req.strategy;
   const key = JSON.stringify([req.namespace, requiredAccess(req), requiredLevel(req), s.type === "docker" ? s.builder : s.type, req.output.pushSecret, req.source.git?.secret,
-    s.type === "docker" ? s.secrets : [], s.type === "custom" ? undefined : s.pullSecret, req.imagePullSecrets, req.network.caBundle, req.network.registriesConf]);
+    s.type === "docker" ? s.secrets : [], s.type === "custom" ? undefined : s.pullSecret, req.imagePullSecrets, req.network.caBundle, req.network.registriesConf,
+    req.output.platforms, req.scheduling.emulate]);
   let checks = underWay.get(cluster) as Map<string, Promise<PreflightReport>> | undefined;
   if (!checks) underWay.set(cluster, (checks = new Map()));
   const running = checks.get(key);
@@ -182,7 +186,13 @@ async function checkAll(cluster: Cluster, req: BuildRequest): Promise<PreflightR
   for (const name of req.imagePullSecrets) await checkSecret(cluster, ns, name, "image pull", skipped);
   if (req.network.caBundle) await checkConfigMap(cluster, ns, req.network.caBundle, "CA bundle", "bundle.pem", skipped);
   if (req.network.registriesConf) await checkConfigMap(cluster, ns, req.network.registriesConf, "registries.conf", "registries.conf", skipped);
-  return { skipped, mayDryRun };
+  const platform = req.output.platforms[0];
+  if (!platform) return { skipped, mayDryRun };
+  const nodes = await nodePlatforms(cluster);
+  if (!nodes) skipped.push(`whether the cluster has a ${platform} node (you may not list nodes, a cluster-wide permission that deploy/rbac.yaml shows how to grant; where none fits, the pod waits as Unschedulable)`);
+  const placed = placement(platform, nodes, req.scheduling.emulate);
+  if (typeof placed !== "string") throw new PreflightError(placed.refused, "PlatformUnavailable");
+  return { skipped, mayDryRun, placement: placed };
 }
 
 /** The build's pod as the cluster would get it: the bare Pod, or the one the Job's template makes. */

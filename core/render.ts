@@ -7,6 +7,7 @@ import type { BuildRequest, ResourceList } from "./request/index.js";
 import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
 import { customStrategy } from "./strategy/custom.js";
 import { dockerStrategy } from "./strategy/docker.js";
+import { platformSelector } from "./platform.js";
 import { attachesProvenance, provenanceEnv } from "./provenance.js";
 import { networkPlan, type NetworkPlan } from "./strategy/network.js";
 import { env, type StrategyPlan } from "./strategy/plan.js";
@@ -170,7 +171,10 @@ export function renderPodSpec(req: BuildRequest, run?: string): V1PodSpec {
     containers: [build],
     volumes,
   };
-  if (Object.keys(s.nodeSelector).length) spec.nodeSelector = s.nodeSelector;
+  // A build for another platform goes to a node of that platform, unless it is emulated.
+  const platform = req.output.platforms[0];
+  const selector = platform && !s.emulate ? { ...platformSelector(platform), ...s.nodeSelector } : s.nodeSelector;
+  if (Object.keys(selector).length) spec.nodeSelector = selector;
   if (s.tolerations.length) spec.tolerations = s.tolerations;
   if (s.affinity) spec.affinity = s.affinity as V1PodSpec["affinity"];
   if (s.serviceAccountName) spec.serviceAccountName = s.serviceAccountName;

@@ -42,7 +42,9 @@ export interface StartOptions {
 export async function startBuild(cluster: Cluster, req: BuildRequest, opts: StartOptions = {}): Promise<BuildHandle> {
   const checked = opts.preflight !== false ? await preflight(cluster, req) : undefined;
   for (const s of checked?.skipped ?? []) sayOnce(cluster, s, opts.onSkippedCheck);
-  const obj = render(req, { id: opts.id ?? newRunId() });
+  // --emulate with a node of the platform at hand: the build runs there, natively.
+  const placed = checked?.placement === "native" && req.scheduling.emulate ? { ...req, scheduling: { ...req.scheduling, emulate: false } } : req;
+  const obj = render(placed, { id: opts.id ?? newRunId() });
   if (opts.annotations) {
     Object.assign(obj.metadata!.annotations!, opts.annotations);
     if (obj.kind === "Job") Object.assign((obj as V1Job).spec!.template.metadata!.annotations!, opts.annotations);

@@ -38,6 +38,7 @@ export const buildkit: Builder = {
         ...pairs("--opt", prefixKeys("build-arg:", s.buildArgs)),
         ...pairs("--opt", prefixKeys("label:", req.output.labels)),
         ...(s.target ? ["--opt", `target=${s.target}`] : []),
+        ...(req.output.platforms.length ? ["--opt", `platform=${req.output.platforms.join(",")}`] : []),
       ],
       env: {
         BUILDPOD_DOCKERFILE_DIR: file.slice(0, slash),

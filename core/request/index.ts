@@ -6,6 +6,7 @@ import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { dnsLabelProblem } from "../names.js";
 import type { ImageReference } from "../reference.js";
+import { platformSelector } from "../platform.js";
 import { canAttachProvenance } from "../provenance.js";
 import { checkNetwork, parseNetwork } from "./network.js";
 import { parseCache, parseOutput } from "./output.js";
@@ -50,6 +51,7 @@ export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequ
   const strategy = parseStrategy(object(raw.strategy, "strategy"), source);
   const output = parseOutput(object(raw.output, "output"));
   const cache = parseCache(object(raw.cache, "cache"), strategy);
+  const scheduling = parseScheduling(object(raw.scheduling, "scheduling"));
   const name = string(raw.name, "name") || defaultName(output.ref);
   // Room for the "-xxxxx" run suffix inside a 63-character pod name label.
   const nameProblem = dnsLabelProblem(name, 50);
@@ -73,6 +75,20 @@ export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequ
   }
   if (strategy.type === "docker" && BUILDERS[strategy.builder].nodeDaemon && output.insecure) {
     throw new InputError("output.insecure", `does not apply to the ${strategy.builder} builder: the node's Docker daemon pushes, and its own configuration (insecure-registries in its daemon.json) decides which registries may be plain HTTP or unverified; drop output.insecure (--insecure-registry) and configure the daemon, or use ${DEFAULT_BUILDER}`);
+  }
+  const platform = output.platforms[0];
+  if (platform && !(strategy.type === "docker" && BUILDERS[strategy.builder].supports.platforms)) {
+    const who = strategy.type === "docker" ? `the ${strategy.builder} builder builds` : strategy.type === "source" ? "S2I builds build" : "a custom builder builds";
+    throw new InputError("output.platforms", `${who} for the node's own platform; build ${platform} with the docker strategy and ${buildersWhere((b) => b.supports.platforms).join(" or ")}, or drop the platform (--platform)`);
+  }
+  if (scheduling.emulate && !platform) {
+    throw new InputError("scheduling.emulate", "applies to a build for another platform; name it with output.platforms (--platform), e.g. linux/arm64");
+  }
+  for (const [label, value] of platform ? Object.entries(platformSelector(platform)) : []) {
+    const given = scheduling.nodeSelector[label];
+    if (given !== undefined && given !== value) {
+      throw new InputError("scheduling.nodeSelector", `${label}=${given} contradicts the platform ${platform}; drop the node selector (the platform places the build)`);
+    }
   }
   if (output.provenance && !canAttachProvenance({ strategy })) {
     const who = strategy.type === "docker" ? `the ${strategy.builder} builder` : "a custom builder";
@@ -98,7 +114,7 @@ export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequ
     uploadTimeout: duration(raw.uploadTimeout, "uploadTimeout"),
     deleteAfter: duration(raw.deleteAfter, "deleteAfter"),
     retries,
-    scheduling: parseScheduling(object(raw.scheduling, "scheduling")),
+    scheduling,
     labels: labels(raw.labels, "labels"),
     imagePullSecrets: pullSecrets(imagesRaw.pullSecrets),
     network,

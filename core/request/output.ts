@@ -27,7 +27,30 @@ export function parseOutput(raw: Raw | undefined): Output {
     push: boolean(o.push, "output.push") ?? true,
     annotations,
     ...(o.provenance !== undefined && o.provenance !== "" ? { provenance: boolean(o.provenance, "output.provenance") } : {}),
+    platforms: parsePlatforms(o.platforms),
   };
+}
+
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+/** Names people write for an architecture, and the one Go, OCI and Kubernetes' kubernetes.io/arch use. */
+const ARCH_ALIASES: Record<string, string> = { x86_64: "amd64", "x86-64": "amd64", aarch64: "arm64", armhf: "arm", i386: "386", i686: "386" };
+
+function parsePlatforms(value: unknown): string[] {
+  const out: string[] = [];
+  listItems(value).forEach((item, i) => {
+    const path = `output.platforms[${i}]`;
+    const text = (string(item, path) ?? "").trim();
+    if (!PLATFORM.test(text)) {
+      throw new InputError(path, `"${text}" is not a platform; write os/arch or os/arch/variant, e.g. linux/arm64 or linux/arm/v7`);
+    }
+    const arch = text.split("/")[1]!;
+    if (ARCH_ALIASES[arch]) throw new InputError(path, `"${text}": the architecture is called ${ARCH_ALIASES[arch]} here (as in kubernetes.io/arch and OCI images): ${text.replace(arch, ARCH_ALIASES[arch])}`);
+    if (!out.includes(text)) out.push(text);
+  });
+  if (out.length > 1) {
+    throw new InputError("output.platforms", `names ${out.length} platforms (${out.join(", ")}); one build makes one platform's image for now: run one build per platform`);
+  }
+  return out;
 }
 
 export function parseCache(raw: Raw | undefined, strategy: Strategy): LayerCache | undefined {

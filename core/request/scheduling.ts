@@ -3,7 +3,7 @@ import { InputError } from "../errors.js";
 import { labelKeyProblem, labelValueProblem } from "../names.js";
 import { parseQuantity } from "../quantity.js";
 import { AFFINITY, conform } from "./affinity.js";
-import { INT32_MAX, labels, object, oneOf, quantity, type Raw, secretName, string, wholeNumber } from "./read.js";
+import { boolean, INT32_MAX, labels, object, oneOf, quantity, type Raw, secretName, string, wholeNumber } from "./read.js";
 import type { BuildRequest, ResourceList, Scheduling, Toleration } from "./types.js";
 
 export function parseResources(raw: Raw | undefined): BuildRequest["resources"] {
@@ -88,6 +88,7 @@ export function parseScheduling(raw: Raw | undefined): Scheduling {
   const affinity = s.affinity === undefined || s.affinity === null ? undefined : (conform(s.affinity, AFFINITY, "scheduling.affinity") as Raw);
   return {
     nodeSelector, tolerations: parseTolerations(s.tolerations),
+    emulate: boolean(s.emulate, "scheduling.emulate") ?? false,
     ...(affinity && Object.keys(affinity).length ? { affinity } : {}),
     serviceAccountName: secretName(s.serviceAccountName, "scheduling.serviceAccountName"),
     priorityClassName: secretName(s.priorityClassName, "scheduling.priorityClassName"),

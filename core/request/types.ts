@@ -98,6 +98,8 @@ export interface Output {
    * attach it), false turns it off; unset attaches it where the builder can.
    */
   provenance?: boolean;
+  /** Platforms to build for, "os/arch[/variant]" (linux/arm64); none: the node's own. One at most, for now. */
+  platforms: string[];
 }
 
 /**
@@ -129,6 +131,8 @@ export interface Toleration {
 
 export interface Scheduling {
   nodeSelector: Record<string, string>;
+  /** Build a platform the cluster has no node of under QEMU, on any node (whose binfmt_misc must emulate it). */
+  emulate: boolean;
   tolerations: Toleration[];
   affinity?: Record<string, unknown>;
   serviceAccountName?: string;

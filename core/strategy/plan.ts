@@ -57,6 +57,7 @@ export function dockerBuildOptions(req: BuildRequest, s: DockerStrategy): string
     ...pairs("--label", req.output.labels),
     ...pairs("--annotation", req.output.annotations),
     ...(s.target ? ["--target", s.target] : []),
+    ...req.output.platforms.flatMap((p) => ["--platform", p]),
   ];
 }
 
