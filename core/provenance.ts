@@ -81,10 +81,19 @@ function imageDescriptor(image: string): { uri: string; digest?: { sha256: strin
   return { uri: `oci://${image}`, ...(hex ? { digest: { sha256: hex } } : {}) };
 }
 
+/**
+ * A Git URL as the provenance records it: an HTTP(S) URL without its user part, which may be a token (the
+ * request refuses a password there, not a token given as the user); the record outlives the pod, in the
+ * registry.
+ */
+export function recordedGitUrl(url: string): string {
+  return url.replace(/^(https?:\/\/)[^/@]*@/, "$1");
+}
+
 function sourceParameters(req: BuildRequest): Record<string, unknown> {
   const { git, binary, dockerfile, contextDir, sourceDateEpoch } = req.source;
   return {
-    ...(git ? { git: { url: git.url, ...(git.ref ? { ref: git.ref } : {}), depth: git.depth, ...(git.secret ? { secret: git.secret } : {}) } } : {}),
+    ...(git ? { git: { url: recordedGitUrl(git.url), ...(git.ref ? { ref: git.ref } : {}), depth: git.depth, ...(git.secret ? { secret: git.secret } : {}) } } : {}),
     ...(binary ? { upload: { format: binary.format } } : {}),
     contextDir,
     ...(dockerfile !== undefined ? { inlineDockerfile: { sha256: sha256(dockerfile) } } : {}),
@@ -143,7 +152,7 @@ function statement(req: BuildRequest, builderImage: string, run: string | undefi
         },
         internalParameters: { namespace: req.namespace, build: req.name },
         resolvedDependencies: git
-          ? [{ uri: `git+${git.url}${git.ref ? `@${git.ref}` : ""}`, digest: { gitCommit: mark("COMMIT") } }]
+          ? [{ uri: `git+${recordedGitUrl(git.url)}${git.ref ? `@${git.ref}` : ""}`, digest: { gitCommit: mark("COMMIT") } }]
           : binary
             ? [{ uri: `buildpod:upload`, name: binary.format, digest: { dirHash: mark("INPUT") } }]
             : [],

@@ -55,10 +55,15 @@ describe("the provenance statement", () => {
     expect(p.runDetails.metadata).toEqual({ invocationId: "default/app-x2k4z", startedOn: "2026-12-03T10:00:00Z", finishedOn: "2026-12-03T10:01:00Z" });
   });
 
-  it("names Secrets and never holds anything from them", () => {
+  it("names Secrets by name only; a token given as a Git URL's user stays out", () => {
     const text = JSON.stringify(s);
     for (const name of ["regcred", "git-cred", "npm-token"]) expect(text).toContain(name);
     expect(s.predicate.buildDefinition.externalParameters.output.pushSecret).toBe("regcred");
+    const tokened = parseRequest({ source: { git: { url: "https://ghp_s3cret@git.example.com/team/app.git" } }, output: { image: IMAGE } });
+    const stated = provenanceStatement(tokened, "b");
+    expect(stated).not.toContain("ghp_s3cret");
+    expect(filled(stated).predicate.buildDefinition.externalParameters.source.git.url).toBe("https://git.example.com/team/app.git");
+    expect(filled(stated).predicate.buildDefinition.resolvedDependencies[0].uri).toBe("git+https://git.example.com/team/app.git");
   });
 
   it("has placeholders where the pod puts its values, and a request value cannot pass for one", () => {
