@@ -69,6 +69,9 @@ describe.skipIf(!tc().busyboxMulti)("a build for a platform", () => {
     const attempt = build({ source: { dockerfile: dockerfile() }, output: { image: image("platform:refused"), platforms: ["linux/arm64"] } });
     await expect(attempt).rejects.toMatchObject({ reason: "PlatformUnavailable" });
     await expect(attempt).rejects.toThrow(/no linux\/arm64 node \(its nodes are linux\/amd64\).*--emulate/);
+    const c = await cluster();
+    const jobs = await c.call<{ items: unknown[] }>("listing Jobs", "GET", `/apis/batch/v1/namespaces/${NS}/jobs`, { query: { labelSelector: "buildpod.dev/build=platform" } });
+    expect(jobs.items).toEqual([]);
   });
 
   it("linux/arm64 with --emulate: built under QEMU, an arm64 image whose binaries run as aarch64", async () => {
