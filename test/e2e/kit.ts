@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { Cluster, parseRequest, runBuild, type BuildRequest, type BuildResult, type RunOptions } from "../../core/index.js";
 import { createTestRepo, type TestRepoOptions } from "../cluster/infra/gitd.js";
 import { bindRole, builderRules, type Rule } from "../cluster/kube/index.js";
@@ -77,6 +77,11 @@ export async function build(raw: Record<string, unknown>, opts: RunOptions = {},
     onProgress: (m) => progress.push(m),
     onLog: (c, l) => (lines[c] ??= []).push(l.text),
   });
+  // A build that did not complete leaves its story in the test's output, for a failure met only in CI.
+  if (result.status !== "Complete") {
+    const logs = Object.entries(lines).map(([c, l]) => `--- ${c} (last 40 lines)\n${l.slice(-40).join("\n")}`);
+    console.error(`build ${result.run}: ${result.status} ${result.reason}: ${result.message}\n--- progress\n${progress.join("\n")}\n${logs.join("\n")}`);
+  }
   return { result, progress, lines };
 }
 
@@ -149,4 +154,30 @@ export function certDir(caPath: string): string {
   const dir = mkdtempSync(join(tmpdir(), "buildpod-ca-"));
   copyFileSync(caPath, join(dir, "ca.crt"));
   return dir;
+}
+
+/** The index's manifests: platform -> digest. */
+export async function indexPlatforms(ref: string): Promise<Record<string, string>> {
+  const r = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { env: tc().podmanEnv });
+  const index = JSON.parse(r.stdout) as { manifests: { digest: string; platform: { os: string; architecture: string } }[] };
+  return Object.fromEntries(index.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]));
+}
+
+async function getJson(url: string, accept: string): Promise<any> {
+  const res = await fetch(url, { headers: { accept } });
+  expect(res.status, url).toBe(200);
+  return res.json();
+}
+
+/** What a verifier finds attached to repository@digest: each referrer's descriptor, manifest and statement. */
+export async function attached(ref: string, digest: string) {
+  const slash = ref.indexOf("/");
+  const [host, repository] = [ref.slice(0, slash), ref.slice(slash + 1).replace(/:[^/]*$/, "")];
+  const base = `http://${host}/v2/${repository}`;
+  const index = await getJson(`${base}/manifests/sha256-${digest.slice(7)}`, "application/vnd.oci.image.index.v1+json");
+  return Promise.all(index.manifests.map(async (descriptor: any) => {
+    const manifest = await getJson(`${base}/manifests/${descriptor.digest}`, "application/vnd.oci.image.manifest.v1+json");
+    const statement = await getJson(`${base}/blobs/${manifest.layers[0].digest}`, "application/vnd.in-toto+json");
+    return { descriptor, manifest, statement };
+  }));
 }

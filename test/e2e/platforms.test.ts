@@ -6,17 +6,10 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { run } from "../cluster/infra/proc.js";
-import { build, cluster, image, tc } from "./kit.js";
+import { build, cluster, image, indexPlatforms, tc } from "./kit.js";
 
 const NS = "default";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The index's manifests: platform -> digest. */
-async function platforms(ref: string): Promise<Record<string, string>> {
-  const r = await run("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { env: tc().podmanEnv });
-  const index = JSON.parse(r.stdout) as { manifests: { digest: string; platform: { os: string; architecture: string } }[] };
-  return Object.fromEntries(index.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]));
-}
 
 /** Runs SCRIPT in a pod of IMAGE (with SECURITY) to its end; returns its phase and log. */
 async function inPod(image: string, script: string, security: Record<string, unknown> = {}): Promise<{ phase: string; log: string }> {
@@ -49,11 +42,11 @@ describe.skipIf(!tc().busyboxMulti)("linux/arm64 on the amd64 node, under QEMU",
   it("the node emulates linux/arm64, and the busybox index has an image for each platform", async () => {
     expect(tc().emulation.problem).toBeUndefined();
     expect(tc().emulation.platforms).toEqual(["linux/arm64"]);
-    expect(Object.keys(await platforms(tc().busyboxMulti)).sort()).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(Object.keys(await indexPlatforms(tc().busyboxMulti)).sort()).toEqual(["linux/amd64", "linux/arm64"]);
   });
 
   it("a pod of the arm64 image runs its aarch64 binaries", async () => {
-    const arm64 = (await platforms(tc().busyboxMulti))["linux/arm64"];
+    const arm64 = (await indexPlatforms(tc().busyboxMulti))["linux/arm64"];
     const repo = tc().busyboxMulti.replace(/:[^:/]+$/, "");
     // uname -m under QEMU says the emulated machine; the ELF header's e_machine (bytes 18-19) is 0xb7, aarch64.
     const { phase, log } = await inPod(`${repo}@${arm64}`, "uname -m; od -An -tx1 -j18 -N2 /bin/busybox");

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { build, image, registryDigest, repo, tc } from "./kit.js";
+import { attached, build, image, registryDigest, repo, tc } from "./kit.js";
 
 let app: Awaited<ReturnType<typeof repo>>;
 
@@ -16,25 +16,6 @@ beforeAll(async () => {
     commits: [{ files: { Dockerfile: `FROM ${tc().busybox}\nARG VERSION\nRUN echo "$VERSION" > /version\n` }, message: "first" }],
   });
 });
-
-async function get(url: string, accept: string): Promise<any> {
-  const res = await fetch(url, { headers: { accept } });
-  expect(res.status, url).toBe(200);
-  return res.json();
-}
-
-/** What a verifier finds attached to repository@digest: each referrer's descriptor, manifest and statement. */
-async function attached(ref: string, digest: string) {
-  const slash = ref.indexOf("/");
-  const [host, repository] = [ref.slice(0, slash), ref.slice(slash + 1).replace(/:[^/]*$/, "")];
-  const base = `http://${host}/v2/${repository}`;
-  const index = await get(`${base}/manifests/sha256-${digest.slice(7)}`, "application/vnd.oci.image.index.v1+json");
-  return Promise.all(index.manifests.map(async (descriptor: any) => {
-    const manifest = await get(`${base}/manifests/${descriptor.digest}`, "application/vnd.oci.image.manifest.v1+json");
-    const statement = await get(`${base}/blobs/${manifest.layers[0].digest}`, "application/vnd.in-toto+json");
-    return { descriptor, manifest, statement };
-  }));
-}
 
 describe("provenance", () => {
   it("is attached to the pushed image, in each repository it went to, saying what built it from what", async () => {
