@@ -9,13 +9,15 @@ import type { LogGap, LogLine } from "./logs.js";
 import { PodTracker } from "./pod-tracker.js";
 import { LABELS } from "./render.js";
 import { report } from "./report.js";
+import { runPlatforms } from "./run-platforms.js";
 import type { BuildRequest } from "./request/index.js";
 import type { BuildResult } from "./result.js";
 import { cancelBuild, startBuild, type BuildHandle, type StartOptions } from "./start.js";
 import { packParts } from "./upload.js";
 import { sendInput, type UploadReport } from "./upload-send.js";
 
-export { cancelBuild, findBuild, startBuild, type BuildHandle, type StartOptions } from "./start.js";
+export { cancelBuild, checkBuild, createBuild, findBuild, startBuild, type BuildHandle, type StartOptions } from "./start.js";
+export { runPlatforms } from "./run-platforms.js";
 
 export interface BuildEvents {
   /** A step of the build: scheduled, container started, finished, waiting for a reason... */
@@ -223,13 +225,18 @@ export interface RunOptions extends StartOptions, FollowOptions {
   deleteOnCancel?: boolean;
 }
 
-/** Starts a build, follows it to its end, and deletes it if cancelled. */
+/**
+ * Starts a build, follows it to its end, and deletes it if cancelled. A build for several platforms is
+ * one build per platform and an image index of them (core/run-platforms.ts).
+ */
 export async function runBuild(cluster: Cluster, req: BuildRequest, opts: RunOptions = {}): Promise<BuildResult> {
-  const handle = await startBuild(cluster, req, {
+  const start: RunOptions = {
     onWarning: (w) => opts.onProgress?.(`the cluster warns: ${w}`),
     onSkippedCheck: (s) => opts.onProgress?.(`not checked beforehand: ${s}`),
     ...opts,
-  });
+  };
+  if (req.output.platforms.length > 1) return runPlatforms(cluster, req, start);
+  const handle = await startBuild(cluster, req, start);
   opts.onProgress?.(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
   const result = await followBuild(cluster, handle, opts);
   // A cancelled build must stop; a build that failed to start must not start later and push anyway.

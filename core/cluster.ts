@@ -58,6 +58,11 @@ export class Cluster {
     return this.call(`creating ${job ? "Job" : "Pod"} ${obj.metadata!.name} in namespace ${namespace}`, "POST", job ? jobsPath(namespace) : podsPath(namespace), { body: obj, signal, onWarning });
   }
 
+  /** Changes a Job by a JSON merge patch. */
+  patchJob(name: string, namespace: string, patch: unknown, signal?: AbortSignal): Promise<V1Job> {
+    return this.call(`updating Job ${name} in namespace ${namespace}`, "PATCH", `${jobsPath(namespace)}/${enc(name)}`, { body: patch, signal, attempts: 3 });
+  }
+
   /** Admits POD as a create would, without storing it (dryRun=All). */
   async dryRunPod(pod: V1Pod, onWarning?: (text: string) => void): Promise<void> {
     const namespace = pod.metadata!.namespace!;
@@ -104,8 +109,9 @@ export class Cluster {
     try {
       if (kind === "job") {
         // The pods first, with our short grace period: left to the garbage collector they would get their
-        // full termination grace period.
-        await this.call(`deleting the pods of Job ${name}`, "DELETE", podsPath(namespace), { query: { labelSelector: `buildpod.dev/run=${name}`, gracePeriodSeconds }, attempts: 3 });
+        // full termination grace period. Those of the Jobs it owns too, for a multi-platform build's index.
+        await Promise.all(["buildpod.dev/run", "buildpod.dev/index"].map((label) =>
+          this.call(`deleting the pods of Job ${name}`, "DELETE", podsPath(namespace), { query: { labelSelector: `${label}=${name}`, gracePeriodSeconds }, attempts: 3 })));
         await this.call(`deleting Job ${name}`, "DELETE", `${jobsPath(namespace)}/${enc(name)}`, { query: { propagationPolicy: "Background" }, attempts: 3 });
       } else {
         await this.call(`deleting Pod ${name}`, "DELETE", `${podsPath(namespace)}/${enc(name)}`, { query: { gracePeriodSeconds }, attempts: 3 });

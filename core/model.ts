@@ -12,8 +12,10 @@ export { keyValues, layFields, parseGiven, type GivenField } from "./request/giv
 export { parseBuildFile, parseMapping, mergeInput, setPath } from "./buildfile.js";
 export { render, renderPodSpec, newRunId, runName, LABELS, ANNOTATIONS } from "./render.js";
 export { s2iDockerfile } from "./strategy/source.js";
+export { renderAll, renderIndexJob } from "./index-job.js";
+export { platformImage, platformRequest, platformRunId, INDEX_LABEL, INDEX_ANNOTATIONS } from "./multi-platform.js";
 export { SOURCE_IMAGE } from "./images.js";
 export { BUILDER_IMAGES } from "./builders/index.js";
 export { PATHS } from "./scripts.js";
 export { VERSION } from "./version.js";
-export { digestFromMessage, imageIdFromMessage, errorResult, sourceFromMessage, imageWithDigest, resultEnv, type BuildResult, type BuildStatus } from "./result.js";
+export { digestFromMessage, imageIdFromMessage, errorResult, sourceFromMessage, imageWithDigest, platformDigests, resultEnv, type BuildResult, type BuildStatus, type PlatformResult } from "./result.js";

@@ -3,6 +3,7 @@
 import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "./builders/index.js";
 import { ClusterError, type Cluster } from "./cluster.js";
+import { INDEX_LABEL } from "./multi-platform.js";
 import { nodePlatforms, placement } from "./platform.js";
 import { podRefusal } from "./refusal.js";
 import type { BuildRequest, ConfigMapKey } from "./request/index.js";
@@ -39,6 +40,8 @@ export function requiredAccess(req: BuildRequest): Access[] {
     req.workload === "job" ? { verb: "delete", resource: "jobs", group: "batch" } : { verb: "delete", resource: "pods" },
   ];
   if (req.workload === "job") access.push({ verb: "deletecollection", resource: "pods" });
+  // A platform's build of a multi-platform build: its index Job is resumed by a patch.
+  if (req.labels[INDEX_LABEL]) access.push({ verb: "patch", resource: "jobs", group: "batch" });
   // Exec is a WebSocket GET: "get" before Kubernetes 1.35, "get" and "create" from 1.35.
   if (req.source.binary) access.push({ verb: "get", resource: "pods", subresource: "exec" }, { verb: "create", resource: "pods", subresource: "exec" });
   return access;

@@ -81,15 +81,17 @@ function podSummary(pod: V1Pod): BuildSummary {
   };
 }
 
-/** The namespace's builds: Jobs, and bare Pods (a Job's pod is counted with its Job). */
+/** The namespace's builds: Jobs, and bare Pods (a Job's pod is counted with its Job, a platform's Job with its index). */
 export async function listBuilds(cluster: Cluster, namespace: string): Promise<BuildSummary[]> {
   const selector = `${LABELS.managedBy}=buildpod`;
   const [jobs, pods] = await Promise.all([
     cluster.listJobs(namespace, selector),
     cluster.listPods(namespace, selector),
   ]);
-  const bare = pods.items.filter((p) => !(p.metadata?.ownerReferences ?? []).some((o) => o.kind === "Job"));
-  return [...jobs.items.map(jobSummary), ...bare.map(podSummary)];
+  const ownedByJob = (o: { metadata?: { ownerReferences?: { kind: string }[] } }) => (o.metadata?.ownerReferences ?? []).some((r) => r.kind === "Job");
+  const bare = pods.items.filter((p) => !ownedByJob(p));
+  // A multi-platform build is its index Job: its platforms' Jobs, which it owns, go with it.
+  return [...jobs.items.filter((j) => !ownedByJob(j)).map(jobSummary), ...bare.map(podSummary)];
 }
 
 /** Whether a process of this machine still runs (EPERM: it does, under another user). */

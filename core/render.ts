@@ -131,10 +131,22 @@ function overlay(env: V1EnvVar[], over: Record<string, string | undefined>): V1E
   return [...env.filter((e) => !names.has(e.name)), ...given.map(([name, value]) => ({ name, value }))];
 }
 
-/** RUN: the Job's (or Pod's) name, where known, which the provenance names the invocation by. */
-export function renderPodSpec(req: BuildRequest, run?: string): V1PodSpec {
-  const plan = strategyPlan(req);
-  const net = networkPlan(req, caDirs(req));
+/** What runs in a pod: the strategy's build, or another job such as an image index (core/index-job.ts). */
+export interface PodPlan {
+  plan: StrategyPlan;
+  /** The certificate directories of the container's image that a CA bundle is added to. */
+  caDirs: string[];
+  /** Whether the source container runs first. */
+  source: boolean;
+}
+
+/**
+ * RUN: the Job's (or Pod's) name, where known, which the provenance names the invocation by. PART: what the
+ * pod runs, by default the request's build.
+ */
+export function renderPodSpec(req: BuildRequest, run?: string, part: PodPlan = { plan: strategyPlan(req), caDirs: caDirs(req), source: true }): V1PodSpec {
+  const plan = part.plan;
+  const net = networkPlan(req, part.caDirs);
   const res = resources(req);
   const volumes: V1Volume[] = [{ name: "workspace", emptyDir: {} }, ...plan.volumes, ...net.volumes];
   // The disk limit bounds each scratch volume too (the kubelet's own sizeLimit check names the volume).
@@ -167,12 +179,13 @@ export function renderPodSpec(req: BuildRequest, run?: string): V1PodSpec {
     enableServiceLinks: false,
     terminationGracePeriodSeconds: 10,
     securityContext: { fsGroup: SOURCE_UID },
-    initContainers: [sourceContainer(req, plan, net, res)],
+    ...(part.source ? { initContainers: [sourceContainer(req, plan, net, res)] } : {}),
     containers: [build],
     volumes,
   };
-  // A build for another platform goes to a node of that platform, unless it is emulated.
-  const platform = req.output.platforms[0];
+  // A build for another platform goes to a node of that platform, unless it is emulated. (A pod for
+  // several platforms, an index's, goes anywhere.)
+  const platform = req.output.platforms.length === 1 ? req.output.platforms[0] : undefined;
   const selector = platform && !s.emulate ? { ...platformSelector(platform), ...s.nodeSelector } : s.nodeSelector;
   if (Object.keys(selector).length) spec.nodeSelector = selector;
   if (s.tolerations.length) spec.tolerations = s.tolerations;
@@ -184,7 +197,7 @@ export function renderPodSpec(req: BuildRequest, run?: string): V1PodSpec {
   return spec;
 }
 
-function metadata(req: BuildRequest, name: string): V1ObjectMeta {
+export function metadata(req: BuildRequest, name: string): V1ObjectMeta {
   const { git, binary } = req.source;
   const annotations: Record<string, string> = {
     [ANNOTATIONS.image]: req.output.image,

@@ -46,7 +46,8 @@ export async function report(cluster: Cluster, handle: BuildHandle, outcome: Out
   const meta = pod?.metadata;
   const image = req?.output.image ?? meta?.annotations?.[ANNOTATIONS.image] ?? "";
   const src = sourceFromMessage(seen.container("source")?.state?.terminated?.message);
-  const built = seen.container("build")?.state?.terminated?.message;
+  // The pod's one container: "build", or "index" for a multi-platform build's index.
+  const built = seen.container(pod?.spec?.containers?.[0]?.name ?? "build")?.state?.terminated?.message;
   const pushing = req ? req.output.push : meta?.annotations?.[ANNOTATIONS.push] !== "false";
   const digest = pushing ? digestFromMessage(built) : undefined;
   const result: BuildResult = {

@@ -28,7 +28,8 @@ export interface BuildResult {
   /** The built image's ID, its config digest (docker image ls's IMAGE ID), where a build that did not push
    * reports one (every builder but kaniko). */
   imageId?: string;
-  source: { uri?: string; ref?: string; commit?: string; commitTime?: string };
+  /** inputDigest: an uploaded input's digest (in-toto dirHash), where the provenance recorded one. */
+  source: { uri?: string; ref?: string; commit?: string; commitTime?: string; inputDigest?: string };
   build: string;
   /** The Job (or Pod) this run created. */
   run: string;
@@ -43,6 +44,26 @@ export interface BuildResult {
   failedContainer?: string;
   /** Last lines of the failing container, for summaries. */
   logTail?: string[];
+  /**
+   * A build for several platforms: each platform's build, in the request's order. Then digest and imageRef
+   * are the image index's, which lists the platforms' images.
+   */
+  platforms?: PlatformResult[];
+}
+
+/** One platform's build of a multi-platform build. */
+export interface PlatformResult {
+  platform: string;
+  status: BuildStatus;
+  reason: string;
+  /** The platform's image, pushed under the image's tag with the platform's added (app:1.0-linux-arm64). */
+  image: string;
+  digest?: string;
+  imageRef?: string;
+  provenance?: string;
+  /** Its Job. */
+  run: string;
+  durationSeconds?: number;
 }
 
 /**
@@ -100,15 +121,16 @@ export function imageIdFromMessage(message: string | undefined): string | undefi
   }
 }
 
-/** The source container's report: {"commit": "...", "commitTime": 1700000000}. */
-export function sourceFromMessage(message: string | undefined): { commit?: string; commitTime?: string } {
+/** The source container's report: {"commit": "...", "commitTime": 1700000000, "inputDigest": "..."}. */
+export function sourceFromMessage(message: string | undefined): { commit?: string; commitTime?: string; inputDigest?: string } {
   if (!message) return {};
   try {
-    const parsed = JSON.parse(message) as { commit?: unknown; commitTime?: unknown };
+    const parsed = JSON.parse(message) as { commit?: unknown; commitTime?: unknown; inputDigest?: unknown };
     const commit = typeof parsed.commit === "string" && /^[0-9a-f]{40,64}$/.test(parsed.commit) ? parsed.commit : undefined;
     const t = Number(parsed.commitTime);
     const commitTime = commit && Number.isFinite(t) && t > 0 ? new Date(t * 1000).toISOString() : undefined;
-    return { commit, commitTime };
+    const inputDigest = typeof parsed.inputDigest === "string" && /^[0-9a-f]{64}$/.test(parsed.inputDigest) ? parsed.inputDigest : undefined;
+    return { commit, commitTime, ...(inputDigest ? { inputDigest } : {}) };
   } catch {
     return {};
   }
@@ -123,6 +145,15 @@ export function imageWithDigest(image: string, digest: string): string {
 }
 
 /** KEY=VALUE lines for CI systems that read properties files (Jenkins readProperties, shell `source`). */
+/**
+ * Each platform's digest of a multi-platform build, "linux/amd64=sha256:...,linux/arm64=sha256:...", in the
+ * request's order; undefined for a build of one platform or one that pushed none.
+ */
+export function platformDigests(r: BuildResult): string | undefined {
+  const pushed = (r.platforms ?? []).filter((p) => p.digest);
+  return pushed.length ? pushed.map((p) => `${p.platform}=${p.digest}`).join(",") : undefined;
+}
+
 export function resultEnv(r: BuildResult): string {
   const values: Record<string, string | number | boolean | undefined> = {
     BUILDPOD_STATUS: r.status,
@@ -133,6 +164,7 @@ export function resultEnv(r: BuildResult): string {
     BUILDPOD_IMAGE_REF: r.imageRef,
     BUILDPOD_PUSHED: r.pushed,
     BUILDPOD_PROVENANCE: r.provenance,
+    BUILDPOD_PLATFORM_DIGESTS: platformDigests(r),
     BUILDPOD_IMAGE_ID: r.imageId,
     BUILDPOD_COMMIT: r.source.commit,
     BUILDPOD_SOURCE_URI: r.source.uri,

@@ -51,6 +51,7 @@ const FILES: Record<string, string> = {
   "s2i.sh": readFileSync(new URL("./scripts/s2i.sh", import.meta.url), "utf8"),
   "buildkit.sh": readFileSync(new URL("./scripts/buildkit.sh", import.meta.url), "utf8"),
   "docker.sh": readFileSync(new URL("./scripts/docker.sh", import.meta.url), "utf8"),
+  "buildah-index.sh": readFileSync(new URL("./scripts/buildah-index.sh", import.meta.url), "utf8"),
 };
 
 /** The source container: fetches or receives the source, writes the inline Dockerfiles and the source date. */
@@ -64,5 +65,8 @@ export const BUILDKIT_SCRIPT = compose("buildkit.sh");
 /** docker strategy through the node's Docker daemon. */
 export const DOCKER_SCRIPT = compose("docker.sh");
 
+/** The image index of a build for several platforms, with buildah. */
+export const INDEX_SCRIPT = compose("buildah-index.sh");
+
 /** Every script, so tests can check none of them carries a request value. */
-export const ALL_SCRIPTS = [SOURCE_SCRIPT, BUILDAH_SCRIPT, S2I_SCRIPT, BUILDKIT_SCRIPT, DOCKER_SCRIPT];
+export const ALL_SCRIPTS = [SOURCE_SCRIPT, BUILDAH_SCRIPT, S2I_SCRIPT, BUILDKIT_SCRIPT, DOCKER_SCRIPT, INDEX_SCRIPT];

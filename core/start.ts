@@ -2,6 +2,7 @@
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
 import { ClusterError, type Cluster } from "./cluster.js";
+import { INDEX_LABEL } from "./multi-platform.js";
 import { dryRunPod, preflight } from "./preflight.js";
 import { ANNOTATIONS, LABELS, newRunId, render } from "./render.js";
 import type { BuildRequest } from "./request/index.js";
@@ -16,6 +17,8 @@ export interface BuildHandle {
   request?: BuildRequest;
   /** For a build found rather than started: the retries its Job has left (backoffLimit, less its failures). */
   retries?: number;
+  /** The object's uid, as created: what an owner reference names. */
+  uid?: string;
 }
 
 export interface StartOptions {
@@ -38,13 +41,35 @@ export interface StartOptions {
   onWarning?(text: string): void;
 }
 
-/** Creates the build's Job (or Pod). */
-export async function startBuild(cluster: Cluster, req: BuildRequest, opts: StartOptions = {}): Promise<BuildHandle> {
+/** A request checked by the preflight, placed where it runs, and whether its pod may be tried in a dry run. */
+export interface CheckedRequest {
+  req: BuildRequest;
+  mayDryRun: boolean;
+}
+
+/** The preflight's checks (unless turned off), and the build placed: natively where it can be. */
+export async function checkBuild(cluster: Cluster, req: BuildRequest, opts: Pick<StartOptions, "preflight" | "onSkippedCheck"> = {}): Promise<CheckedRequest> {
   const checked = opts.preflight !== false ? await preflight(cluster, req) : undefined;
   for (const s of checked?.skipped ?? []) sayOnce(cluster, s, opts.onSkippedCheck);
   // --emulate with a node of the platform at hand: the build runs there, natively.
   const placed = checked?.placement === "native" && req.scheduling.emulate ? { ...req, scheduling: { ...req.scheduling, emulate: false } } : req;
-  const obj = render(placed, { id: opts.id ?? newRunId() });
+  return { req: placed, mayDryRun: checked?.mayDryRun ?? false };
+}
+
+/** Creates the build's Job (or Pod). */
+export async function startBuild(cluster: Cluster, req: BuildRequest, opts: StartOptions = {}): Promise<BuildHandle> {
+  if (req.output.platforms.length > 1) {
+    throw new Error(`startBuild makes one platform's build; a build for ${req.output.platforms.join(", ")} is run by runBuild (or runPlatforms)`);
+  }
+  const checked = await checkBuild(cluster, req, opts);
+  return createBuild(cluster, checked.req, render(checked.req, { id: opts.id ?? newRunId() }), { ...opts, mayDryRun: checked.mayDryRun });
+}
+
+/**
+ * Creates OBJ, the rendered build of REQ, with the caller's annotations; tries its pod in a dry run first
+ * where the preflight allowed it.
+ */
+export async function createBuild(cluster: Cluster, req: BuildRequest, obj: V1Job | V1Pod, opts: StartOptions & { mayDryRun?: boolean }): Promise<BuildHandle> {
   if (opts.annotations) {
     Object.assign(obj.metadata!.annotations!, opts.annotations);
     if (obj.kind === "Job") Object.assign((obj as V1Job).spec!.template.metadata!.annotations!, opts.annotations);
@@ -60,17 +85,19 @@ export async function startBuild(cluster: Cluster, req: BuildRequest, opts: Star
     warned.add(text);
     opts.onWarning?.(text);
   };
-  if (checked?.mayDryRun) await dryRunPod(cluster, obj, onWarning);
+  if (opts.mayDryRun) await dryRunPod(cluster, obj, onWarning);
+  let created: V1Job | V1Pod;
   try {
-    await cluster.create(obj, opts.signal, onWarning);
+    created = await cluster.create(obj, opts.signal, onWarning);
   } catch (err) {
     if (!(err instanceof ClusterError && err.code === 409)) throw err;
     const existing = await cluster.readRun(req.workload, obj.metadata!.name!, req.namespace).catch(() => undefined);
-    if (existing?.metadata?.annotations?.[ANNOTATIONS.createToken] !== token) {
+    if (!existing || existing.metadata?.annotations?.[ANNOTATIONS.createToken] !== token) {
       throw new ClusterError(`a build named ${obj.metadata!.name} already exists in namespace ${req.namespace}; use another run id`, 409, "AlreadyExists");
     }
+    created = existing;
   }
-  return { name: obj.metadata!.name!, namespace: req.namespace, kind: req.workload, createdAt, request: req };
+  return { name: obj.metadata!.name!, namespace: req.namespace, kind: req.workload, createdAt, request: req, uid: created.metadata?.uid };
 }
 
 const said = new WeakMap<Cluster, Set<string>>();
@@ -84,10 +111,11 @@ function sayOnce(cluster: Cluster, text: string, say?: (text: string) => void): 
 
 /** Deletes the build and its pod. Resolves with what was deleted. */
 export async function cancelBuild(cluster: Cluster, handle: Pick<BuildHandle, "name" | "namespace" | "kind">): Promise<string[]> {
-  const pods = await cluster.listPods(handle.namespace, `${LABELS.run}=${handle.name}`).catch(() => ({ items: [] as V1Pod[] }));
+  // Its pods, and for a multi-platform build's index those of the platforms' Jobs it owns.
+  const lists = await Promise.all([LABELS.run, INDEX_LABEL].map((label) => cluster.listPods(handle.namespace, `${label}=${handle.name}`).catch(() => ({ items: [] as V1Pod[] }))));
   const gone = await cluster.deleteRun(handle.kind, handle.name, handle.namespace, 1);
   if (!gone) return [];
-  const names = pods.items.map((p) => `pod/${p.metadata!.name}`);
+  const names = lists.flatMap((l) => l.items).map((p) => `pod/${p.metadata!.name}`);
   return [`${handle.kind}/${handle.name}`, ...(handle.kind === "job" ? names : [])];
 }
 

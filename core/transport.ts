@@ -110,7 +110,7 @@ export class Transport {
   }
 
   /**
-   * One API call: `body` sent as JSON, the answer parsed from JSON. Rejects with ApiError for an answer
+   * One API call: `body` sent as JSON (a merge patch for PATCH), the answer parsed from JSON. Rejects with ApiError for an answer
    * other than 2xx, TransportError when there was none. `onWarning` hears the answer's Warning headers.
    */
   async call<T>(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, signal?: AbortSignal, onWarning?: (text: string) => void): Promise<T> {
@@ -118,7 +118,8 @@ export class Transport {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: "application/json" };
     const text = body === undefined ? undefined : JSON.stringify(body);
-    if (text !== undefined) headers["Content-Type"] = "application/json";
+    // A PATCH is a JSON merge patch: the body names only what changes.
+    if (text !== undefined) headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
     const o = await this.options("call");
     const req = this.request(url, method, o, headers, signal);
     return new Promise((resolve, reject) => {

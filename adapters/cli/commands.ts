@@ -99,6 +99,7 @@ function summary(r: BuildResult): string {
     lines.push(`buildpod: build complete: ${r.imageRef ?? r.image}${r.pushed === false ? " (not pushed)" : ""}${r.attempt ? ` on attempt ${r.attempt}` : ""}${r.source.commit ? ` from ${r.source.commit.slice(0, 12)}` : ""}${r.durationSeconds !== undefined ? ` in ${r.durationSeconds}s` : ""}`);
     if (!r.digest) lines.push(`buildpod: ${r.message}`);
     if (r.provenance) lines.push(`buildpod: provenance attached: ${r.provenance}`);
+    for (const p of r.platforms ?? []) lines.push(`buildpod:   ${p.platform}: ${p.imageRef ?? p.image}${p.provenance ? ` (provenance ${p.provenance})` : ""}`);
   } else {
     lines.push(`buildpod: build ${r.status === "StartFailed" ? "failed to start" : r.status.toLowerCase()} (${r.reason}): ${r.message}`);
     if (r.exitCode !== undefined) lines.push(`buildpod: exit code ${r.exitCode} in container ${r.failedContainer}`);

@@ -2,7 +2,7 @@
 import { once } from "node:events";
 import { Command, CommanderError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
-import { InputError, newRunId, render, VERSION } from "../../core/model.js";
+import { InputError, newRunId, renderAll, VERSION } from "../../core/model.js";
 import { importPart } from "../../core/lazy.js";
 import type { IO } from "./commands.js";
 import type { runClusterCommand } from "./cluster.js";
@@ -41,7 +41,7 @@ function program(io: IO, setExit: (code: number) => void): Command {
 
   const renderCmd = cli
     .command("render")
-    .description("print the Job (or Pod) a build would create, without a cluster")
+    .description("print the Job (or Pod) a build would create, without a cluster (for several platforms, each Job)")
     .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
     .option("--id <id>", "run id appended to the build name (default: random)")
     .addHelpText("after", `
@@ -56,8 +56,11 @@ Examples:
       const { req } = requestFromFlags(opts);
       const id = (opts.id as string | undefined) ?? newRunId();
       if (!/^[a-z0-9]{1,12}$/.test(id)) throw new InputError("--id", `"${id}" must be 1 to 12 lower-case letters or digits`);
-      const obj = render(req, { id });
-      out(opts.output === "json" ? JSON.stringify(obj, null, 2) + "\n" : toYaml(obj, { lineWidth: 0 }));
+      // A build for several platforms is several Jobs: a List in JSON, documents in YAML.
+      const objs = renderAll(req, id);
+      const obj = objs.length === 1 ? objs[0] : { apiVersion: "v1", kind: "List", items: objs };
+      if (opts.output === "json") out(JSON.stringify(obj, null, 2) + "\n");
+      else out(objs.map((o) => toYaml(o, { lineWidth: 0 })).join("---\n"));
     });
   addRequestOptions(renderCmd);
 

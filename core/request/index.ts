@@ -5,7 +5,8 @@
 import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "../builders/index.js";
 import { InputError } from "../errors.js";
 import { dnsLabelProblem } from "../names.js";
-import type { ImageReference } from "../reference.js";
+import { platformImage, platformJobSuffix } from "../multi-platform.js";
+import { parseReference, type ImageReference } from "../reference.js";
 import { platformSelector } from "../platform.js";
 import { canAttachProvenance } from "../provenance.js";
 import { checkNetwork, parseNetwork } from "./network.js";
@@ -14,7 +15,7 @@ import { duration, image, labels, listItems, object, oneOf, secretName, string, 
 import { parseResources, parseScheduling } from "./scheduling.js";
 import { parseSource } from "./source.js";
 import { parseStrategy } from "./strategy.js";
-import { type BuildRequest, DEFAULTS, TOOL_IMAGES, type ToolImages } from "./types.js";
+import { type BuildRequest, DEFAULTS, type Output, TOOL_IMAGES, type ToolImages } from "./types.js";
 
 export * from "./types.js";
 export { FIELDS, inputName, stepParameter, taskParam, type FieldKind, type RequestField } from "./fields.js";
@@ -84,12 +85,15 @@ export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequ
   if (scheduling.emulate && !platform) {
     throw new InputError("scheduling.emulate", "applies to a build for another platform; name it with output.platforms (--platform), e.g. linux/arm64");
   }
-  for (const [label, value] of platform ? Object.entries(platformSelector(platform)) : []) {
-    const given = scheduling.nodeSelector[label];
-    if (given !== undefined && given !== value) {
-      throw new InputError("scheduling.nodeSelector", `${label}=${given} contradicts the platform ${platform}; drop the node selector (the platform places the build)`);
+  for (const p of output.platforms) {
+    for (const [label, value] of Object.entries(platformSelector(p))) {
+      const given = scheduling.nodeSelector[label];
+      if (given !== undefined && given !== value) {
+        throw new InputError("scheduling.nodeSelector", `${label}=${given} contradicts the platform ${p}; drop the node selector (the platform places the build)`);
+      }
     }
   }
+  if (output.platforms.length > 1) checkSeveralPlatforms(name, output, raw.workload);
   if (output.provenance && !canAttachProvenance({ strategy })) {
     const who = strategy.type === "docker" ? `the ${strategy.builder} builder` : "a custom builder";
     throw new InputError("output.provenance", `${who} cannot attach provenance (it takes a shell and curl in the build image; a custom builder pushes by itself); use the buildah builder or S2I, or drop output.provenance (--provenance)`);
@@ -132,4 +136,29 @@ export function imagesFromEnv(env: Record<string, string | undefined>): Record<s
     if (value) images[key] = value;
   }
   return Object.keys(images).length ? { images } : {};
+}
+
+/**
+ * A build for several platforms pushes each platform's image and an index of them, as Jobs: one per
+ * platform, named after the build with the platform's suffix, and one for the index.
+ */
+function checkSeveralPlatforms(name: string, output: Output, workload: unknown): void {
+  const list = output.platforms.join(", ");
+  if (!output.push) {
+    throw new InputError("output.push", `a build for several platforms (${list}) makes an image index in the registry, so it pushes; drop --no-push, or build one platform`);
+  }
+  if (workload === "pod") {
+    throw new InputError("workload", `a build for several platforms (${list}) runs as Jobs, one per platform and one for the index; drop --pod`);
+  }
+  for (const p of output.platforms) {
+    const job = `${name}-xxxxx-${platformJobSuffix(p)}`;
+    if (job.length > 63) {
+      throw new InputError("name", `"${name}" is too long for a build for ${p}: its Job's name (${job.length} characters, the run id and "${platformJobSuffix(p)}" added) must fit in 63; give a build name of at most ${name.length - (job.length - 63)} characters`);
+    }
+    const tagged = platformImage(output.image, p);
+    const problem = parseReference(tagged);
+    if (typeof problem === "string") {
+      throw new InputError("output.image", `the image's tag is too long to add the platform's ("${tagged}" ${problem}); give a shorter tag`);
+    }
+  }
 }

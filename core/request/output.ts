@@ -37,7 +37,9 @@ const ARCH_ALIASES: Record<string, string> = { x86_64: "amd64", "x86-64": "amd64
 
 function parsePlatforms(value: unknown): string[] {
   const out: string[] = [];
-  listItems(value).forEach((item, i) => {
+  // "linux/amd64,linux/arm64", as docker buildx takes them, or a list.
+  const items = listItems(value).flatMap((item, i) => (typeof item === "string" ? item.split(",").map((t) => ({ t, i })) : [{ t: item, i }]));
+  items.forEach(({ t: item, i }) => {
     const path = `output.platforms[${i}]`;
     const text = (string(item, path) ?? "").trim();
     if (!PLATFORM.test(text)) {
@@ -47,9 +49,6 @@ function parsePlatforms(value: unknown): string[] {
     if (ARCH_ALIASES[arch]) throw new InputError(path, `"${text}": the architecture is called ${ARCH_ALIASES[arch]} here (as in kubernetes.io/arch and OCI images): ${text.replace(arch, ARCH_ALIASES[arch])}`);
     if (!out.includes(text)) out.push(text);
   });
-  if (out.length > 1) {
-    throw new InputError("output.platforms", `names ${out.length} platforms (${out.join(", ")}); one build makes one platform's image for now: run one build per platform`);
-  }
   return out;
 }
 

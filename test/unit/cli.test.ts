@@ -60,6 +60,18 @@ describe("buildpod render", () => {
     }
   });
 
+  it("renders a build for several platforms as its Jobs: the suspended index and one per platform", () => {
+    const r = buildpod("render", "--git", "https://git.example.com/a.git", "-t", "registry.example.com/a:1", "--platform", "linux/amd64,linux/arm64", "--id", "x2k4z", "-o", "json");
+    expect(r.err).toBe("");
+    const list = JSON.parse(r.out);
+    expect(list.kind).toBe("List");
+    expect(list.items.map((o: any) => o.metadata.name)).toEqual(["a-x2k4z", "a-x2k4z-amd64", "a-x2k4z-arm64"]);
+    expect(list.items[0].spec.suspend).toBe(true);
+    for (const o of list.items) expectValidObject(o);
+    const yaml = buildpod("render", "--git", "https://git.example.com/a.git", "-t", "registry.example.com/a:1", "--platform", "linux/amd64", "--platform", "linux/arm64");
+    expect(yaml.out.split("\n---\n")).toHaveLength(3);
+  });
+
   it("reads a build file and lets flags override it", () => {
     const dir = mkdtempSync(join(tmpdir(), "buildpod-"));
     const file = join(dir, "buildpod.yaml");

@@ -18,12 +18,6 @@ describe("the platform in a request", () => {
     expect(() => request({}, undefined, { platforms: ["linux/x86_64"] })).toThrow(/called amd64 here/);
   });
 
-  it("one platform per build for now, said with the way out", () => {
-    const attempt = () => request({}, undefined, { platforms: ["linux/amd64", "linux/arm64"] });
-    expect(attempt).toThrow(InputError);
-    expect(attempt).toThrow(/output\.platforms.*names 2 platforms.*run one build per platform/);
-  });
-
   it("is refused by builders that build only for their node, naming those that can", () => {
     for (const strategy of [{ type: "docker", builder: "kaniko" }, { type: "docker", builder: "docker", allowDockerSocket: true }, { type: "source", builderImage: "r.example.com/s2i:1" }, { type: "custom", builderImage: "r.example.com/b:1" }]) {
       expect(() => request({}, strategy, { platforms: ["linux/arm64"] })).toThrow(/output\.platforms.*for the node's own platform.*buildah or buildkit/);
