@@ -4,7 +4,7 @@
 import * as core from "@actions/core";
 import { hostname } from "node:os";
 import {
-  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, errorResult, followBuild, newRunId, PreflightError, runName, startBuild,
+  cancelBuild, CLIENT_ANNOTATION, Cluster, ClusterError, contextNamespace, errorResult, followBuild, newRunId, platformDigests, PreflightError, runName, runPlatforms, startBuild,
   type BuildHandle, type BuildRequest, type BuildResult, type LogLine,
 } from "../core/index.js";
 import { STATE } from "./state.js";
@@ -45,6 +45,7 @@ function logPrinter() {
 function setOutputs(r: BuildResult): void {
   const outputs: Record<string, string | undefined> = {
     status: r.status, image: r.image, digest: r.digest, "image-ref": r.imageRef, provenance: r.provenance, imageid: r.imageId,
+    "platform-digests": platformDigests(r),
     pushed: r.pushed === undefined ? undefined : String(r.pushed),
     build: r.run, pod: r.pod, namespace: r.namespace, commit: r.source.commit,
   };
@@ -91,14 +92,21 @@ async function build(req: BuildRequest, namespaceGiven: boolean, conn: Connectio
   let handle: BuildHandle | undefined;
   let createInDoubt = false;
   try {
-    handle = await startBuild(cluster, req, {
+    const start = {
       id, signal: opts.signal, preflight: opts.preflight,
       annotations: { [CLIENT_ANNOTATION]: `${hostname()}/${process.pid}` },
       // A warning annotation: a Pod Security level the namespace will enforce one day shows on the run's page.
-      onWarning: (w) => core.warning(`the cluster warns: ${w}`),
-    });
-    progress(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
-    result = await followBuild(cluster, handle, { signal: opts.signal, onProgress: progress, onLog: logs.line });
+      onWarning: (w: string) => core.warning(`the cluster warns: ${w}`),
+    };
+    if (req.output.platforms.length > 1) {
+      // A build per platform, and the index Job under the run's name, which owns them: deleting it deletes all.
+      result = await runPlatforms(cluster, req, { ...start, onProgress: progress, onLog: logs.line, deleteOnCancel: false });
+      handle = { ...target, createdAt: Date.now() };
+    } else {
+      handle = await startBuild(cluster, req, start);
+      progress(`created ${handle.kind} ${handle.name} in namespace ${handle.namespace}`);
+      result = await followBuild(cluster, handle, { signal: opts.signal, onProgress: progress, onLog: logs.line });
+    }
   } catch (err) {
     // A create that failed without an answer may have made the build anyway: post deletes it then.
     createInDoubt = !handle && !(err instanceof PreflightError);

@@ -25,6 +25,7 @@ export function summaryMarkdown(r: BuildResult): string {
     ["Image", code(r.image)],
     ["Digest", r.digest ? code(r.digest) : r.pushed === false ? `not pushed${r.imageId ? ` (image ID ${code(r.imageId)})` : ""}` : "none"],
     ...(r.provenance ? [["Provenance", code(r.provenance)] as [string, string]] : []),
+    ...(r.platforms ?? []).map((p): [string, string] => [escape(p.platform), p.digest ? code(p.digest) : `${escape(p.status)} (${escape(p.reason)})`]),
     ["Duration", r.durationSeconds !== undefined ? `${r.durationSeconds}s` : "unknown"],
     ["Source", source],
     ["Build", r.run ? `${code(r.run)} in namespace ${code(r.namespace)}${r.pod ? `, pod ${code(r.pod)}` : ""}` : `not created (namespace ${code(r.namespace)})`],

@@ -182,3 +182,14 @@ TARGETS
   rm -f "$TMPDIR/reg-auth"
 }
 
+# Says the image is pushed with the digest $1, attaches its provenance where the build asks for it, and
+# reports both in the termination message.
+report_pushed() {
+  printf 'buildpod: pushed %s@%s\n' "$BUILDPOD_IMAGE" "$1"
+  if [ -n "${BUILDPOD_PROVENANCE:-}" ]; then
+    attach_provenance "$1"
+    printf '{"digest":"%s","provenance":"%s"}' "$1" "$(cat "$TMPDIR/attestation")" > /dev/termination-log
+  else
+    printf '{"digest":"%s"}' "$1" > /dev/termination-log
+  fi
+}

@@ -91,4 +91,4 @@ if [ -n "${BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT+set}" ]; then printf '%s\n' "
 if [ -n "${BUILDPOD_DOCKERFILE_PATH:-}" ] && [ ! -f "$BUILDPOD_DOCKERFILE_PATH" ]; then fail "there is no Dockerfile at ${BUILDPOD_DOCKERFILE_PATH#/workspace/source/} in the source"; fi
 printf '%s' "$epoch" > /workspace/meta/source-date-epoch
 printf '%s' "$commit" > /workspace/meta/commit
-printf '{"commit":"%s","commitTime":%s}' "$commit" "$epoch" > /dev/termination-log
+printf '{"commit":"%s","commitTime":%s,"inputDigest":"%s"}' "$commit" "$epoch" "$(cat /workspace/meta/input-digest 2>/dev/null || true)" > /dev/termination-log

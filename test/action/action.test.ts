@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { newRunId, startBuild } from "../../core/index.js";
-import { cluster, image, registryDigest, repo, request_, tc } from "../e2e/kit.js";
+import { cluster, image, indexPlatforms, registryDigest, repo, request_, tc } from "../e2e/kit.js";
 import { run as exec } from "../cluster/infra/proc.js";
 
 const MAIN = "dist/action/main/index.js";
@@ -195,6 +195,41 @@ describe("the action's main step", () => {
     // Deleted, with the pods' short grace period: gone before the runner would kill the step.
     while ((await leftovers(r.state.run)).length && Date.now() - t0 < 7500) await new Promise((res) => setTimeout(res, 200));
     expect(await leftovers(r.state.run)).toEqual([]);
+  });
+});
+
+describe.skipIf(!tc().busyboxMulti)("the action's main step, for two platforms", () => {
+  const multi = (body: string) => `FROM ${tc().busyboxMulti}\n${body}\n`;
+
+  it("digest is the index's, platform-digests each platform's; the summary has a row for each", async () => {
+    const r = await step(MAIN, inputs({ "inline-dockerfile": multi("RUN uname -m"), image: image("action-multi:1"), platforms: "linux/amd64,linux/arm64", emulate: "true" })).done;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.digest).toBe(await registryDigest(image("action-multi:1")));
+    const index = await indexPlatforms(image("action-multi:1"));
+    expect(r.outputs["platform-digests"]).toBe(`linux/amd64=${index["linux/amd64"]},linux/arm64=${index["linux/arm64"]}`);
+    expect(r.stdout).toMatch(/^linux\/arm64 build \| aarch64$/m);
+    expect(r.summary).toContain(`| linux/arm64 | <code>${index["linux/arm64"]}</code> |`);
+    expect(r.state).toMatchObject({ run: r.outputs.build, finished: "true" });
+  });
+
+  it("SIGINT mid-build: main deletes the index Job and with it every platform's Job and pod", async () => {
+    const s = step(MAIN, inputs({ "inline-dockerfile": multi("RUN echo started-sleeping && sleep 120"), image: image("action-multi:cancel"), platforms: "linux/amd64,linux/arm64", emulate: "true" }));
+    const until = Date.now() + 90_000;
+    while ((s.stdout().match(/started-sleeping/g) ?? []).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    s.child.kill("SIGINT");
+    const r = await s.done;
+    expect(Date.now() - t0).toBeLessThan(7500);
+    expect(r.outputs.status).toBe("Cancelled");
+    expect(r.stdout).toMatch(new RegExp(`deleted job/${r.state.run}, pod/${r.state.run}-(amd64|arm64)-`));
+    const c = await cluster();
+    const all = async () => [
+      ...(await c.listJobs("default", `buildpod.dev/index=${r.state.run}`)).items, ...(await c.listJobs("default", `buildpod.dev/run=${r.state.run}`)).items,
+      ...(await c.listPods("default", `buildpod.dev/index=${r.state.run}`)).items,
+    ].map((o) => o.metadata!.name);
+    // The pods at once; the platforms' Jobs by the garbage collector, soon after.
+    while ((await all()).length && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 500));
+    expect(await all()).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cluster, image, registryDigest, repo, tc } from "../e2e/kit.js";
+import { cluster, image, indexPlatforms, registryDigest, repo, tc } from "../e2e/kit.js";
 import { runTaskStep } from "./tekton-kit.js";
 
 let app: Awaited<ReturnType<typeof repo>>;
@@ -48,6 +48,21 @@ describe("Tekton Task step on the test cluster", () => {
     expect(run.code, run.output).toBe(0);
     expect(await registryDigest(image("tekton-dir:1"))).toBe(run.results.IMAGE_DIGEST);
     expect(run.results.COMMIT).toBe("");
+  });
+
+  it.skipIf(!tc().busyboxMulti)("builds for two platforms from the workspace: IMAGE_DIGEST is the index's, PLATFORM_DIGESTS each platform's", async () => {
+    const src = mkdtempSync(join(tmpdir(), "buildpod-tekton-src-"));
+    writeFileSync(join(src, "Dockerfile"), `FROM ${tc().busyboxMulti}\nCOPY hello.txt /\nRUN uname -m\n`);
+    writeFileSync(join(src, "hello.txt"), "hello\n");
+    const run = await runTaskStep({
+      workspaces: { kubeconfig: kubeconfigWorkspace(), source: src }, env: toolImages(),
+      params: { ...common(), IMAGE: image("tekton-multi:1"), PLATFORMS: ["linux/amd64", "linux/arm64"], EMULATE: "true" },
+    });
+    expect(run.code, run.output).toBe(0);
+    expect(await registryDigest(image("tekton-multi:1"))).toBe(run.results.IMAGE_DIGEST);
+    const index = await indexPlatforms(image("tekton-multi:1"));
+    expect(run.results.PLATFORM_DIGESTS).toBe(`linux/amd64=${index["linux/amd64"]},linux/arm64=${index["linux/arm64"]}`);
+    expect(run.output).toMatch(/linux\/arm64 build +\| aarch64/);
   });
 
   it("a cancelled TaskRun (SIGTERM to the step) deletes the build: exit 4, no Job or pod left", async () => {

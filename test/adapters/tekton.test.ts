@@ -67,7 +67,7 @@ describe("the Task's step", () => {
     writeFileSync(join(dir, "script"), step.script);
     await new Promise<void>((res, rej) => execFile("bash", ["-n", join(dir, "script")], (err, _o, e) => (err ? rej(new Error(e)) : res())));
     const names = new Set(step.env.map((e) => e.name));
-    const locals = new Set(["options", "switches", "negations", "pushed", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "provenance", "line"]);
+    const locals = new Set(["options", "switches", "negations", "pushed", "arrays", "given", "flag", "pair", "var", "namespace", "out", "child", "status", "digest", "image", "commit", "provenance", "platform_digests", "line"]);
     for (const [, name] of step.script.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) {
       expect(names.has(name) || locals.has(name), name).toBe(true);
     }
@@ -101,7 +101,7 @@ describe("the Task's step", () => {
       "run", "--build-arg=A=1 2", `--build-arg=B=${hostile}`, "--memory-limit", "4Gi", `--dockerfile=${hostile}`,
       "--image=r.example/a:1", `--from-dir=${src}`, "--namespace=team-ci", expect.stringMatching(/^--result-env-file=/),
     ]);
-    expect(run.results).toEqual({ IMAGE_URL: "r.example/a:1", IMAGE_DIGEST: DIGEST, COMMIT: "", PROVENANCE: "" });
+    expect(run.results).toEqual({ IMAGE_URL: "r.example/a:1", IMAGE_DIGEST: DIGEST, COMMIT: "", PROVENANCE: "", PLATFORM_DIGESTS: "" });
   });
 
   it("uses the kubeconfig workspace and its context's namespace, and Git when GIT_URL is given", async () => {

@@ -15,10 +15,4 @@ printf '%s\n' "${BUILDPOD_TAGS:-}" | while IFS= read -r tag; do
   [ -n "$tag" ] || continue
   bah push --tls-verify="$BUILDPOD_TLS_VERIFY" "$BUILDPOD_IMAGE" "docker://$tag"
 done
-printf 'buildpod: pushed %s@%s\n' "$BUILDPOD_IMAGE" "$digest"
-if [ -n "${BUILDPOD_PROVENANCE:-}" ]; then
-  attach_provenance "$digest"
-  printf '{"digest":"%s","provenance":"%s"}' "$digest" "$(cat "$TMPDIR/attestation")" > /dev/termination-log
-else
-  printf '{"digest":"%s"}' "$digest" > /dev/termination-log
-fi
+report_pushed "$digest"
