@@ -89,6 +89,30 @@ describe.skipIf(!tc().busyboxMulti)("a build for linux/amd64 and linux/arm64", (
     expect(again.result.digest).toBe(result.digest);
   });
 
+  it("the layer cache keeps each platform's steps apart: a rebuild takes both from it, each its own", async () => {
+    // The step writes a random value and what the machine is: had it run again, the image would differ. What it
+    // prints is not in its own text, which the log shows as the step starts.
+    const dockerfile = `FROM ${tc().busyboxMulti}\nRUN echo "step $((1 + 1)) ran on $(uname -m)" && uname -m > /arch && cat /proc/sys/kernel/random/uuid > /stamp\n`;
+    const raw = (tag: string) => ({
+      name: "multi-cache", source: { dockerfile }, output: { image: image(`multi-cache:${tag}`), platforms: PLATFORMS },
+      scheduling: { emulate: true }, cache: { repository: image("multi-layer-cache") },
+    });
+    const first = await build(raw("1"));
+    expect(first.result.status, first.result.message).toBe("Complete");
+    expect(first.lines["linux/arm64 build"]).toContain("step 2 ran on aarch64");
+    const cacheTags = await run("skopeo", ["list-tags", "--tls-verify=false", `docker://${image("multi-layer-cache")}`], { env: tc().podmanEnv });
+    expect(JSON.parse(cacheTags.stdout).Tags).toHaveLength(2);
+
+    const second = await build(raw("2"));
+    expect(second.result.status, second.result.message).toBe("Complete");
+    for (const p of PLATFORMS) {
+      expect(second.lines[`${p} build`]!.join("\n")).not.toContain("step 2 ran on");
+      expect(second.lines[`${p} build`]!.join("\n")).toContain("Using cache");
+    }
+    expect(second.result.platforms!.map((p) => p.digest)).toEqual(first.result.platforms!.map((p) => p.digest));
+    expect(second.result.digest).toBe(first.result.digest);
+  });
+
   it("one platform failing fails the build, naming it, and cancels the other: nothing is left", async () => {
     const dockerfile = `FROM ${tc().busyboxMulti}\nRUN if [ "$(uname -m)" = aarch64 ]; then echo "not on arm64"; exit 3; fi; sleep 300\n`;
     const { result } = await build({
