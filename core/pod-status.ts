@@ -114,7 +114,8 @@ function podOutcome(pod: V1Pod): Outcome | undefined {
     return { status: "Failed", reason: "DeadlineExceeded", message: `the build ran out of time and was stopped (${pod.status?.message ?? "active deadline exceeded"}); raise the timeout or make the build faster` };
   }
   if (reason === "Evicted" && DISK_LIMIT.test(pod.status?.message ?? "")) {
-    const limit = pod.spec?.containers?.find((c) => c.name === "build")?.resources?.limits?.["ephemeral-storage"];
+    // The build container: a main one, or the last init container when a provenance container follows it.
+    const limit = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === "build")?.resources?.limits?.["ephemeral-storage"];
     return {
       status: "Failed", reason: "EphemeralStorageExceeded",
       message: `the build wrote more to local disk than its ephemeral-storage limit${limit ? ` (${limit})` : ""} allows, and the node stopped it (${pod.status?.message?.trim()}); raise the limit (--ephemeral-storage-limit), or make the build write less`,
@@ -137,9 +138,10 @@ function podOutcome(pod: V1Pod): Outcome | undefined {
         return { ...base, status: "Failed", reason: "OOMKilled", message: `container ${s.name} ran out of memory${limit ? ` (limit ${limit})` : ""} and was killed (exit code ${t.exitCode}); raise the memory limit` };
       }
       if (disruption) break;
-      const what = init ? (s.name === "source" ? "getting the source" : `init container ${s.name}`) : `container ${s.name}`;
+      const source = init && s.name === "source";
+      const what = source ? "getting the source" : `container ${s.name}`;
       return {
-        ...base, status: "Failed", reason: init ? "SourceFailed" : "BuildFailed",
+        ...base, status: "Failed", reason: source ? "SourceFailed" : "BuildFailed",
         message: `${what} failed with exit code ${t.exitCode}${t.reason && t.reason !== "Error" ? ` (${t.reason})` : ""}${msg && msg.length <= 500 && !msg.includes("\n") ? `: ${msg}` : ""}`,
       };
     }

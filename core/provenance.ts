@@ -20,15 +20,26 @@ export const IN_TOTO_MEDIA_TYPE = "application/vnd.in-toto+json";
 export const PLACEHOLDERS = ["SUBJECT", "COMMIT", "INPUT", "STARTED", "FINISHED"] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
 
-/** Whether the request's builder can attach provenance: buildah (docker strategy, S2I), whose image has curl. */
-export function canAttachProvenance(req: Pick<BuildRequest, "strategy">): boolean {
+/**
+ * Whether the build attaches provenance: it pushes, and provenance is asked for or left to the default,
+ * which is on but for two builds that attach it only when asked (output.provenance true): a custom one,
+ * whose builder must leave the digest it pushed in BUILDPOD_DIGEST_FILE, which one written without it in
+ * mind does not; and the docker builder's, whose registries' trust (certs.d, insecure-registries) is the
+ * node daemon's configuration, which the provenance container cannot see.
+ */
+export function attachesProvenance(req: BuildRequest): boolean {
   const s = req.strategy;
-  return s.type === "source" || (s.type === "docker" && BUILDERS[s.builder].supports.provenance);
+  const onlyWhenAsked = s.type === "custom" || (s.type === "docker" && BUILDERS[s.builder].nodeDaemon);
+  return req.output.push && (onlyWhenAsked ? req.output.provenance === true : req.output.provenance !== false);
 }
 
-/** Whether the build attaches provenance: it pushes, and provenance is asked for or left to the default. */
-export function attachesProvenance(req: BuildRequest): boolean {
-  return req.output.push && req.output.provenance !== false && canAttachProvenance(req);
+/**
+ * Whether a container after the build attaches the provenance: for a builder whose image has no curl
+ * (kaniko, BuildKit, the docker builder) and a custom builder, which leave the pushed digest in a file.
+ */
+export function provenanceAfterBuild(req: BuildRequest): boolean {
+  const s = req.strategy;
+  return attachesProvenance(req) && (s.type === "custom" || (s.type === "docker" && !BUILDERS[s.builder].supports.provenance));
 }
 
 /** A repository the image is pushed to, as the pod reaches it: API host, path, credential keys. */
@@ -133,7 +144,7 @@ export function provenanceStatement(req: BuildRequest, builderImage: string, run
 }
 
 function statement(req: BuildRequest, builderImage: string, run: string | undefined, mark: (name: Placeholder) => string): Record<string, unknown> {
-  const builder = req.strategy.type === "docker" ? req.strategy.builder : "buildah";
+  const builder = req.strategy.type === "docker" ? req.strategy.builder : req.strategy.type === "custom" ? "custom" : "buildah";
   const { git, binary } = req.source;
   return {
     _type: STATEMENT_TYPE,

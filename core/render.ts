@@ -4,13 +4,14 @@ import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod, V1PodSpec, V1Re
 import { BUILDERS } from "./builders/index.js";
 import { SOURCE_IMAGE } from "./images.js";
 import type { BuildRequest, ResourceList } from "./request/index.js";
+import { provenanceContainer } from "./provenance-container.js";
 import { PATHS, SOURCE_SCRIPT } from "./scripts.js";
 import { customStrategy } from "./strategy/custom.js";
 import { dockerStrategy } from "./strategy/docker.js";
 import { platformSelector } from "./platform.js";
-import { attachesProvenance, provenanceEnv } from "./provenance.js";
+import { attachesProvenance, provenanceAfterBuild, provenanceEnv } from "./provenance.js";
 import { networkPlan, type NetworkPlan } from "./strategy/network.js";
-import { env, type StrategyPlan } from "./strategy/plan.js";
+import { env, type StrategyPlan, UNPRIVILEGED, UNPRIVILEGED_UID } from "./strategy/plan.js";
 import { sourceStrategy } from "./strategy/source.js";
 
 export const LABELS = {
@@ -43,9 +44,6 @@ const RETRY_DISRUPTIONS_ONLY = {
     { action: "FailJob", onExitCodes: { operator: "NotIn", values: [0] } },
   ],
 };
-
-/** User id of the source container: any non-root id works; 1000 matches rootless BuildKit's. */
-const SOURCE_UID = 1000;
 
 export interface RenderOptions {
   /** Distinguishes this run from other runs of the same build: the object is named "<name>-<id>". */
@@ -107,11 +105,7 @@ function sourceContainer(req: BuildRequest, plan: StrategyPlan, net: NetworkPlan
       ...plan.sourceEnv,
       ...net.sourceEnv,
     ],
-    securityContext: {
-      runAsUser: SOURCE_UID, runAsGroup: SOURCE_UID, runAsNonRoot: true,
-      allowPrivilegeEscalation: false, privileged: false,
-      capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
-    },
+    securityContext: UNPRIVILEGED(),
     volumeMounts: mounts,
     ...(res ? { resources: res } : {}),
     terminationMessagePolicy: "FallbackToLogsOnError",
@@ -164,9 +158,11 @@ export function renderPodSpec(req: BuildRequest, run?: string, part: PodPlan = {
   if (req.source.git?.secret) {
     volumes.push({ name: "source-secret", secret: { secretName: req.source.git.secret, defaultMode: 0o440 } });
   }
+  // A builder without curl builds as the last init container; the provenance container runs after it.
+  const after = part.source && provenanceAfterBuild(req);
   const build: V1Container = {
     ...plan.container,
-    env: overlay(plan.container.env ?? [], { ...net.buildEnv, ...provenanceEnv(req, plan.container.image ?? "", run) }),
+    env: overlay(plan.container.env ?? [], { ...net.buildEnv, ...(after ? {} : provenanceEnv(req, plan.container.image ?? "", run)) }),
     volumeMounts: buildMounts,
     ...(res ? { resources: res } : {}),
     terminationMessagePolicy: "FallbackToLogsOnError",
@@ -178,9 +174,10 @@ export function renderPodSpec(req: BuildRequest, run?: string, part: PodPlan = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     terminationGracePeriodSeconds: 10,
-    securityContext: { fsGroup: SOURCE_UID },
-    ...(part.source ? { initContainers: [sourceContainer(req, plan, net, res)] } : {}),
-    containers: [build],
+    // The unprivileged containers' group: they share the workspace, and read the mounted Secrets (0440).
+    securityContext: { fsGroup: UNPRIVILEGED_UID },
+    ...(part.source ? { initContainers: [sourceContainer(req, plan, net, res), ...(after ? [build] : [])] } : {}),
+    containers: after ? [provenanceContainer(req, plan.container.image ?? "", run, res)] : [build],
     volumes,
   };
   // A build for another platform goes to a node of that platform, unless it is emulated. (A pod for

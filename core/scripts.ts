@@ -17,6 +17,10 @@ export const PATHS = {
   registriesConf: "/var/run/buildpod/registries",
   dockerSocket: "/var/run/docker.sock",
   terminationLog: "/dev/termination-log",
+  /** The pushed image's digest, where a builder without curl leaves it for the provenance container. */
+  pushedDigest: "/workspace/meta/pushed-digest",
+  /** The provenance container's scratch directory. */
+  provenanceTmp: "/workspace/meta/provenance",
   uploadDone: "/workspace/meta/upload-done",
   inlineDockerfile: "/workspace/meta/Dockerfile",
   incrementalDockerfile: "/workspace/meta/Dockerfile.incremental",
@@ -52,6 +56,7 @@ const FILES: Record<string, string> = {
   "buildkit.sh": readFileSync(new URL("./scripts/buildkit.sh", import.meta.url), "utf8"),
   "docker.sh": readFileSync(new URL("./scripts/docker.sh", import.meta.url), "utf8"),
   "buildah-index.sh": readFileSync(new URL("./scripts/buildah-index.sh", import.meta.url), "utf8"),
+  "provenance-after.sh": readFileSync(new URL("./scripts/provenance-after.sh", import.meta.url), "utf8"),
 };
 
 /** The source container: fetches or receives the source, writes the inline Dockerfiles and the source date. */
@@ -68,5 +73,8 @@ export const DOCKER_SCRIPT = compose("docker.sh");
 /** The image index of a build for several platforms, with buildah. */
 export const INDEX_SCRIPT = compose("buildah-index.sh");
 
+/** The provenance container after a builder without curl. */
+export const PROVENANCE_SCRIPT = compose("provenance-after.sh");
+
 /** Every script, so tests can check none of them carries a request value. */
-export const ALL_SCRIPTS = [SOURCE_SCRIPT, BUILDAH_SCRIPT, S2I_SCRIPT, BUILDKIT_SCRIPT, DOCKER_SCRIPT, INDEX_SCRIPT];
+export const ALL_SCRIPTS = [SOURCE_SCRIPT, BUILDAH_SCRIPT, S2I_SCRIPT, BUILDKIT_SCRIPT, DOCKER_SCRIPT, INDEX_SCRIPT, PROVENANCE_SCRIPT];

@@ -23,8 +23,8 @@ export interface Builder {
    * secrets mounted into RUN steps. platforms: images for platforms other than the node's. annotations:
    * OCI annotations on the image's manifest. registriesConf: a containers registries.conf (mirrors,
    * short-name aliases). separatePullSecret: pull credentials in a file apart from the push credentials.
-   * provenance: the build's provenance attached to the pushed image (core/provenance.ts), which takes a
-   * shell and curl in the image.
+   * provenance: the build container attaches the build's provenance to the pushed image itself
+   * (core/provenance.ts), with the shell and curl of its image; for the others a container after it does.
    */
   supports: { cache: boolean; secrets: boolean; platforms: boolean; annotations: boolean; registriesConf: boolean; separatePullSecret: boolean; provenance: boolean };
   /**
@@ -46,8 +46,11 @@ export interface Builder {
   /** emptyDir mounts: volume name -> path. */
   scratch: Record<string, string>;
   env: Record<string, string>;
-  /** The container's command, arguments and request-dependent environment. */
-  container(req: BuildRequest, s: DockerStrategy): Pick<V1Container, "command" | "args"> & { env?: Record<string, string | undefined> };
+  /**
+   * The container's command, arguments and request-dependent environment. DIGEST_FILE: where it writes the
+   * pushed image's digest, the termination log or, for the provenance container after it, a file.
+   */
+  container(req: BuildRequest, s: DockerStrategy, digestFile: string): Pick<V1Container, "command" | "args"> & { env?: Record<string, string | undefined> };
   /** Options that reuse the registry layer cache, and update it in read-write mode; with supports.cache. */
   cacheOptions?(c: LayerCache, req: BuildRequest): string[];
 }

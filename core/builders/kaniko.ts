@@ -24,13 +24,13 @@ export const kaniko: Builder = {
   runProxy: "build-args",
   scratch: {},
   env: {},
-  container: (req, s) => ({
+  container: (req, s, digestFile) => ({
     command: ["/kaniko/executor"],
     args: [
       `--context=dir://${contextPath(req)}`,
       `--dockerfile=${dockerfilePath(req, s.dockerfile)}`,
       ...[req.output.image, ...req.output.tags].map((d) => `--destination=${d}`),
-      `--digest-file=${PATHS.terminationLog}`,
+      `--digest-file=${digestFile}`,
       "--reproducible",
       ...Object.keys(s.buildArgs).sort().map((k) => `--build-arg=${k}=${s.buildArgs[k]}`),
       ...Object.keys(req.output.labels).sort().map((k) => `--label=${k}=${req.output.labels[k]}`),

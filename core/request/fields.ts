@@ -71,7 +71,7 @@ export const FIELDS: readonly RequestField[] = [
   f("Output", "--label <key=value>", "output.labels", "map", "image label (repeatable)", { input: "labels" }),
   f("Output", "--annotation <key=value>", "output.annotations", "map", "OCI annotation on the image's manifest (repeatable; buildah, BuildKit, S2I)", { input: "annotations" }),
   f("Output", "--platform <os/arch>", "output.platforms", "list", "platform to build the image for, e.g. linux/arm64 (default: the node's), on a node of it; several, linux/amd64,linux/arm64, make an image index (buildah, BuildKit)", { input: "platforms" }),
-  f("Output", "--provenance <true|false>", "output.provenance", "string", "attach the build's SLSA provenance to the pushed image as an OCI referrer (default: true with buildah and S2I, the builders that can)"),
+  f("Output", "--provenance <true|false>", "output.provenance", "string", "attach the build's SLSA provenance to the pushed image as an OCI referrer (default: true; with the docker builder or a custom builder only when asked)"),
   f("Output", "--cache <repository>", "cache.repository", "string", "registry repository for the layer cache (docker strategy; reached like the image: --insecure-registry, --push-secret)"),
   f("Output", "--cache-mode <mode>", "cache.mode", "string", "read-write: reuse and update the cache; read: reuse only (default: read-write)"),
   f("Network", "--ca-bundle <configmap[/key]>", "network.caBundle", "string", "ConfigMap key with PEM certificates to trust besides the public ones, for Git over HTTPS and the registries (key defaults to ca.crt)"),

@@ -8,7 +8,6 @@ import { dnsLabelProblem } from "../names.js";
 import { platformImage, platformJobSuffix } from "../multi-platform.js";
 import { parseReference, type ImageReference } from "../reference.js";
 import { platformSelector } from "../platform.js";
-import { canAttachProvenance } from "../provenance.js";
 import { checkNetwork, parseNetwork } from "./network.js";
 import { parseCache, parseOutput } from "./output.js";
 import { duration, image, labels, listItems, object, oneOf, secretName, string, wholeNumber } from "./read.js";
@@ -94,10 +93,6 @@ export function parseRequest(input: unknown, opts: ParseOptions = {}): BuildRequ
     }
   }
   if (output.platforms.length > 1) checkSeveralPlatforms(name, output, raw.workload);
-  if (output.provenance && !canAttachProvenance({ strategy })) {
-    const who = strategy.type === "docker" ? `the ${strategy.builder} builder` : "a custom builder";
-    throw new InputError("output.provenance", `${who} cannot attach provenance (it takes a shell and curl in the build image; a custom builder pushes by itself); use the buildah builder or S2I, or drop output.provenance (--provenance)`);
-  }
   const workload = oneOf(raw.workload, "workload", ["job", "pod"] as const) ?? "job";
   const retries = wholeNumber(raw.retries, "retries", 0, MAX_RETRIES, `a whole number from 0 to ${MAX_RETRIES}`) ?? 0;
   if (retries > 0 && workload === "pod") {

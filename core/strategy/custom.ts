@@ -1,8 +1,9 @@
 // custom strategy: the user's builder image does the work and receives the build the way OpenShift's
 // custom strategy hands it over: the build as JSON in BUILD, the output in OUTPUT_REGISTRY/OUTPUT_IMAGE,
 // the source coordinates, and the push credentials' directory. It reports the pushed digest through its
-// termination message.
+// termination message, and with --provenance true also in the file BUILDPOD_DIGEST_FILE names.
 import type { BuildRequest, CustomStrategy } from "../request/index.js";
+import { provenanceAfterBuild } from "../provenance.js";
 import { PATHS } from "../scripts.js";
 import { contextPath, dockerSocket, env, type StrategyPlan } from "./plan.js";
 
@@ -49,6 +50,8 @@ export function customStrategy(req: BuildRequest, s: CustomStrategy): StrategyPl
         PUSH_DOCKERCFG_PATH: req.output.pushSecret ? PATHS.pushConfig : undefined,
         DOCKER_CONFIG: req.output.pushSecret ? PATHS.pushConfig : undefined,
         DOCKER_SOCKET: s.exposeDockerSocket ? PATHS.dockerSocket : undefined,
+        // With --provenance true: where the builder leaves the digest it pushed, for the provenance container.
+        BUILDPOD_DIGEST_FILE: provenanceAfterBuild(req) ? PATHS.pushedDigest : undefined,
       }),
       // Not privileged, and no seccomp profile of its own: custom builders are often buildah, whose RUN steps
       // need a user namespace that containerd's RuntimeDefault profile refuses (see the buildah builder).

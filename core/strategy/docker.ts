@@ -5,6 +5,7 @@ import type { V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { BUILDERS } from "../builders/index.js";
 import type { BuildRequest, DockerStrategy } from "../request/index.js";
 import { PATHS } from "../scripts.js";
+import { provenanceAfterBuild } from "../provenance.js";
 import { proxyEnv } from "./network.js";
 import { dockerfilePath, dockerSocket, emptyDir, env, outputEnv, type StrategyPlan } from "./plan.js";
 
@@ -33,7 +34,9 @@ function withProxyArgs(req: BuildRequest, s: DockerStrategy): DockerStrategy {
 
 export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPlan {
   const builder = BUILDERS[s.builder];
-  const { command, args: own, env: extra } = builder.container(req, builder.runProxy === "build-args" ? withProxyArgs(req, s) : s);
+  // A builder without curl leaves the pushed digest for the provenance container after it.
+  const digestFile = provenanceAfterBuild(req) ? PATHS.pushedDigest : PATHS.terminationLog;
+  const { command, args: own, env: extra } = builder.container(req, builder.runProxy === "build-args" ? withProxyArgs(req, s) : s, digestFile);
   // Every builder that supports them (the request refuses the others) takes docker build's --secret.
   const secretArgs = s.secrets.flatMap((x) => ["--secret", `id=${x.id},src=${PATHS.buildSecrets}/${x.id}`]);
   const args = [...(own ?? []), ...secretArgs, ...(req.cache && builder.cacheOptions ? builder.cacheOptions(req.cache, req) : [])];
@@ -54,7 +57,10 @@ export function dockerStrategy(req: BuildRequest, s: DockerStrategy): StrategyPl
       image: s.builderImage ?? req.images[s.builder] ?? builder.image,
       command, args,
       // The Docker CLI hands secrets to the daemon only through BuildKit.
-      env: env({ ...builder.env, ...outputEnv(req), ...extra, ...(builder.nodeDaemon && s.secrets.length ? { DOCKER_BUILDKIT: "1" } : {}) }),
+      env: env({
+        ...builder.env, ...outputEnv(req), ...extra, ...(builder.nodeDaemon && s.secrets.length ? { DOCKER_BUILDKIT: "1" } : {}),
+        BUILDPOD_DIGEST_FILE: digestFile === PATHS.pushedDigest ? digestFile : undefined,
+      }),
       securityContext: builder.securityContext,
       volumeMounts: mounts,
     },

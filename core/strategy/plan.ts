@@ -1,6 +1,6 @@
 // What a strategy contributes to the build pod: the build container and what it needs around it.
 // Strategies are plain functions from a request to this data; render() assembles the pod.
-import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { BuildRequest, DockerStrategy } from "../request/index.js";
 import { PATHS } from "../scripts.js";
 
@@ -11,6 +11,18 @@ export interface StrategyPlan {
   volumes: V1Volume[];
   /** Extra environment for the source container: Dockerfiles to write, paths to check. */
   sourceEnv: V1EnvVar[];
+}
+
+/** The user id of the unprivileged containers (source, provenance): any non-root id; 1000 is rootless BuildKit's. */
+export const UNPRIVILEGED_UID = 1000;
+
+/** The security context of a container that needs no privilege: non-root, no capabilities, the default seccomp. */
+export function UNPRIVILEGED(): V1SecurityContext {
+  return {
+    runAsUser: UNPRIVILEGED_UID, runAsGroup: UNPRIVILEGED_UID, runAsNonRoot: true,
+    allowPrivilegeEscalation: false, privileged: false,
+    capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+  };
 }
 
 export function env(values: Record<string, string | undefined>): V1EnvVar[] {

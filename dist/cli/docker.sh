@@ -18,3 +18,5 @@ printf '%s\n' "${BUILDPOD_TAGS:-}" | while IFS= read -r tag; do
   push "$tag"
 done
 printf '{"digest":"%s"}' "$digest" > /dev/termination-log
+# For the provenance container after this one (this image has no curl).
+if [ -n "${BUILDPOD_DIGEST_FILE:-}" ]; then printf '%s' "$digest" > "$BUILDPOD_DIGEST_FILE"; fi

@@ -1,7 +1,7 @@
 // The source (S2I) and custom strategies on the test cluster, with builder images that buildpod itself
 // builds first (docker strategy, from Git).
 import { beforeAll, describe, expect, it } from "vitest";
-import { build, image, registryDigest, repo, tc } from "./kit.js";
+import { attached, build, image, registryDigest, repo, tc } from "./kit.js";
 import { s2iBuilderFiles } from "./s2i-builder.js";
 
 /** The shared small S2I builder: assemble copies the source and counts builds through saved artifacts. */
@@ -19,6 +19,8 @@ function customBuilderRepo() {
     "buildah --storage-driver=vfs bud --isolation=chroot --tls-verify=false --timestamp 0 -t \"$OUTPUT_REGISTRY/$OUTPUT_IMAGE\" .",
     "buildah --storage-driver=vfs push --tls-verify=false --digestfile /tmp/digest \"$OUTPUT_REGISTRY/$OUTPUT_IMAGE\"",
     "printf '{\"digest\":\"%s\"}' \"$(cat /tmp/digest)\" > /dev/termination-log",
+    // Asked for provenance: the digest where the provenance container after this one reads it.
+    "if [ -n \"${BUILDPOD_DIGEST_FILE:-}\" ]; then cp /tmp/digest \"$BUILDPOD_DIGEST_FILE\"; fi",
     "echo \"custom build mode: $MODE\"",
   ].join("\n") + "\n";
   return repo("e2e-custom-builder", {
@@ -78,7 +80,7 @@ describe("source strategy (S2I)", () => {
 });
 
 describe("custom strategy", () => {
-  it("runs the user's builder with the build handed over, and reports the digest it pushed", async () => {
+  it("runs the user's builder with the build handed over, and reports the digest it pushed, with provenance when asked", async () => {
     const r = await customBuilderRepo();
     const builder = image("custom-builder:1");
     const made = await build({ source: { git: { url: r.url } }, output: { image: builder } });
@@ -87,7 +89,7 @@ describe("custom strategy", () => {
     const { result, lines } = await build({
       source: { git: { url: app.url, ref: "main" } },
       strategy: { type: "custom", builderImage: builder, env: { MODE: "release" } },
-      output: { image: image("custom-app:1") },
+      output: { image: image("custom-app:1"), provenance: true },
     });
     expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
     const log = lines.build.join("\n");
@@ -95,5 +97,11 @@ describe("custom strategy", () => {
     expect(log).toContain("custom build mode: release");
     expect(result.digest).toMatch(/^sha256:/);
     expect(await registryDigest(image("custom-app:1"))).toBe(result.digest);
+    // Attached by the provenance container after the builder, naming the builder's image.
+    expect(lines.provenance?.join("\n")).toContain(`attached the provenance ${result.provenance!.split("@")[1]}`);
+    const [found] = await attached(image("custom-app:1"), result.digest!);
+    expect(found!.manifest.subject.digest).toBe(result.digest);
+    expect(found!.statement.predicate.runDetails.builder).toMatchObject({ id: "https://buildpod.dev/builders/custom", builderDependencies: [{ uri: `oci://${builder}` }] });
+    expect(found!.statement.predicate.buildDefinition.resolvedDependencies[0].digest.gitCommit).toBe(app.head);
   });
 });

@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { main } from "../../adapters/cli/main.js";
 import { VERSION } from "../../core/index.js";
 import { expectValidObject } from "./schema.js";
+import { buildOf } from "./pod.js";
 
 const BIN = join(import.meta.dirname, "../../bin/buildpod.js");
 
@@ -88,14 +89,14 @@ describe("buildpod render", () => {
     expect(job.spec.activeDeadlineSeconds).toBe(1200);
     const spec = job.spec.template.spec;
     expect(spec.initContainers[0].env).toContainEqual({ name: "BUILDPOD_GIT_REF", value: "v2" });
-    expect(spec.containers[0].args).toEqual(expect.arrayContaining(["--build-arg=A=from-file", "--build-arg=B=from-flag"]));
+    expect(buildOf(spec).args).toEqual(expect.arrayContaining(["--build-arg=A=from-file", "--build-arg=B=from-flag"]));
   });
 
   it("takes tool image mirrors from the environment, under the flags", () => {
     const env = { BUILDPOD_IMAGE_SOURCE: "mirror.example.com/git:1", BUILDPOD_IMAGE_BUILDAH: "mirror.example.com/buildah:1" };
     const spec = JSON.parse(buildpodEnv(env, "render", ...GIT, "-o", "json", "--buildah-image", "other.example.com/buildah:2").out).spec.template.spec;
     expect(spec.initContainers[0].image).toBe("mirror.example.com/git:1");
-    expect(spec.containers[0].image).toBe("other.example.com/buildah:2");
+    expect(buildOf(spec).image).toBe("other.example.com/buildah:2");
   });
 
   it("refuses the Docker socket without the allow flag", () => {

@@ -5,6 +5,7 @@ import { listBuilds, parseRequest, platformDigests, platformImage, platformReque
 import type { Cluster } from "../../core/cluster.js";
 import { indexAnnotations, INDEX_ANNOTATIONS, INDEX_LABEL } from "../../core/multi-platform.js";
 import { INDEX_SCRIPT } from "../../core/scripts.js";
+import { buildOf } from "./pod.js";
 
 const IMAGE = "registry.example.com:5000/team/app:1.0";
 const request = (extra: Record<string, unknown> = {}, output: Record<string, unknown> = {}) =>
@@ -25,7 +26,7 @@ describe("a request for several platforms", () => {
     expect(job.metadata.name).toBe("app-x2k4z-arm64");
     expect(job.metadata.labels[INDEX_LABEL]).toBe("app-x2k4z");
     expect(job.spec.template.spec.nodeSelector).toEqual({ "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
-    const build = job.spec.template.spec.containers[0];
+    const build = buildOf(job.spec.template.spec);
     expect(build.args).toEqual(expect.arrayContaining(["--platform", "linux/arm64"]));
     expect(build.args).not.toContain("linux/amd64");
     expect(build.env.find((e: any) => e.name === "BUILDPOD_TAGS")).toBeUndefined();

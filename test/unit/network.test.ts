@@ -6,6 +6,7 @@ import { preflight, PreflightError } from "../../core/preflight.js";
 import type { Cluster } from "../../core/cluster.js";
 import { PodTracker } from "../../core/pod-tracker.js";
 import { expectValidObject } from "./schema.js";
+import { buildOf } from "./pod.js";
 
 const IMAGE = "registry.example.com/team/app:1.0";
 
@@ -48,7 +49,7 @@ describe("a private CA bundle", () => {
   it("defaults to the key ca.crt, and keeps kaniko's own certificate directory", () => {
     const spec = podOf(request({ strategy: { builder: "kaniko" }, network: { caBundle: "corp-ca" } }));
     expect(byName(spec.volumes, "ca-bundle").configMap.items).toEqual([{ key: "ca.crt", path: "ca.crt" }]);
-    expect(envOf(spec.containers[0]).SSL_CERT_DIR).toBe(`/kaniko/ssl/certs:${PATHS.caBundle}`);
+    expect(envOf(buildOf(spec)).SSL_CERT_DIR).toBe(`/kaniko/ssl/certs:${PATHS.caBundle}`);
   });
 
   it("refuses a bad ConfigMap name or key, and the node's Docker daemon", () => {
@@ -61,7 +62,7 @@ describe("a private CA bundle", () => {
   it("renders nothing of it when not asked", () => {
     const spec = podOf(request());
     expect(spec.volumes.map((v: any) => v.name)).not.toContain("ca-bundle");
-    expect(envOf(spec.containers[0]).SSL_CERT_DIR).toBeUndefined();
+    expect(envOf(buildOf(spec)).SSL_CERT_DIR).toBeUndefined();
     expect(spec.imagePullSecrets).toBeUndefined();
   });
 });
@@ -71,7 +72,7 @@ describe("a registries.conf", () => {
     for (const strategy of [{}, { type: "source", builderImage: "registry.example.com/s2i/python:3.12" }]) {
       const spec = podOf(request({ strategy, network: { registriesConf: "mirrors" } }));
       expect(byName(spec.volumes, "registries-conf").configMap).toEqual({ name: "mirrors", items: [{ key: "registries.conf", path: "registries.conf" }], defaultMode: 0o444 });
-      expect(envOf(spec.containers[0]).CONTAINERS_REGISTRIES_CONF).toBe(`${PATHS.registriesConf}/registries.conf`);
+      expect(envOf(buildOf(spec)).CONTAINERS_REGISTRIES_CONF).toBe(`${PATHS.registriesConf}/registries.conf`);
       expect(byName(spec.initContainers[0].volumeMounts, "registries-conf")).toBeUndefined();
     }
   });
@@ -86,15 +87,15 @@ describe("pull credentials apart from push credentials", () => {
   it("buildah looks in the push Secret's file first, then in the pull Secret's", () => {
     const spec = podOf(request({ strategy: { pullSecret: "base-pull" }, output: { pushSecret: "push" } }));
     expect(byName(spec.volumes, "pull-secret").secret).toEqual({ secretName: "base-pull", items: [{ key: ".dockerconfigjson", path: "config.json" }], defaultMode: 0o440 });
-    const env = envOf(spec.containers[0]);
+    const env = envOf(buildOf(spec));
     expect(env.REGISTRY_AUTH_FILE).toBe(`${PATHS.pushConfig}/config.json`);
     expect(env.DOCKER_CONFIG).toBe(PATHS.pullConfig);
     // Each name once: the pull Secret's DOCKER_CONFIG replaces the push Secret's.
-    expect(spec.containers[0].env.filter((e: any) => e.name === "DOCKER_CONFIG")).toHaveLength(1);
+    expect(buildOf(spec).env.filter((e: any) => e.name === "DOCKER_CONFIG")).toHaveLength(1);
   });
 
   it("alone, it is every builder's credentials file", () => {
-    const env = envOf(podOf(request({ strategy: { builder: "buildkit", pullSecret: "base-pull" } })).containers[0]);
+    const env = envOf(buildOf(podOf(request({ strategy: { builder: "buildkit", pullSecret: "base-pull" } }))));
     expect(env.DOCKER_CONFIG).toBe(PATHS.pullConfig);
     expect(env.REGISTRY_AUTH_FILE).toBe(`${PATHS.pullConfig}/config.json`);
   });
@@ -121,19 +122,19 @@ describe("a forward proxy", () => {
 
   it("reaches the clone, the builder and, for buildah, its RUN steps through its environment", () => {
     const spec = podOf(request({ network: { proxy: PROXY, noProxy: ["registry.internal", ".svc"] } }));
-    for (const c of [spec.initContainers[0], spec.containers[0]]) {
+    for (const c of [spec.initContainers[0], buildOf(spec)]) {
       const env = envOf(c);
       for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) expect(env[name], name).toBe(PROXY);
       expect(env.NO_PROXY).toBe("registry.internal,.svc");
       expect(env.no_proxy).toBe("registry.internal,.svc");
     }
-    expect(spec.containers[0].args).not.toContain(`HTTP_PROXY=${PROXY}`);
+    expect(buildOf(spec).args).not.toContain(`HTTP_PROXY=${PROXY}`);
   });
 
   it("reaches BuildKit's and kaniko's RUN steps as the predefined build arguments; a user's own wins", () => {
-    const buildkit = podOf(request({ strategy: { builder: "buildkit" }, network: { proxy: PROXY } })).containers[0];
+    const buildkit = buildOf(podOf(request({ strategy: { builder: "buildkit" }, network: { proxy: PROXY } })));
     expect(buildkit.args).toEqual(expect.arrayContaining(["--opt", `build-arg:HTTPS_PROXY=${PROXY}`, `build-arg:http_proxy=${PROXY}`]));
-    const kaniko = podOf(request({ strategy: { builder: "kaniko", buildArgs: { HTTP_PROXY: "http://other:1" } }, network: { proxy: PROXY } })).containers[0];
+    const kaniko = buildOf(podOf(request({ strategy: { builder: "kaniko", buildArgs: { HTTP_PROXY: "http://other:1" } }, network: { proxy: PROXY } })));
     expect(kaniko.args).toContain("--build-arg=HTTP_PROXY=http://other:1");
     expect(kaniko.args).toContain(`--build-arg=https_proxy=${PROXY}`);
     expect(envOf(kaniko).HTTPS_PROXY).toBe(PROXY);
@@ -160,7 +161,7 @@ describe("a forward proxy", () => {
     expect(problem(() => request({ strategy: { type: "custom", builderImage: "registry.example.com/b:1", env: { HTTPS_PROXY: "x" } }, network: { proxy: PROXY } })))
       .toMatch(/^strategy\.env\.HTTPS_PROXY: is set from the network settings/);
     const spec = podOf(request({ strategy: { type: "custom", builderImage: "registry.example.com/b:1" }, network: { proxy: PROXY, caBundle: "ca", registriesConf: "r" } }));
-    expect(envOf(spec.containers[0])).toMatchObject({ HTTPS_PROXY: PROXY, SSL_CERT_DIR: PATHS.caBundle, CONTAINERS_REGISTRIES_CONF: `${PATHS.registriesConf}/registries.conf`, BUILDPOD_CA_BUNDLE: `${PATHS.caBundle}/ca.crt` });
+    expect(envOf(buildOf(spec))).toMatchObject({ HTTPS_PROXY: PROXY, SSL_CERT_DIR: PATHS.caBundle, CONTAINERS_REGISTRIES_CONF: `${PATHS.registriesConf}/registries.conf`, BUILDPOD_CA_BUNDLE: `${PATHS.caBundle}/ca.crt` });
   });
 });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { InputError, parseRequest, render } from "../../core/index.js";
 import { placement, platformSelector } from "../../core/platform.js";
+import { buildOf } from "./pod.js";
 
 const IMAGE = "registry.example.com/team/app:1.0";
 const request = (extra: Record<string, unknown> = {}, strategy: Record<string, unknown> = { type: "docker" }, output: Record<string, unknown> = {}) =>
@@ -37,19 +38,19 @@ describe("where the build pod goes and what its builder is told", () => {
   it("natively: a node selector for the platform's os and arch, beside the request's; buildah --platform", () => {
     const spec = podOf(request({ scheduling: { nodeSelector: { pool: "build" } } }, undefined, { platforms: ["linux/arm64"] }));
     expect(spec.nodeSelector).toEqual({ "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64", pool: "build" });
-    const args: string[] = spec.containers[0].args;
+    const args: string[] = buildOf(spec).args;
     expect(args.slice(args.indexOf("--platform"), args.indexOf("--platform") + 2)).toEqual(["--platform", "linux/arm64"]);
   });
 
   it("emulated: no platform selector (any node), the builder still builds for the platform", () => {
     const spec = podOf(request({ scheduling: { emulate: true } }, undefined, { platforms: ["linux/arm64"] }));
     expect(spec.nodeSelector).toBeUndefined();
-    expect(spec.containers[0].args).toContain("linux/arm64");
+    expect(buildOf(spec).args).toContain("linux/arm64");
   });
 
   it("BuildKit gets the platform as the frontend's option", () => {
     const spec = podOf(request({}, { type: "docker", builder: "buildkit" }, { platforms: ["linux/arm/v7"] }));
-    const args: string[] = spec.containers[0].args;
+    const args: string[] = buildOf(spec).args;
     expect(args.slice(args.indexOf("platform=linux/arm/v7") - 1, args.indexOf("platform=linux/arm/v7") + 1)).toEqual(["--opt", "platform=linux/arm/v7"]);
     expect(spec.nodeSelector).toEqual(platformSelector("linux/arm/v7"));
   });
@@ -57,7 +58,7 @@ describe("where the build pod goes and what its builder is told", () => {
   it("no platform: no selector and no --platform", () => {
     const spec = podOf(request());
     expect(spec.nodeSelector).toBeUndefined();
-    expect(spec.containers[0].args).not.toContain("--platform");
+    expect(buildOf(spec).args).not.toContain("--platform");
   });
 });
 

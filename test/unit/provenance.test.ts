@@ -2,8 +2,10 @@
 // asks for it. The pod's side (filling it in, attaching it in a registry) is in provenance-registry.test.ts.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { InputError, parseRequest, render } from "../../core/index.js";
+import { BUILDER_IMAGES, InputError, PATHS, parseRequest, render } from "../../core/index.js";
+import { PROVENANCE_SCRIPT } from "../../core/scripts.js";
 import { attachesProvenance, provenanceEnv, provenanceStatement } from "../../core/provenance.js";
+import { buildOf } from "./pod.js";
 
 const IMAGE = "registry.example.com/team/app:1.0";
 const request = (strategy: Record<string, unknown>, extra: Record<string, unknown> = {}, output: Record<string, unknown> = {}) =>
@@ -22,7 +24,7 @@ function filled(text: string, values = { SUBJECT: "ab".repeat(32), COMMIT: "c".r
   return JSON.parse(out);
 }
 
-const buildEnv = (job: any) => Object.fromEntries((job.spec.template.spec.containers[0].env ?? []).map((e: any) => [e.name, e.value]));
+const buildEnv = (job: any) => Object.fromEntries((buildOf(job.spec.template.spec).env ?? []).map((e: any) => [e.name, e.value]));
 
 describe("the provenance statement", () => {
   const req = request(
@@ -104,22 +106,27 @@ describe("an upload's provenance", () => {
 });
 
 describe("which builds attach provenance", () => {
-  it("buildah and S2I builds that push, by default", () => {
+  it("every build that pushes, by default; the docker builder's and a custom one only when asked", () => {
     expect(attachesProvenance(request({ type: "docker" }))).toBe(true);
     expect(attachesProvenance(request({ type: "source", builderImage: "registry.example.com/s2i/python:3.12" }))).toBe(true);
     expect(attachesProvenance(request({ type: "docker" }, {}, { push: false }))).toBe(false);
     expect(attachesProvenance(request({ type: "docker" }, {}, { provenance: "false" }))).toBe(false);
     expect(attachesProvenance(request({ type: "docker" }, {}, { provenance: false }))).toBe(false);
-    expect(attachesProvenance(request({ type: "docker", builder: "kaniko" }))).toBe(false);
+    expect(attachesProvenance(request({ type: "docker", builder: "kaniko" }))).toBe(true);
+    expect(attachesProvenance(request({ type: "docker", builder: "buildkit" }))).toBe(true);
     expect(attachesProvenance(request({ type: "custom", builderImage: "registry.example.com/tools/b:1" }))).toBe(false);
   });
 
-  it("a builder that cannot attach it is refused when asked, naming the field and the way out", () => {
-    for (const strategy of [{ type: "docker", builder: "kaniko" }, { type: "docker", builder: "buildkit" }, { type: "custom", builderImage: "registry.example.com/tools/b:1" }]) {
-      const attempt = () => request(strategy, {}, { provenance: "true" });
-      expect(attempt).toThrow(InputError);
-      expect(attempt).toThrow(/output\.provenance.*cannot attach provenance.*buildah builder or S2I/);
-    }
+  it("a custom build only when asked: its builder is told where to leave the digest it pushed", () => {
+    const custom = { type: "custom", builderImage: "registry.example.com/tools/b:1" };
+    const asked = request(custom, {}, { provenance: "true" });
+    expect(attachesProvenance(asked)).toBe(true);
+    const spec = (render(asked, { id: "x2k4z" }) as any).spec.template.spec;
+    expect(spec.containers.map((c: any) => c.name)).toEqual(["provenance"]);
+    expect(buildOf(spec).env).toContainEqual({ name: "BUILDPOD_DIGEST_FILE", value: PATHS.pushedDigest });
+    const unasked = (render(request(custom), { id: "x2k4z" }) as any).spec.template.spec;
+    expect(unasked.containers.map((c: any) => c.name)).toEqual(["build"]);
+    expect(buildOf(unasked).env.map((e: any) => e.name)).not.toContain("BUILDPOD_DIGEST_FILE");
     expect(() => request({ type: "docker" }, {}, { provenance: "maybe" })).toThrow(/output\.provenance.*true or false/);
   });
 
@@ -131,9 +138,50 @@ describe("which builds attach provenance", () => {
       "registry.example.com team/app registry.example.com https://registry.example.com http://registry.example.com",
       "registry-1.docker.io team/app https://index.docker.io/v1/ docker.io index.docker.io registry-1.docker.io",
     ]);
-    for (const off of [request({ type: "docker" }, {}, { provenance: false }), request({ type: "docker", builder: "kaniko" })]) {
+    for (const off of [request({ type: "docker" }, {}, { provenance: false }), request({ type: "docker" }, {}, { push: false })]) {
       expect(buildEnv(render(off, { id: "x2k4z" }))).not.toHaveProperty("BUILDPOD_PROVENANCE");
       expect(provenanceEnv(off, "img")).toEqual({});
+    }
+  });
+});
+
+describe("the provenance container, after a builder whose image has no curl", () => {
+  for (const builder of ["kaniko", "buildkit", "docker"]) {
+    it(`${builder}: the build is the last init container, leaving its digest in a file; an unprivileged container with curl attaches`, () => {
+      const strategy = { type: "docker", builder, ...(builder === "docker" ? { allowDockerSocket: true } : {}) };
+      // (The docker builder takes no CA bundle, and attaches provenance only when asked: the node's daemon
+      // has its own registry configuration.)
+      const ca = builder !== "docker";
+      const req = request(strategy, ca ? { network: { caBundle: "corp-ca" } } : {}, { pushSecret: "regcred", ...(ca ? {} : { provenance: true }) });
+      if (!ca) expect(attachesProvenance(request(strategy))).toBe(false);
+      const spec = (render(req, { id: "x2k4z" }) as any).spec.template.spec;
+      expect(spec.initContainers.map((c: any) => c.name)).toEqual(["source", "build"]);
+      expect(spec.containers.map((c: any) => c.name)).toEqual(["provenance"]);
+      const build = buildOf(spec);
+      const buildEnvs = Object.fromEntries(build.env.map((e: any) => [e.name, e.value]));
+      expect(buildEnvs).not.toHaveProperty("BUILDPOD_PROVENANCE");
+      if (builder === "kaniko") expect(build.args).toContain(`--digest-file=${PATHS.pushedDigest}`);
+      else expect(buildEnvs.BUILDPOD_DIGEST_FILE).toBe(PATHS.pushedDigest);
+      const p = spec.containers[0];
+      expect(p.command).toEqual(["/bin/sh", "-c", PROVENANCE_SCRIPT, "buildpod-provenance"]);
+      expect(p.image).toBe(BUILDER_IMAGES.buildah);
+      expect(p.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } });
+      const env = Object.fromEntries(p.env.map((e: any) => [e.name, e.value]));
+      // The statement names the builder's own image, which built the image.
+      expect(JSON.parse(env.BUILDPOD_PROVENANCE.replace(/"@@\w+@@"/g, '""')).predicate.runDetails.builder).toMatchObject({
+        id: `https://buildpod.dev/builders/${builder}`, builderDependencies: [{ uri: `oci://${build.image}` }],
+      });
+      expect(env).toMatchObject({ BUILDPOD_DIGEST_FILE: PATHS.pushedDigest, DOCKER_CONFIG: PATHS.pushConfig, BUILDPOD_IMAGE: req.output.image });
+      expect(env.BUILDPOD_CA_BUNDLE).toBe(ca ? `${PATHS.caBundle}/ca.crt` : undefined);
+      expect(p.volumeMounts.map((m: any) => m.name).sort()).toEqual([...(ca ? ["ca-bundle"] : []), "push-secret", "workspace"]);
+    });
+  }
+
+  it("is left out when there is no provenance to attach: the build is the pod's container", () => {
+    for (const output of [{ provenance: false }, { push: false }]) {
+      const spec = (render(request({ type: "docker", builder: "kaniko" }, {}, output), { id: "x2k4z" }) as any).spec.template.spec;
+      expect(spec.containers.map((c: any) => c.name)).toEqual(["build"]);
+      expect(spec.containers[0].args).toContain("--digest-file=/dev/termination-log");
     }
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BUILDER_IMAGES, parseRequest, PATHS, render, s2iDockerfile, SOURCE_IMAGE } from "../../core/index.js";
 import { expectValidObject } from "./schema.js";
+import { buildOf } from "./pod.js";
 
 const IMAGE = "registry.example.com/team/app:1.0";
 const sources = {
@@ -73,7 +74,7 @@ describe("Job", () => {
 describe("docker strategy builders", () => {
   const containerFor = (strategy: Record<string, unknown>, source: Record<string, unknown> = sources.git, extra = {}) => {
     const job: any = render(build(strategy, source, extra), { id: "abcde" });
-    return { job, spec: job.spec.template.spec, c: job.spec.template.spec.containers[0] };
+    return { job, spec: job.spec.template.spec, c: buildOf(job.spec.template.spec) };
   };
 
   it("buildah: not privileged, root with SETFCAP, vfs storage on emptyDirs, pushes with the digest file", () => {
@@ -110,13 +111,13 @@ describe("docker strategy builders", () => {
     expect(c.volumeMounts.map((m: any) => m.mountPath)).toContain("/home/user/.local/share/buildkit");
   });
 
-  it("kaniko: no shell, digest file to the termination log, reproducible, every destination", () => {
+  it("kaniko: no shell, digest file for the provenance container, reproducible, every destination", () => {
     const { c } = containerFor({ ...strategies["docker/kaniko"], buildArgs: { VERSION: "1.2" }, target: "runtime" }, sources.git, { output: { image: IMAGE, tags: ["latest", "other.example.com/app:1"] } });
     expect(c.command).toEqual(["/kaniko/executor"]);
     expect(c.args).toEqual(expect.arrayContaining([
       "--context=dir:///workspace/source", "--dockerfile=/workspace/source/Dockerfile", `--destination=${IMAGE}`,
       "--destination=registry.example.com/team/app:latest", "--destination=other.example.com/app:1",
-      "--digest-file=/dev/termination-log", "--reproducible", "--build-arg=VERSION=1.2", "--target=runtime",
+      "--digest-file=/workspace/meta/pushed-digest", "--reproducible", "--build-arg=VERSION=1.2", "--target=runtime",
     ]));
     expect(c.securityContext.capabilities.add).toEqual(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "SETFCAP", "KILL"]);
     expect(c.securityContext.privileged).toBe(false);
@@ -135,7 +136,7 @@ describe("docker strategy builders", () => {
       strategy: { dockerfile: "build/api.Dockerfile", target: "prod", buildArgs: { B: "2", A: "1 2" } },
       output: { image: IMAGE, labels: { "org.opencontainers.image.source": "https://git.example.com/a" } },
     });
-    const c: any = (render(req, { id: "abcde" }) as any).spec.template.spec.containers[0];
+    const c: any = buildOf((render(req, { id: "abcde" }) as any).spec.template.spec);
     expect(c.args).toEqual(["--build-arg", "A=1 2", "--build-arg", "B=2", "--label", "org.opencontainers.image.source=https://git.example.com/a", "--target", "prod"]);
     expect(envOf(c)).toMatchObject({ BUILDPOD_CONTEXT: "/workspace/source/services/api", BUILDPOD_DOCKERFILE: "/workspace/source/build/api.Dockerfile" });
   });
@@ -165,11 +166,11 @@ describe("build secrets", () => {
           { secret: { name: "github", items: [{ key: "gh", path: "gh" }] } },
         ] },
       });
-      expect(byName(spec.containers[0].volumeMounts, "build-secrets")).toEqual({ name: "build-secrets", mountPath: "/var/run/buildpod/build-secrets", readOnly: true });
+      expect(byName(buildOf(spec).volumeMounts, "build-secrets")).toEqual({ name: "build-secrets", mountPath: "/var/run/buildpod/build-secrets", readOnly: true });
       expect(byName(spec.initContainers[0].volumeMounts, "build-secrets")).toBeUndefined();
-      const args: string[] = spec.containers[0].args;
+      const args: string[] = buildOf(spec).args;
       for (const id of ["npm", "pip", "gh"]) expect(args[args.indexOf(`id=${id},src=/var/run/buildpod/build-secrets/${id}`) - 1]).toBe("--secret");
-      expect(envOf(spec.containers[0]).DOCKER_BUILDKIT).toBe(name === "docker/docker-socket" ? "1" : undefined);
+      expect(envOf(buildOf(spec)).DOCKER_BUILDKIT).toBe(name === "docker/docker-socket" ? "1" : undefined);
     }
   });
 
@@ -193,7 +194,7 @@ describe("OCI annotations", () => {
   const ANNOTATIONS = { "org.opencontainers.image.title": "app", "com.example.note": 'a "quoted", comma' };
   const annotated = (strategy: Record<string, unknown>) =>
     parseRequest({ name: "app", source: sources.git, strategy, output: { image: IMAGE, annotations: ANNOTATIONS } });
-  const container = (strategy: Record<string, unknown>) => (render(annotated(strategy), { id: "abcde" }) as any).spec.template.spec.containers[0];
+  const container = (strategy: Record<string, unknown>) => buildOf((render(annotated(strategy), { id: "abcde" }) as any).spec.template.spec);
 
   it("buildah and S2I: --annotation arguments, never in the script", () => {
     for (const s of [strategies["docker/buildah"], strategies.source]) {
@@ -229,7 +230,7 @@ describe("a build that does not push", () => {
   it("tells every builder, and marks the Job and Pod for the result", () => {
     for (const [name, strategy] of Object.entries(strategies)) {
       const job = noPush(strategy);
-      const c = job.spec.template.spec.containers[0];
+      const c = buildOf(job.spec.template.spec);
       expect(job.metadata.annotations["buildpod.dev/push"], name).toBe("false");
       expect(job.spec.template.metadata.annotations["buildpod.dev/push"], name).toBe("false");
       if (name === "docker/kaniko") expect(c.args, name).toContain("--no-push");
@@ -240,25 +241,25 @@ describe("a build that does not push", () => {
 
   it("pushes by default, and says nothing then", () => {
     const job: any = render(build(strategies["docker/buildkit"], sources.git), { id: "abcde" });
-    const c = job.spec.template.spec.containers[0];
+    const c = buildOf(job.spec.template.spec);
     expect(envOf(c).BUILDPOD_PUSH).toBe("true");
     expect(envOf(c).BUILDPOD_OUTPUT).toMatch(/,push=true,/);
     expect(job.metadata.annotations["buildpod.dev/push"]).toBeUndefined();
     const kaniko: any = render(build(strategies["docker/kaniko"], sources.git), { id: "abcde" });
-    expect(kaniko.spec.template.spec.containers[0].args).not.toContain("--no-push");
+    expect(buildOf(kaniko.spec.template.spec).args).not.toContain("--no-push");
   });
 });
 
 describe("registry layer cache", () => {
   const CACHE = "registry.example.com/team/app-cache";
-  const buildOf = (strategy: Record<string, unknown>, cache: Record<string, unknown>, output: Record<string, unknown> = {}) => {
+  const cacheBuild = (strategy: Record<string, unknown>, cache: Record<string, unknown>, output: Record<string, unknown> = {}) => {
     const job: any = render(parseRequest({ name: "app", source: sources.git, strategy, output: { image: IMAGE, pushSecret: "regcred", ...output }, cache }), { id: "abcde" });
     expectValidObject(job);
-    return job.spec.template.spec.containers[0];
+    return buildOf(job.spec.template.spec);
   };
 
   it("buildah: commits every step, reads and writes the cache repository, after the build options", () => {
-    const c = buildOf({ buildArgs: { A: "1" } }, { repository: CACHE });
+    const c = cacheBuild({ buildArgs: { A: "1" } }, { repository: CACHE });
     expect(c.args).toEqual(["--build-arg", "A=1", "--layers", "--cache-from", CACHE, "--cache-to", CACHE]);
     // The cache is reached with the output's registry settings: TLS choice and the push secret.
     expect(c.command[2]).toContain('--tls-verify="$BUILDPOD_TLS_VERIFY"');
@@ -266,39 +267,39 @@ describe("registry layer cache", () => {
   });
 
   it("buildah, read mode: reads the cache, pushes nothing to it", () => {
-    expect(buildOf({}, { repository: CACHE, mode: "read" }).args).toEqual(["--layers", "--cache-from", CACHE]);
+    expect(cacheBuild({}, { repository: CACHE, mode: "read" }).args).toEqual(["--layers", "--cache-from", CACHE]);
   });
 
   it("buildkit: registry cache import and export with every stage's layers", () => {
-    const c = buildOf(strategies["docker/buildkit"], { repository: CACHE });
+    const c = cacheBuild(strategies["docker/buildkit"], { repository: CACHE });
     expect(c.args).toEqual([
       "--import-cache", `type=registry,ref=${CACHE}:buildcache`,
       "--export-cache", `type=registry,ref=${CACHE}:buildcache,mode=max`,
     ]);
     expect(envOf(c).DOCKER_CONFIG).toBe(PATHS.pushConfig);
-    expect(buildOf(strategies["docker/buildkit"], { repository: CACHE, mode: "read" }).args).toEqual(["--import-cache", `type=registry,ref=${CACHE}:buildcache`]);
+    expect(cacheBuild(strategies["docker/buildkit"], { repository: CACHE, mode: "read" }).args).toEqual(["--import-cache", `type=registry,ref=${CACHE}:buildcache`]);
   });
 
   it("buildkit: a cache on another insecure registry is configured as plain HTTP too, once", () => {
-    const other = buildOf(strategies["docker/buildkit"], { repository: "cache.example.com:5000/app" }, { insecure: true });
+    const other = cacheBuild(strategies["docker/buildkit"], { repository: "cache.example.com:5000/app" }, { insecure: true });
     expect(envOf(other)).toMatchObject({ BUILDPOD_REGISTRY: "registry.example.com", BUILDPOD_CACHE_REGISTRY: "cache.example.com:5000" });
     expect(other.command[2]).toContain('for host in "$BUILDPOD_REGISTRY" "${BUILDPOD_CACHE_REGISTRY:-}"');
-    expect(envOf(buildOf(strategies["docker/buildkit"], { repository: CACHE }, { insecure: true })).BUILDPOD_CACHE_REGISTRY).toBeUndefined();
+    expect(envOf(cacheBuild(strategies["docker/buildkit"], { repository: CACHE }, { insecure: true })).BUILDPOD_CACHE_REGISTRY).toBeUndefined();
   });
 
   it("kaniko: cache on, its repository, read-only with --no-push-cache, insecure by the cache's host", () => {
-    const c = buildOf(strategies["docker/kaniko"], { repository: "cache.example.com:5000/app" }, { insecure: true });
+    const c = cacheBuild(strategies["docker/kaniko"], { repository: "cache.example.com:5000/app" }, { insecure: true });
     expect(c.args).toEqual(expect.arrayContaining([
       "--cache=true", "--cache-repo=cache.example.com:5000/app",
       "--insecure-registry=cache.example.com:5000", "--skip-tls-verify-registry=cache.example.com:5000",
     ]));
     expect(c.args).not.toContain("--no-push-cache");
-    expect(buildOf(strategies["docker/kaniko"], { repository: CACHE, mode: "read" }).args).toEqual(expect.arrayContaining(["--cache=true", `--cache-repo=${CACHE}`, "--no-push-cache"]));
+    expect(cacheBuild(strategies["docker/kaniko"], { repository: CACHE, mode: "read" }).args).toEqual(expect.arrayContaining(["--cache=true", `--cache-repo=${CACHE}`, "--no-push-cache"]));
   });
 
   it("without a cache no builder gets cache options", () => {
     for (const s of ["docker/buildah", "docker/buildkit", "docker/kaniko"]) {
-      const c: any = (render(build(strategies[s], sources.git), { id: "abcde" }) as any).spec.template.spec.containers[0];
+      const c: any = buildOf((render(build(strategies[s], sources.git), { id: "abcde" }) as any).spec.template.spec);
       expect(c.args.join(" ")).not.toMatch(/cache|--layers/);
     }
   });
@@ -340,7 +341,7 @@ describe("sources", () => {
   it("inline Dockerfile: written by the source container and used by the builder", () => {
     const spec = specFor({ dockerfile: "FROM busybox\nRUN echo hi\n" });
     expect(envOf(spec.initContainers[0])).toMatchObject({ BUILDPOD_SOURCE_MODE: "none", BUILDPOD_DOCKERFILE_CONTENT: "FROM busybox\nRUN echo hi\n" });
-    expect(envOf(spec.containers[0]).BUILDPOD_DOCKERFILE).toBe(PATHS.inlineDockerfile);
+    expect(envOf(buildOf(spec)).BUILDPOD_DOCKERFILE).toBe(PATHS.inlineDockerfile);
   });
 
   it("a fixed SOURCE_DATE_EPOCH reaches the source container", () => {
@@ -383,7 +384,7 @@ describe("source strategy (S2I)", () => {
     const src = envOf(spec.initContainers[0]);
     expect(src.BUILDPOD_DOCKERFILE_CONTENT).toBe(s2iDockerfile(req.strategy as any, false));
     expect(src.BUILDPOD_DOCKERFILE_INCREMENTAL_CONTENT).toBe(s2iDockerfile(req.strategy as any, true));
-    const build = spec.containers[0];
+    const build = buildOf(spec);
     expect(build.args).toEqual(["--build-arg", "NPM_MIRROR=https://npm.example.com"]);
     expect(envOf(build)).toMatchObject({ BUILDPOD_S2I_BUILDER: "registry.example.com/s2i/node:20", BUILDPOD_S2I_INCREMENTAL: "true" });
     expect(build.command[2]).toContain("building from scratch");
@@ -398,7 +399,7 @@ describe("custom strategy", () => {
       output: { image: "registry.example.com:5000/team/app:2.0", pushSecret: "regcred" },
     });
     const spec: any = (render(req, { id: "abcde" }) as any).spec.template.spec;
-    const c = spec.containers[0];
+    const c = buildOf(spec);
     expect(c.image).toBe("registry.example.com/tools/builder:2");
     const e = envOf(c);
     expect(e).toMatchObject({
@@ -416,7 +417,7 @@ describe("custom strategy", () => {
     const req = parseRequest({ source: sources.git, strategy: { type: "custom", builderImage: "b:1" }, output: { image: IMAGE } });
     const spec: any = (render(req, { id: "abcde" }) as any).spec.template.spec;
     expect(byName(spec.volumes, "docker-socket")).toBeUndefined();
-    expect(envOf(spec.containers[0]).DOCKER_SOCKET).toBeUndefined();
+    expect(envOf(buildOf(spec)).DOCKER_SOCKET).toBeUndefined();
   });
 });
 
@@ -434,8 +435,8 @@ describe("scheduling and resources", () => {
     const job: any = render(req, { id: "abcde" });
     expectValidObject(job);
     const spec = job.spec.template.spec;
-    expect(spec.containers[0].resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } });
-    expect(spec.initContainers[0].resources).toEqual(spec.containers[0].resources);
+    expect(buildOf(spec).resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } });
+    expect(spec.initContainers[0].resources).toEqual(buildOf(spec).resources);
     expect(spec.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64" });
     expect(spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "builds", effect: "NoSchedule" }, { key: "spot", operator: "Exists" }]);
     expect(spec.affinity.nodeAffinity).toBeDefined();
@@ -488,7 +489,7 @@ describe("the schema check itself", () => {
   const good: any = render(build(strategies["docker/buildah"], sources.git), { id: "abcde" });
   it("rejects a field Kubernetes does not know", () => {
     const bad = structuredClone(good);
-    bad.spec.template.spec.containers[0].privilegedMode = true;
+    buildOf(bad.spec.template.spec).privilegedMode = true;
     expect(() => expectValidObject(bad)).toThrow();
   });
   it("rejects a value outside an enumeration", () => {
@@ -507,9 +508,9 @@ describe("tool images", () => {
     const specOf = (strategy: Record<string, unknown>) =>
       (render(parseRequest({ source: sources.git, strategy, output: { image: IMAGE }, images }), { id: "abcde" }) as any).spec.template.spec;
     expect(specOf({}).initContainers[0].image).toBe(images.source);
-    expect(specOf({}).containers[0].image).toBe(images.buildah);
-    expect(specOf({ builder: "kaniko" }).containers[0].image).toBe(images.kaniko);
-    expect(specOf({ type: "source", builderImage: "s2i:1" }).containers[0].image).toBe(images.buildah);
-    expect(specOf({ builder: "buildkit" }).containers[0].image).toBe(BUILDER_IMAGES.buildkit);
+    expect(buildOf(specOf({})).image).toBe(images.buildah);
+    expect(buildOf(specOf({ builder: "kaniko" })).image).toBe(images.kaniko);
+    expect(buildOf(specOf({ type: "source", builderImage: "s2i:1" })).image).toBe(images.buildah);
+    expect(buildOf(specOf({ builder: "buildkit" })).image).toBe(BUILDER_IMAGES.buildkit);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InputError, mergeInput, parseBuildFile, parseDuration, parseReference, parseRequest, render } from "../../core/index.js";
 import { CUSTOM_CONTRACT_ENV } from "../../core/request/index.js";
 import { expectValidObject } from "./schema.js";
+import { buildOf } from "./pod.js";
 
 const minimal = { source: { git: { url: "https://git.example.com/a.git" } }, output: { image: "registry.example.com/team/app" } };
 const withField = (patch: Record<string, unknown>) => mergeInput(minimal, patch);
@@ -259,7 +260,7 @@ describe("settings that would be silently ignored are refused", () => {
       strategy: { type: "custom", builderImage: "registry.example.com/b:1", exposeDockerSocket: true, allowDockerSocket: true, env: { MINE: "1" } },
       output: { image: "registry.example.com/a:1", tags: ["2"], pushSecret: "regcred" },
     });
-    const build = (render(req, { id: "abcde" }) as any).spec.template.spec.containers[0];
+    const build = buildOf((render(req, { id: "abcde" }) as any).spec.template.spec);
     const set = build.env.map((e: { name: string }) => e.name).filter((n: string) => n !== "MINE" && !n.startsWith("BUILDPOD_"));
     expect([...set].sort()).toEqual([...CUSTOM_CONTRACT_ENV].sort());
   });

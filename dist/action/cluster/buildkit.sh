@@ -15,10 +15,12 @@ buildctl-daemonless.sh build --frontend dockerfile.v0 \
   --local "context=$BUILDPOD_CONTEXT" --local "dockerfile=$BUILDPOD_DOCKERFILE_DIR" \
   --opt "filename=$BUILDPOD_DOCKERFILE_NAME" --opt "build-arg:SOURCE_DATE_EPOCH=$epoch" \
   --output "$BUILDPOD_OUTPUT" --metadata-file /tmp/metadata.json "$@"
+digest=$(tr -d '\n' < /tmp/metadata.json | sed -n 's/.*"containerimage\.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' | head -n 1)
 if [ "$(wc -c < /tmp/metadata.json)" -le 4000 ]; then
   cp /tmp/metadata.json /dev/termination-log
 else
-  digest=$(sed -n 's/.*"containerimage\.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' /tmp/metadata.json | head -n 1)
-  config=$(sed -n 's/.*"containerimage\.config\.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' /tmp/metadata.json | head -n 1)
+  config=$(tr -d '\n' < /tmp/metadata.json | sed -n 's/.*"containerimage\.config\.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' | head -n 1)
   printf '{"digest":"%s","imageId":"%s"}' "$digest" "$config" > /dev/termination-log
 fi
+# For the provenance container after this one (this image has no curl).
+if [ -n "${BUILDPOD_DIGEST_FILE:-}" ]; then printf '%s' "$digest" > "$BUILDPOD_DIGEST_FILE"; fi
