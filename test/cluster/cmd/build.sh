@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test cluster's Kubernetes (cmd/kube: etcd, the control plane, the kubelet and kubectl at the
 # release go.mod pins), the pod sandbox binary (cmd/pause), the fault proxy (cmd/faultproxy) and the HTTPS
-# Git server (cmd/githttps) and the flaky forwarder (cmd/flaky) into .cluster/bin of the repository.
+# Git server (cmd/githttps), the flaky forwarder (cmd/flaky) and the virtual kubelet (cmd/virtualkubelet)
+# into .cluster/bin of the repository.
 # Cached: the key is the Go version and the hash of go.mod, go.sum and the sources, so a second run with
 # nothing changed returns at once; Go's own build cache keeps a changed-source rebuild to a link. The
 # *_test.go files are left out of the key: they are not in the binaries.
@@ -12,7 +13,7 @@ mkdir -p "$out"
 cd "$here"
 
 key="$( { go version; cat go.mod go.sum; find cmd -name '*.go' ! -name '*_test.go' | sort | xargs cat; } | sha256sum | cut -c1-16)"
-if [ -x "$out/kube" ] && [ -x "$out/pause" ] && [ -x "$out/faultproxy" ] && [ -x "$out/githttps" ] && [ -x "$out/flaky" ] &&
+if [ -x "$out/kube" ] && [ -x "$out/pause" ] && [ -x "$out/faultproxy" ] && [ -x "$out/githttps" ] && [ -x "$out/flaky" ] && [ -x "$out/virtualkubelet" ] &&
    [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
   echo "test cluster binaries: up to date ($out)"
   exit 0
@@ -29,6 +30,7 @@ CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/pause" ./cmd/pause
 go build -trimpath -ldflags "-s -w" -o "$out/faultproxy" ./cmd/faultproxy
 go build -trimpath -ldflags "-s -w" -o "$out/githttps" ./cmd/githttps
 go build -trimpath -ldflags "-s -w" -o "$out/flaky" ./cmd/flaky
+go build -trimpath -ldflags "-s -w" -o "$out/virtualkubelet" ./cmd/virtualkubelet
 mv "$out/kube.new" "$out/kube"
 ln -sf kube "$out/kubectl"
 echo "$key" >"$out/key"

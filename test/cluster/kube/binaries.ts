@@ -16,6 +16,8 @@ export interface KubeBinaries {
   githttps: string;
   /** The TCP forwarder that drops connections on demand (a registry with passing trouble). */
   flaky: string;
+  /** A node that plays each pod's life without containers, for the fan-out benchmark. */
+  virtualkubelet: string;
 }
 
 /** The repository's root (from the sources or from their compiled copy under build/). */
@@ -27,7 +29,7 @@ export function repoRoot(): string {
 
 export function kubeBinaries(): KubeBinaries {
   const dir = join(repoRoot(), ".cluster", "bin");
-  const b = { kube: join(dir, "kube"), kubectl: join(dir, "kubectl"), pause: join(dir, "pause"), faultproxy: join(dir, "faultproxy"), githttps: join(dir, "githttps"), flaky: join(dir, "flaky") };
+  const b = { kube: join(dir, "kube"), kubectl: join(dir, "kubectl"), pause: join(dir, "pause"), faultproxy: join(dir, "faultproxy"), githttps: join(dir, "githttps"), flaky: join(dir, "flaky"), virtualkubelet: join(dir, "virtualkubelet") };
   for (const f of Object.values(b)) {
     if (!existsSync(f)) throw new Error(`${f} is missing: build the test cluster's Kubernetes with  bash test/cluster/cmd/build.sh  (npm run setup does)`);
   }
