@@ -5,7 +5,6 @@
 // under the build's tags: buildah before 1.35 cannot push by digest alone, a distribution 2.x registry
 // cannot delete a tag, and its garbage collector (--delete-untagged) would remove untagged manifests that
 // an index still names. Shipwright (SHIP-0043) tags them the same way.
-import { parseReference } from "./reference.js";
 import type { BuildRequest } from "./request/index.js";
 
 /** The label every platform's Job and pod carries: the run name of the build they are part of. */
@@ -35,12 +34,12 @@ export function platformJobSuffix(platform: string): string {
   return `${os === "linux" ? "" : `${os}-`}${arch}${variant ?? ""}`;
 }
 
-/** The tag a platform's image is pushed under: registry/app:1.0 -> registry/app:1.0-linux-arm64. */
+/**
+ * The tag a platform's image is pushed under: registry/app:1.0 -> registry/app:1.0-linux-arm64. IMAGE ends
+ * in its tag, as the request's output.image always does (it adds ":latest").
+ */
 export function platformImage(image: string, platform: string): string {
-  const ref = parseReference(image);
-  const tag = typeof ref === "string" ? "latest" : (ref.tag ?? "latest");
-  const repo = image.slice(0, image.length - (typeof ref !== "string" && ref.tag ? ref.tag.length + 1 : 0));
-  return `${repo}:${tag}-${parts(platform).filter(Boolean).join("-")}`;
+  return `${image}-${parts(platform).filter(Boolean).join("-")}`;
 }
 
 /** The Job name of a platform's build, given the build's run name. */

@@ -7,7 +7,7 @@ import { provenanceEnv } from "./provenance.js";
 import type { BuildRequest } from "./request/index.js";
 import { PATHS, PROVENANCE_SCRIPT } from "./scripts.js";
 import { NETWORK_FILES, proxyEnv } from "./strategy/network.js";
-import { env, UNPRIVILEGED } from "./strategy/plan.js";
+import { env, outputEnv, UNPRIVILEGED } from "./strategy/plan.js";
 
 /**
  * The container that attaches the provenance after a builder without curl: the buildah image's sh and curl,
@@ -22,11 +22,9 @@ export function provenanceContainer(req: BuildRequest, builderImage: string, run
     image: req.images.buildah ?? BUILDERS.buildah.image,
     command: ["/bin/sh", "-c", PROVENANCE_SCRIPT, "buildpod-provenance"],
     env: env({
+      ...outputEnv(req),
       TMPDIR: PATHS.provenanceTmp,
       BUILDPOD_DIGEST_FILE: PATHS.pushedDigest,
-      BUILDPOD_IMAGE: req.output.image,
-      BUILDPOD_TLS_VERIFY: req.output.insecure ? "false" : "true",
-      ...(req.output.pushSecret ? { DOCKER_CONFIG: PATHS.pushConfig, REGISTRY_AUTH_FILE: `${PATHS.pushConfig}/config.json` } : {}),
       BUILDPOD_CA_BUNDLE: req.network.caBundle ? NETWORK_FILES.caBundle : undefined,
       ...proxyEnv(req),
       ...provenanceEnv(req, builderImage, run),

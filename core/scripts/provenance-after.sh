@@ -1,7 +1,7 @@
 # shellcheck shell=sh
-# The provenance container, after a builder whose image has no curl (kaniko, BuildKit, the docker builder):
-# attaches the build's provenance to the image the builder pushed, whose digest it left in
-# BUILDPOD_DIGEST_FILE, and reports both in its termination message.
+# The provenance container, after a builder whose image has no curl (kaniko, BuildKit, the docker builder) or
+# a custom builder asked for provenance: attaches the build's provenance to the image the builder pushed,
+# whose digest it left in BUILDPOD_DIGEST_FILE, and reports both in its termination message.
 set -eu
 . ./provenance.sh
 mkdir -p "$TMPDIR"
