@@ -126,8 +126,8 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
         tails.clear();
         uploading = undefined;
         initChain = Promise.resolve();
-        eventsAt = Date.now() + 1000;
-        eventsGap = 1000;
+        jobAt = Date.now() + 1000;
+        jobGap = 1000;
       }
       else if (e.type === "readJob") {
         void cluster.readJob(handle.name, ns).then((job) => job, () => undefined).then((job) => handleEvents(tracker.feed({ type: "job", job })));
@@ -179,21 +179,32 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
       if (!stop.signal.aborted) handleEvents(tracker.feed({ type: "watchFailed", message: err.message }));
     });
 
-  // A Job that cannot create its pod says so only in its events. Looked at while no pod has appeared: after
-  // 1 s (a pod the cluster accepts is there within a few hundred ms), then at doubling gaps up to 30 s, so a
-  // build waiting on a full quota costs a handful of requests, and a build that starts costs none.
-  let eventsAt = handle.createdAt + 1000;
-  let eventsGap = 1000;
-  // Waiting for a retry's pod, the Job itself is read as well: one that failed meanwhile makes no more.
+  // A Job that cannot create its pod says so only in its events, which the process's one watch of Job
+  // warnings (job-warnings.ts) passes on while this build waits for its pod: from 1 s after the create (a
+  // pod the cluster accepts is there within a few hundred ms), so a build that starts costs nothing.
+  let unsubscribe: (() => void) | undefined;
+  const jobWarnings = (now: number) => {
+    const waiting = handle.kind === "job" && tracker.state === "Waiting" && !stop.signal.aborted;
+    if (waiting && !unsubscribe && now >= handle.createdAt + 1000) {
+      unsubscribe = cluster.jobWarnings.subscribe(ns, handle.name, (events) => !stop.signal.aborted && handleEvents(tracker.jobEvents(events, Date.now())));
+    } else if (!waiting && unsubscribe) {
+      unsubscribe();
+      unsubscribe = undefined;
+    }
+  };
+  // Waiting for a retry's pod, the Job itself is read, at doubling gaps up to 30 s: one that failed
+  // meanwhile makes no more pods.
+  let jobAt = 0;
+  let jobGap = 1000;
   const lookAtJob = (now: number) => {
-    if (handle.kind !== "job" || tracker.state !== "Waiting" || now < eventsAt) return;
-    eventsGap = Math.min(eventsGap * 2, 30_000);
-    eventsAt = now + eventsGap;
-    void cluster.listEvents(ns, handle.name).then((list) => !stop.signal.aborted && handleEvents(tracker.jobEvents(list, Date.now())), () => undefined);
-    if (tracker.attempt > 1) handleEvents([{ type: "readJob" }]);
+    if (handle.kind !== "job" || tracker.state !== "Waiting" || tracker.attempt < 2 || now < jobAt) return;
+    jobGap = Math.min(jobGap * 2, 30_000);
+    jobAt = now + jobGap;
+    handleEvents([{ type: "readJob" }]);
   };
   const ticker = setInterval(() => {
     const now = Date.now();
+    jobWarnings(now);
     lookAtJob(now);
     handleEvents(tracker.tick(now));
   }, 1000);
@@ -204,6 +215,7 @@ export async function followBuild(cluster: Cluster, handle: BuildHandle, opts: F
 
   const outcome = await Promise.race([done.promise, cancelled]);
   clearInterval(ticker);
+  unsubscribe?.();
   if (outcome.status === "Complete" || outcome.status === "Failed") {
     // The containers have ended: their logs end too. (A build that failed to start may have a container
     // still waiting, whose log would not end until the build is deleted.) Wait for the streams to deliver

@@ -4,12 +4,14 @@ import type { CoreV1Event, CoreV1EventList, V1ConfigMap, V1Job, V1JobList, V1Nam
 // Only the exec client: client-node's index loads its whole generated API.
 import { Exec } from "@kubernetes/client-node/dist/exec.js";
 import { PassThrough, type Readable, type Writable } from "node:stream";
-import { explain, httpStatus, renewed, retry, retryAfterMs, sleep } from "./api-call.js";
+import { explain, retry, sleep } from "./api-call.js";
 import { ClusterError } from "./errors.js";
 import { sendStdin, type ExecSocket } from "./exec-stdin.js";
 import { loadKubeConfig, type ClusterAccess, type ConnectOptions } from "./kubeconfig.js";
 import { streamContainerLog, type LogQuery } from "./log-request.js";
-import { Transport, type TransportError } from "./transport.js";
+import { Transport } from "./transport.js";
+import { watchList } from "./watch.js";
+import { JOB_WARNINGS, JobWarnings } from "./job-warnings.js";
 
 export { ClusterError, sleep };
 
@@ -27,11 +29,14 @@ const enc = encodeURIComponent;
 const podsPath = (namespace: string) => `/api/v1/namespaces/${enc(namespace)}/pods`;
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${enc(namespace)}/jobs`;
 
+const eventTime = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? 0).getTime();
+
 /** The cluster API buildpod uses, bound to one kubeconfig. */
 export class Cluster {
   readonly exec: Exec;
   /** Pooled connections for the API calls and watches (see transport.ts). */
   readonly transport: Transport;
+  private warnings?: JobWarnings;
 
   constructor(readonly kc: ClusterAccess) {
     this.transport = new Transport(kc);
@@ -143,87 +148,37 @@ export class Cluster {
   }
 
   /**
-   * Watches the pods matching a label selector until the signal aborts, calling back on every change.
-   * Resumes from the last resourceVersion whenever a watch ends (server timeout, dropped connection, a
-   * stream silent for too long) and re-lists on 410 Gone, reporting pods that vanished meanwhile. One
-   * request while nothing goes wrong.
+   * Watches the pods matching a label selector until the signal aborts, calling back on every change
+   * (watch.ts: one request while nothing goes wrong, resumed and re-listed as needed).
    */
-  async watchPods(namespace: string, labelSelector: string, on: { pod(p: V1Pod): void; deleted(p: V1Pod): void }, signal: AbortSignal): Promise<void> {
-    const known = new Map<string, V1Pod>();
-    let rv: string | undefined;
-    const relist = async () => {
-      const list = await this.listPods(namespace, labelSelector, signal);
-      const seen = new Set<string>();
-      for (const p of list.items) {
-        seen.add(p.metadata!.name!);
-        known.set(p.metadata!.name!, p);
-        on.pod(p);
-      }
-      for (const [name, p] of known) {
-        if (!seen.has(name)) {
-          known.delete(name);
-          on.deleted(p);
-        }
-      }
-      rv = list.metadata?.resourceVersion;
+  watchPods(namespace: string, labelSelector: string, on: { pod(p: V1Pod): void; deleted(p: V1Pod): void }, signal: AbortSignal): Promise<void> {
+    return watchList<V1Pod>(this.transport, {
+      what: `watching pods (${labelSelector}) in namespace ${namespace}`,
+      path: podsPath(namespace),
+      query: { labelSelector },
+      list: (s) => this.listPods(namespace, labelSelector, s),
+    }, { changed: on.pod, deleted: on.deleted }, signal);
+  }
+
+  /** The shared watch of FailedCreate events on Jobs (job-warnings.ts), made on first use. */
+  get jobWarnings(): JobWarnings {
+    const path = (ns: string) => `/api/v1/namespaces/${enc(ns)}/events`;
+    const list = async (ns: string, signal?: AbortSignal) => {
+      const l = await this.call<CoreV1EventList>(`listing Job warnings in namespace ${ns}`, "GET", path(ns), { query: { fieldSelector: JOB_WARNINGS }, signal });
+      return { ...l, items: l.items.sort((a, b) => eventTime(a) - eventTime(b)) };
     };
-    // The first watch has no resourceVersion: the server starts it with the pods that exist, as ADDED
-    // events, so no list is needed first (nor can the list's version be too old by the time the watch asks).
-    let failures = 0;
-    let renewedOnce = false;
-    while (!signal.aborted) {
-      const started = Date.now();
-      let events = 0;
-      let gone = false;
-      const result: { err?: unknown } = {};
-      await this.transport
-        .watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 290 }, (type, obj) => {
-          events++;
-          if (type === "ERROR") {
-            if (obj?.code === 410) gone = true;
-            return;
-          }
-          if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-          if (type === "BOOKMARK") return;
-          const name = obj?.metadata?.name as string;
-          if (type === "DELETED") {
-            known.delete(name);
-            on.deleted(obj);
-          } else {
-            known.set(name, obj);
-            on.pod(obj);
-          }
-        }, signal)
-        .catch((err: unknown) => (result.err = err));
-      if (signal.aborted) return;
-      const code = result.err ? httpStatus(result.err) : undefined;
-      if (gone || code === 410) {
-        await relist();
-        continue;
-      }
-      // A silent watch is resumed like one the server ended.
-      const timedOut = (result.err as TransportError | undefined)?.code === "ETIMEDOUT";
-      if (result.err && !timedOut) {
-        if (code === 401 && renewed(result.err) && !renewedOnce) {
-          renewedOnce = true;
-          continue;
-        }
-        if (code !== undefined && code < 500 && code !== 429) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
-        if (++failures > 8) throw explain(`watching pods (${labelSelector}) in namespace ${namespace}`, result.err);
-        await sleep(retryAfterMs(result.err) ?? Math.min(8000, 200 * 2 ** failures), signal);
-        continue;
-      }
-      failures = 0;
-      renewedOnce = false;
-      // A watch the server closes at once, again and again, must not turn into a busy loop.
-      if (events === 0 && Date.now() - started < 1000) await sleep(500, signal);
-    }
+    return (this.warnings ??= new JobWarnings({
+      list: async (ns, signal) => (await list(ns, signal)).items,
+      watch: (ns, on, signal) => watchList<CoreV1Event>(this.transport, {
+        what: `watching Job warnings in namespace ${ns}`, path: path(ns), query: { fieldSelector: JOB_WARNINGS }, list: (s) => list(ns, s),
+      }, { changed: on, deleted: () => {} }, signal),
+    }));
   }
 
   async listEvents(namespace: string, object: string): Promise<{ type: string; reason: string; message: string; count: number; fieldPath?: string }[]> {
     const list = await this.call<CoreV1EventList>(`listing events of ${object}`, "GET", `/api/v1/namespaces/${enc(namespace)}/events`, { query: { fieldSelector: `involvedObject.name=${object}` } });
     return list.items
-      .sort((a: CoreV1Event, b: CoreV1Event) => new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime() - new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime())
+      .sort((a, b) => eventTime(a) - eventTime(b))
       .map((e) => ({ type: e.type ?? "Normal", reason: e.reason ?? "", message: e.message ?? "", count: e.count ?? 1, fieldPath: e.involvedObject?.fieldPath }));
   }
 
