@@ -1,17 +1,23 @@
-// Benchmark row: fan-out: 100 builds at once from one process through the library API. The builds run in a
-// child process (bench/fanout-client.ts) so that its peak RSS is buildpod's alone; the API server's audit
-// log counts every request the child makes (it runs as the bench identity, the only one logged).
+// Benchmark rows: fan-out. 10, 100 and 1000 builds at once from one process through the library API, on the
+// test cluster's virtual node (real API server, scheduler and Job controller; pods played without
+// containers), each size beside its anchor: the same Jobs created and watched by a bare client. Both run in
+// a child process (bench/fanout-client.ts) so that peak RSS and CPU are the client's alone; the API server's
+// audit log counts every request the child makes (it runs as the bench identity, the only one logged).
+// Then no polling: on the real node, a few builds lasting 10 s longer make no more requests than trivial ones.
 import { join } from "node:path";
 import type { RequestCounts as StatsSnapshot } from "../test/cluster/kube/audit.js";
 import type { KubeCluster as TestCluster } from "../test/cluster/kube/index.js";
 import { Cluster, parseRequest, runBuild } from "../core/index.js";
 import type { FanOutConfig, FanOutReport } from "./fanout-client.js";
-import { median, run, RUNS, type Row } from "./kit.js";
+import { median, run, type Row } from "./kit.js";
 
-// BENCH_FANOUT_BUILDS: fewer builds, to try the row quickly.
-const BUILDS = Number(process.env.BENCH_FANOUT_BUILDS ?? 100);
-const FIGURE = `fan-out: ${BUILDS} builds at once from one process (library API), trivial custom builds`;
-const TARGET = "<= 200 MB RSS, no polling, <= 1 watch per build";
+// BENCH_FANOUT_SIZES: the sizes to run (default 10,100,1000).
+const SIZES = (process.env.BENCH_FANOUT_SIZES ?? "10,100,1000").split(",").map(Number).filter((n) => n > 0);
+const FIGURE = "fan-out: builds at once from one process (library API) on the virtual node";
+const RSS_MB = 300;
+/** CPU per build may vary this much between sizes and still count as flat. */
+const FLAT = 1.5;
+const TARGET = `<= ${RSS_MB} MB RSS, 1 watch per build, CPU per build flat (<= ${FLAT}x the smallest size's)`;
 const FEW = 5;
 const LONG_SLEEP = 10;
 const BUILD_LABEL = "buildpod.dev/build";
@@ -65,79 +71,86 @@ async function lastFinish(cluster: Cluster, name: string, since: number): Promis
 }
 
 /** One phase: N builds in the child process, with the API server's request counts around it. */
-async function phase(tc: TestCluster, cluster: Cluster, base: Omit<FanOutConfig, "builds" | "sleepSeconds" | "name">, name: string, builds: number, sleepSeconds: number): Promise<Phase> {
-  const cfg: FanOutConfig = { ...base, name, builds, sleepSeconds };
+async function phase(tc: TestCluster, cluster: Cluster, cfg: FanOutConfig): Promise<Phase> {
   tc.requests.reset();
   const ran = await run(process.execPath, [join(import.meta.dirname, "fanout-client.js"), JSON.stringify(cfg)]);
   const stats = await tc.requests.snapshot();
   try {
-    if (ran.code !== 0) throw new Error(`the fan-out client exited with ${ran.code}: ${ran.stderr.trim().split("\n").slice(-3).join(" ")}`);
+    if (ran.code !== 0) throw new Error(`the fan-out client (${cfg.mode}, ${cfg.builds} builds) exited with ${ran.code}: ${ran.stderr.trim().split("\n").slice(-3).join(" ")}`);
     // Builds that did not complete are reported by the row (and their first few results kept in raw).
     const report = JSON.parse(ran.stdout.trim().split("\n").pop()!) as FanOutReport;
-    return { report, stats, nodeSeconds: await lastFinish(cluster, name, report.startedAt) };
+    return { report, stats, nodeSeconds: await lastFinish(cluster, cfg.name, report.startedAt) };
   } finally {
-    await cleanUp(cluster, name);
+    await cleanUp(cluster, cfg.name);
   }
 }
 
 /** What raw keeps of a phase: the report and the request counts, by verb and by resource. */
 const summary = (p: Phase) => ({
   ...p.report,
+  buildSeconds: undefined,
+  buildSecondsMedian: median(p.report.buildSeconds),
+  buildSecondsMax: Math.max(...p.report.buildSeconds),
   nodeSeconds: p.nodeSeconds,
   requests: { total: p.stats.total, perBuild: per(p.stats.total, p.report.builds), byVerb: p.stats.byVerb, byResource: p.stats.byResource },
 });
 
+const cpuMs = (p: Phase) => Math.round((p.report.cpuSeconds / p.report.builds) * 1000 * 10) / 10;
+
+/** One size: buildpod's builds, then the bare client's same Jobs. */
+async function size(tc: TestCluster, cluster: Cluster, base: Omit<FanOutConfig, "builds" | "sleepSeconds" | "name" | "mode">, n: number) {
+  const ours = await phase(tc, cluster, { ...base, mode: "buildpod", name: `bench-fanout-${n}`, builds: n, sleepSeconds: 0 });
+  const bare = await phase(tc, cluster, { ...base, mode: "bare", name: `bench-fanout-bare-${n}`, builds: n, sleepSeconds: 0 });
+  return { n, ours, bare };
+}
+
+function sizeRow(s: Awaited<ReturnType<typeof size>>, cpuFloor: number): Row {
+  const { n, ours, bare } = s;
+  const r = ours.report;
+  const failed = incomplete(ours) + incomplete(bare);
+  const failures = failed ? `${incomplete(ours)} of buildpod's and ${incomplete(bare)} of the bare client's builds did not complete (see raw failures); ` : "";
+  const watchesPer = per(watches(ours.stats), n);
+  const flat = cpuMs(ours) <= cpuFloor * FLAT;
+  return {
+    figure: `${FIGURE}: ${n} builds: client's peak RSS, CPU, requests and watches per build, wall`,
+    buildpod: `${failures}${r.peakRssMb} MB peak RSS (${r.idleRssMb} MB idle); CPU ${cpuMs(ours)} ms per build; ${per(ours.stats.total, n)} requests and ${watchesPer} watches per build; wall ${r.wallSeconds.toFixed(1)} s`,
+    anchor: `bare client (the same Jobs, one watch): ${bare.report.peakRssMb} MB; CPU ${cpuMs(bare)} ms per build; ${per(bare.stats.total, n)} requests per build; wall ${bare.report.wallSeconds.toFixed(1)} s`,
+    ratio: `${(r.wallSeconds / bare.report.wallSeconds).toFixed(2)}x wall`,
+    target: TARGET,
+    met: !failed && r.peakRssMb <= RSS_MB && watchesPer <= 1 && flat,
+    raw: { buildpod: summary(ours), bare: summary(bare) },
+  };
+}
+
 async function measure(tc: TestCluster): Promise<Row[]> {
+  if (!tc.virtualNode) throw new Error("the test cluster was started without its virtual node");
   const cluster = await Cluster.connect({ kubeconfig: tc.kubeconfig });
-  const base = { kubeconfig: tc.kubeconfig, builderImage: await builderImage(cluster, tc), sourceImage: tc.infra.images.busybox, registry: tc.registry };
+  const common = { kubeconfig: tc.kubeconfig, builderImage: await builderImage(cluster, tc), sourceImage: tc.infra.images.busybox, registry: tc.registry };
+  const placement = { nodeSelector: tc.virtualNode.nodeSelector, toleration: tc.virtualNode.toleration };
+  const sizes = [];
+  for (const n of SIZES) {
+    process.stderr.write(`bench: fanout ${n}\n`);
+    sizes.push(await size(tc, cluster, { ...common, placement }, n));
+  }
+  const cpuFloor = Math.min(...sizes.map((s) => cpuMs(s.ours)));
+  const rows = sizes.map((s) => sizeRow(s, cpuFloor));
 
-  // The anchor: one build alone, from the same client, a few times.
-  const singles: Phase[] = [];
-  for (let i = 0; i < Math.min(RUNS, 3); i++) singles.push(await phase(tc, cluster, base, `bench-fanout-single-${i}`, 1, 0));
-  const single = median(singles.map((p) => p.report.wallSeconds));
-
-  // No polling: a few builds, then as many lasting LONG_SLEEP seconds longer; requests per build must not grow.
-  const short = await phase(tc, cluster, base, "bench-fanout-short", FEW, 0);
-  const long = await phase(tc, cluster, base, "bench-fanout-long", FEW, LONG_SLEEP);
-
-  const fan = await phase(tc, cluster, base, "bench-fanout-many", BUILDS, 0);
-  const r = fan.report;
-  const perBuild = per(fan.stats.total, BUILDS);
-  const watchesPerBuild = per(watches(fan.stats), BUILDS);
+  // No polling: a few builds on the real node, then as many lasting LONG_SLEEP seconds longer; requests per
+  // build must not grow.
+  const short = await phase(tc, cluster, { ...common, mode: "buildpod", name: "bench-fanout-short", builds: FEW, sleepSeconds: 0 });
+  const long = await phase(tc, cluster, { ...common, mode: "buildpod", name: "bench-fanout-long", builds: FEW, sleepSeconds: LONG_SLEEP });
   const shortPer = per(short.stats.total, FEW);
   const longPer = per(long.stats.total, FEW);
-  const grows = longPer - shortPer >= 1;
-  const failed = incomplete(fan) + incomplete(short) + incomplete(long) + singles.reduce((n, p) => n + incomplete(p), 0);
-  const failures = failed ? `${failed} build(s) did not complete (fan-out: ${incomplete(fan)} of ${BUILDS}; see raw failures); ` : "";
-  const sorted = [...r.buildSeconds].sort((a, b) => a - b);
-  const where = "the test cluster's real control plane and kubelet (test/cluster/kube), pods on containerd on one node " +
-    "sharing the machine's cores; nodeSeconds: from the client's first call until the node ended the last build container (whole-second times)";
-  return [
-    {
-      figure: `${FIGURE}: peak RSS, requests per build, wall vs one build`,
-      buildpod: `${failures}${r.peakRssMb} MB peak RSS (${r.idleRssMb} MB idle); ${perBuild} requests and ${watchesPerBuild} watches per build; wall ${r.wallSeconds.toFixed(1)} s (the node ended the last container at ${fan.nodeSeconds?.toFixed(0) ?? "?"} s)`,
-      anchor: `one build alone: ${single.toFixed(2)} s`,
-      ratio: `${(r.wallSeconds / single).toFixed(1)}x wall`,
-      target: TARGET,
-      met: !failed && r.peakRssMb <= 200 && watchesPerBuild <= 1 && !grows,
-      raw: {
-        note: where,
-        fanOut: summary(fan),
-        buildSecondsMedian: median(sorted),
-        buildSecondsMax: sorted.at(-1),
-        singles: singles.map(summary),
-      },
-    },
-    {
-      figure: `no polling: API requests per build, ${FEW} builds lasting ${LONG_SLEEP} s longer vs ${FEW} trivial ones (counted from the API server's audit log)`,
-      buildpod: `${longPer} per build (${per(watches(long.stats), FEW)} watches)`,
-      anchor: `trivial: ${shortPer} per build (${per(watches(short.stats), FEW)} watches)`,
-      ratio: `${(longPer / shortPer).toFixed(2)}x`,
-      target: "independent of build length (< 1 more per build)",
-      met: !grows && !incomplete(short) && !incomplete(long),
-      raw: { short: summary(short), long: summary(long) },
-    },
-  ];
+  rows.push({
+    figure: `no polling: API requests per build, ${FEW} builds lasting ${LONG_SLEEP} s longer vs ${FEW} trivial ones on the real node (counted from the API server's audit log)`,
+    buildpod: `${longPer} per build (${per(watches(long.stats), FEW)} watches)`,
+    anchor: `trivial: ${shortPer} per build (${per(watches(short.stats), FEW)} watches)`,
+    ratio: `${(longPer / shortPer).toFixed(2)}x`,
+    target: "independent of build length (< 1 more per build)",
+    met: longPer - shortPer < 1 && !incomplete(short) && !incomplete(long),
+    raw: { short: summary(short), long: summary(long) },
+  });
+  return rows;
 }
 
 export async function fanOut(tc: TestCluster): Promise<Row[]> {

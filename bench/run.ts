@@ -78,7 +78,10 @@ const chosen = ROWS.filter((r) => !only || only.includes(r.name));
 const rows: Row[] = [];
 // The real control plane and kubelet of test/cluster/kube; every row talks to it as the bench identity, the one
 // whose requests the API server counts (its audit log).
-const kc = chosen.some((r) => r.cluster) ? await startKubeCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`) }) : undefined;
+// The fan-out rows also need the virtual node.
+const kc = chosen.some((r) => r.cluster)
+  ? await startKubeCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`), virtualNode: chosen.some((r) => r.name === "fanout") ? {} : undefined })
+  : undefined;
 try {
   for (const r of chosen) {
     process.stderr.write(`bench: ${r.name}\n`);

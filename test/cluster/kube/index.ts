@@ -27,8 +27,9 @@ import { NODE_NAME, POD_CIDR, startNode, type KubeNode } from "./node.js";
 import { clusterPki, identity, writeKubeconfig, type Identity } from "./pki.js";
 import { startForwardProxy, type ForwardProxy } from "./proxy.js";
 import { startPrivateRegistries, type PrivateRegistries } from "./registries.js";
+import { startVirtualNode, type VirtualNode } from "./virtual-node.js";
 
-export { kubeBinaries, type ForwardProxy, type GitHttps, type KubeBinaries, type PrivateRegistries };
+export { kubeBinaries, type ForwardProxy, type GitHttps, type KubeBinaries, type PrivateRegistries, type VirtualNode };
 
 /** The people the API server knows, each with a kubeconfig. */
 export interface Kubeconfigs {
@@ -78,6 +79,8 @@ export interface KubeCluster {
   bin: KubeBinaries;
   /** When started with faults. */
   faults?: FaultAccess;
+  /** When started with virtualNode. */
+  virtualNode?: VirtualNode;
   stop(): Promise<void>;
 }
 
@@ -94,6 +97,11 @@ export interface KubeClusterOptions extends InfraOptions {
    * servers (git:// and HTTPS).
    */
   proxy?: boolean;
+  /**
+   * Also start the virtual kubelet (KubeCluster.virtualNode): a second node, tainted, whose pods run
+   * without containers, each container for this long (a Go duration, e.g. "1s").
+   */
+  virtualNode?: { run?: string };
 }
 
 /** The fault proxy and who may use it. */
@@ -185,6 +193,12 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     const kn: KubeNode = await startNode({ bin: bin.kube, dir, net, pki, apiUrl: cp.url, node, registry: infra.registry.host,
       httpsRegistries: { hosts: [registries.secure.host, registries.base.host], caPath: registries.caPath }, pauseImage: infra.images.pause, admin, logMaxSize: opts.logMaxSize });
     undo.push(() => kn.stop());
+    let virtualNode: VirtualNode | undefined;
+    if (opts.virtualNode) {
+      log("starting the virtual node");
+      virtualNode = await startVirtualNode({ binary: bin.virtualkubelet, dir, net, kubeconfig: kubeconfigs.admin, admin, run: opts.virtualNode.run });
+      undo.push(() => virtualNode!.stop());
+    }
     let proxy: ForwardProxy | undefined;
     if (opts.proxy) {
       const upstreams = [infra.registry.host, registries.secure.host, registries.base.host, ...(opts.git === false ? [] : [`${net.address}:${infra.git.port}`]), ...(gitHttps ? [gitHttps.host] : [])];
@@ -202,7 +216,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     let stopped = false;
     return {
       infra, net, dir, apiUrl: cp.url, caPath: pki.caPath, kubeconfig: kubeconfigs.admin, kubeconfigs, emulation,
-      registry: infra.registry.host, registries, gitHttps, flaky, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults,
+      registry: infra.registry.host, registries, gitHttps, flaky, proxy, version, bin, requests: requestLog(dir), podsDir: join(dir, "node", "kubelet", "pods"), podLogsDir: join(dir, "node", "pod-logs"), faults, virtualNode,
       async stop() {
         if (stopped) return;
         stopped = true;
