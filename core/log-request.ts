@@ -1,14 +1,15 @@
-// One container log request: a GET streamed chunk by chunk, on a socket of its own (http-stream.ts) or,
-// behind the kubeconfig's proxy-url, through Node's client. Following a log across requests is logstream.ts.
+// One container log request: a GET streamed chunk by chunk, as a stream of the Cluster's HTTP/2 session
+// (h2.ts), or over HTTP/1.1 on a socket of its own (http-stream.ts), or, behind the kubeconfig's proxy-url,
+// through Node's client. Following a log across requests is logstream.ts.
 import { EventEmitter } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from "node:https";
-import type { SecureContext } from "node:tls";
+import { request as httpsRequest } from "node:https";
 import { explain } from "./api-call.js";
 import { ClusterError } from "./errors.js";
-import { streamGet, type StreamResponse } from "./http-stream.js";
+import { CANCEL, responseHead, type H2Pool } from "./h2.js";
+import { HEAD_TIMEOUT_MS, streamGet, type StreamResponse } from "./http-stream.js";
 import type { ClusterAccess } from "./kubeconfig.js";
-import type { Transport } from "./transport.js";
+import type { Options, Transport } from "./transport.js";
 import { VERSION } from "./version.js";
 
 type LogResponse = Pick<StreamResponse, "on" | "pause" | "resume" | "isPaused" | "destroy">;
@@ -17,7 +18,7 @@ type LogResponse = Pick<StreamResponse, "on" | "pause" | "resume" | "isPaused" |
  * A log stream's GET: on a socket of its own, parsed by http-stream.ts; through a proxy (the kubeconfig's
  * proxy-url), by Node's client with client-node's proxy agent, speaking the same events.
  */
-function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: SecureContext }, proxied: boolean): LogResponse {
+async function openLog(url: URL, options: Options, proxied: boolean, pool: H2Pool | undefined): Promise<LogResponse> {
   const headers: Record<string, string> = { "User-Agent": `buildpod/${VERSION}`, Accept: "*/*" };
   for (const [k, v] of Object.entries((options.headers ?? {}) as Record<string, unknown>)) {
     if (v === undefined) continue;
@@ -26,6 +27,7 @@ function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: Secu
     if (/[\r\n]/.test(value)) throw new ClusterError(`the kubeconfig's ${k} header has a line break in it`);
     headers[k] = value;
   }
+  if (pool) return openH2(pool, url, headers);
   if (!proxied) {
     return streamGet({
       url, headers,
@@ -49,6 +51,37 @@ function openLog(url: URL, options: HttpsRequestOptions & { secureContext?: Secu
   out.resume = () => void response?.resume();
   out.isPaused = () => response?.isPaused() ?? false;
   out.destroy = () => void req.destroy();
+  return out;
+}
+
+/** The GET as a stream of an HTTP/2 session, speaking the same events. */
+async function openH2(pool: H2Pool, url: URL, headers: Record<string, string>): Promise<LogResponse> {
+  const h2: Record<string, string> = { ":method": "GET", ":path": `${url.pathname}${url.search}` };
+  for (const [k, v] of Object.entries(headers)) h2[k.toLowerCase()] = v;
+  const stream = await pool.request(h2, true);
+  const out = new EventEmitter() as EventEmitter & LogResponse;
+  let ended = false;
+  const silent = setTimeout(() => stream.destroy(new Error(`the server sent no answer within ${HEAD_TIMEOUT_MS / 1000}s`)), HEAD_TIMEOUT_MS);
+  stream.on("response", (h) => {
+    clearTimeout(silent);
+    const head = responseHead(h);
+    out.emit("head", head.status, head.headers);
+  });
+  stream.on("data", (d: Buffer) => out.emit("data", d));
+  stream.on("end", () => {
+    ended = true;
+    out.emit("end");
+  });
+  stream.on("error", (err) => out.emit("error", err));
+  // Reset by the server, or its connection gone: closed without an end.
+  stream.on("close", () => {
+    clearTimeout(silent);
+    if (!ended) out.emit("error", new Error("the stream was cut"));
+  });
+  out.pause = () => void stream.pause();
+  out.resume = () => void stream.resume();
+  out.isPaused = () => stream.isPaused();
+  out.destroy = () => void stream.close(CANCEL);
   return out;
 }
 
@@ -76,8 +109,18 @@ export async function streamContainerLog(kc: ClusterAccess, transport: Transport
   if (opts.tailLines !== undefined) url.searchParams.set("tailLines", String(opts.tailLines));
   const options = await transport.options("stream");
   const what = `reading the log of ${pod}/${container}`;
+  if (opts.signal?.aborted) return;
+  let res: LogResponse;
+  try {
+    res = await openLog(url, options, Boolean(kc.getCurrentCluster()?.proxyUrl), await transport.h2(options));
+  } catch (err) {
+    throw explain(what, err);
+  }
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return resolve();
+    if (opts.signal?.aborted) {
+      res.destroy();
+      return resolve();
+    }
     // What one socket read brings goes to the reader as one chunk: a server may write each line on its
     // own, and a call per line would cost more than the line.
     let settled = false;
@@ -88,12 +131,6 @@ export async function streamContainerLog(kc: ClusterAccess, transport: Transport
       if (err && !opts.signal?.aborted) reject(err);
       else resolve();
     };
-    let res: LogResponse;
-    try {
-      res = openLog(url, options, Boolean(kc.getCurrentCluster()?.proxyUrl));
-    } catch (err) {
-      return settle(explain(what, err));
-    }
     let status = 0;
     let errorBody = "";
     res.on("head", (code: number) => {
