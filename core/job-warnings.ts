@@ -1,6 +1,6 @@
 // Why a Job has no pod: the Job controller says so only in a FailedCreate event on the Job (a full quota,
 // an admission webhook's refusal). Every build of this process that waits for its pod hears of its own Job's
-// events through one watch per namespace, opened while some build waits and closed when none does. A
+// events through one watch per namespace, opened while some build waits and closed 15 s after none does. A
 // thousand builds waiting behind the Job controller (it creates about 20 pods a second at its default
 // client rate) cost that one watch, where a list per build at doubling gaps cost 8 requests per build
 // over a two-minute wait. An identity that may list events but not watch them (a Role from before watch
@@ -25,15 +25,19 @@ interface Namespace {
   /** Each Job's latest event while the namespace is followed: a build that subscribes late hears it too. */
   latest: Map<string, ClusterEvent>;
   stop: AbortController;
+  /** Set while no build waits: when it fires, the namespace is no longer followed. */
+  linger?: NodeJS.Timeout;
 }
 
+/** How long a namespace stays followed after its last waiting build: builds started in waves reuse it. */
+const LINGER_MS = 15_000;
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 30_000;
 
 export class JobWarnings {
   private readonly namespaces = new Map<string, Namespace>();
 
-  constructor(private readonly source: WarningSource) {}
+  constructor(private readonly source: WarningSource, private readonly lingerMs = LINGER_MS) {}
 
   /**
    * Calls ON with the FailedCreate events of Job JOB in NAMESPACE, the one already there first, until the
@@ -46,6 +50,7 @@ export class JobWarnings {
       this.namespaces.set(namespace, ns);
       void this.follow(namespace, ns);
     }
+    clearTimeout(ns.linger);
     const own = ns.listeners.get(job) ?? new Set<Listener>();
     ns.listeners.set(job, own);
     own.add(on);
@@ -56,8 +61,13 @@ export class JobWarnings {
       own.delete(on);
       if (own.size === 0) current.listeners.delete(job);
       if (current.listeners.size === 0 && this.namespaces.get(namespace) === current) {
-        this.namespaces.delete(namespace);
-        current.stop.abort();
+        clearTimeout(current.linger);
+        current.linger = setTimeout(() => {
+          this.namespaces.delete(namespace);
+          current.stop.abort();
+        }, this.lingerMs);
+        // A program whose builds are done leaves without waiting for it.
+        current.linger.unref();
       }
     };
   }

@@ -31,7 +31,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe("JobWarnings: one watch of Job warnings per namespace for every waiting build", () => {
   it("opens one watch for many subscribers and hands each Job's events to its own subscriber", async () => {
     const w = watchable();
-    const hub = new JobWarnings(w.source);
+    const hub = new JobWarnings(w.source, 0);
     const heard: Record<string, ClusterEvent[]> = { a: [], b: [] };
     const offA = hub.subscribe("builds", "a", (e) => heard.a.push(...e));
     const offB = hub.subscribe("builds", "b", (e) => heard.b.push(...e));
@@ -44,14 +44,14 @@ describe("JobWarnings: one watch of Job warnings per namespace for every waiting
     offA();
     expect(hub.following).toBe(1);
     offB();
+    await new Promise((r) => setTimeout(r, 5));
     expect(hub.following).toBe(0);
-    await tick();
     expect(w.open()).toBe(0);
   });
 
   it("a build that subscribes after its Job's event came hears it", async () => {
     const w = watchable([failedCreate("late", "admission webhook denied the request")]);
-    const hub = new JobWarnings(w.source);
+    const hub = new JobWarnings(w.source, 0);
     const offFirst = hub.subscribe("builds", "first", () => {});
     await tick();
     const heard: ClusterEvent[] = [];
@@ -71,7 +71,7 @@ describe("JobWarnings: one watch of Job warnings per namespace for every waiting
         lists++;
         return [failedCreate("a", "exceeded quota: small")];
       },
-    });
+    }, 0);
     const heard: ClusterEvent[] = [];
     const offs = ["a", "b", "c"].map((job) => hub.subscribe("builds", job, (e) => job === "a" && heard.push(...e)));
     await tick();
@@ -79,17 +79,31 @@ describe("JobWarnings: one watch of Job warnings per namespace for every waiting
     expect(lists).toBe(1);
     expect(heard).toEqual([{ reason: "FailedCreate", message: "exceeded quota: small" }]);
     for (const off of offs) off();
+    await new Promise((r) => setTimeout(r, 5));
     expect(hub.following).toBe(0);
   });
 
   it("ignores events that are not a Job's FailedCreate", async () => {
     const w = watchable();
-    const hub = new JobWarnings(w.source);
+    const hub = new JobWarnings(w.source, 0);
     const heard: ClusterEvent[] = [];
     const off = hub.subscribe("builds", "a", (e) => heard.push(...e));
     await tick();
     w.send({ ...failedCreate("a", "x"), reason: "SuccessfulCreate" });
     expect(heard).toEqual([]);
     off();
+  });
+
+  it("a namespace stays followed a while after its last waiting build, for the next wave to reuse", async () => {
+    const w = watchable();
+    const hub = new JobWarnings(w.source, 50);
+    hub.subscribe("builds", "a", () => {})();
+    await tick();
+    const off = hub.subscribe("builds", "b", () => {});
+    off();
+    expect(hub.following).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(hub.following).toBe(0);
+    expect(w.opened).toEqual(["builds"]);
   });
 });
