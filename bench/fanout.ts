@@ -17,7 +17,7 @@ const FIGURE = "fan-out: builds at once from one process (library API) on the vi
 const RSS_MB = 300;
 /** CPU per build may vary this much between sizes and still count as flat. */
 const FLAT = 1.5;
-const TARGET = `<= ${RSS_MB} MB RSS, 1 watch per build, CPU per build flat (<= ${FLAT}x the smallest size's)`;
+const TARGET = `<= ${RSS_MB} MB RSS, 1 watch per build (and the process's one of Job warnings), no polling, CPU per build flat (<= ${FLAT}x the smallest size's)`;
 const FEW = 5;
 const LONG_SLEEP = 10;
 const BUILD_LABEL = "buildpod.dev/build";
@@ -110,14 +110,18 @@ function sizeRow(s: Awaited<ReturnType<typeof size>>, cpuFloor: number): Row {
   const failed = incomplete(ours) + incomplete(bare);
   const failures = failed ? `${incomplete(ours)} of buildpod's and ${incomplete(bare)} of the bare client's builds did not complete (see raw failures); ` : "";
   const watchesPer = per(watches(ours.stats), n);
+  // One pod watch per build; the process's watch of Job warnings, shared by every waiting build, besides.
+  const podWatches = ours.stats.byResource["watch pods"] ?? 0;
+  const warningWatches = ours.stats.byResource["watch events"] ?? 0;
+  const oneWatch = podWatches <= n;
   const flat = cpuMs(ours) <= cpuFloor * FLAT;
   return {
     figure: `${FIGURE}: ${n} builds: client's peak RSS, CPU, requests and watches per build, wall`,
-    buildpod: `${failures}${r.peakRssMb} MB peak RSS (${r.idleRssMb} MB idle); CPU ${cpuMs(ours)} ms per build; ${per(ours.stats.total, n)} requests and ${watchesPer} watches per build; wall ${r.wallSeconds.toFixed(1)} s`,
+    buildpod: `${failures}${r.peakRssMb} MB peak RSS (${r.idleRssMb} MB idle); CPU ${cpuMs(ours)} ms per build; ${per(ours.stats.total, n)} requests and ${watchesPer} watches per build (${per(podWatches, n)} of pods; ${warningWatches} of Job warnings in all); wall ${r.wallSeconds.toFixed(1)} s`,
     anchor: `bare client (the same Jobs, one watch): ${bare.report.peakRssMb} MB; CPU ${cpuMs(bare)} ms per build; ${per(bare.stats.total, n)} requests per build; wall ${bare.report.wallSeconds.toFixed(1)} s`,
     ratio: `${(r.wallSeconds / bare.report.wallSeconds).toFixed(2)}x wall`,
     target: TARGET,
-    met: !failed && r.peakRssMb <= RSS_MB && watchesPer <= 1 && flat,
+    met: !failed && r.peakRssMb <= RSS_MB && oneWatch && flat,
     raw: { buildpod: summary(ours), bare: summary(bare) },
   };
 }

@@ -1,6 +1,7 @@
 // `npm run cluster:up` / `cluster:down`: the test cluster as a background process, for people and scripts.
 //   eval "$(npm run -s cluster:up)"   starts it (or finds it running) and prints shell-evaluable exports
 //   npm run cluster:down              stops it and everything it started
+//   npm run -s cluster:up -- --virtual-node   also starts the virtual node (test/cluster/kube/virtual-node.ts)
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -87,8 +88,8 @@ function exampleRepo(reposDir: string): void {
   git("-c", "user.name=buildpod", "-c", "user.email=example@buildpod.invalid", "commit", "-q", "-m", "hello example");
 }
 
-async function serve(): Promise<void> {
-  const cluster = await startKubeCluster({ stateDir, log: (line) => process.stderr.write(`${line}\n`) });
+async function serve(virtualNode: boolean): Promise<void> {
+  const cluster = await startKubeCluster({ stateDir, log: (line) => process.stderr.write(`${line}\n`), virtualNode: virtualNode ? {} : undefined });
   exampleRepo(cluster.infra.git.baseDir);
   const state: State = {
     pid: process.pid,
@@ -115,14 +116,14 @@ async function serve(): Promise<void> {
   process.on("SIGINT", stop);
 }
 
-async function up(): Promise<void> {
+async function up(virtualNode: boolean): Promise<void> {
   const running = readState();
   if (running) return void process.stdout.write(exports(running));
   ensureTools();
   mkdirSync(stateDir, { recursive: true });
   rmSync(stateFile, { force: true });
   const log = openSync(logFile, "w");
-  const child = spawn(process.execPath, [here, "--serve"], { detached: true, stdio: ["ignore", log, log] });
+  const child = spawn(process.execPath, [here, "--serve", ...(virtualNode ? ["--virtual-node"] : [])], { detached: true, stdio: ["ignore", log, log] });
   closeSync(log);
   child.unref();
   process.stderr.write(`starting the test cluster (the first start assembles its images: a few minutes); log: ${logFile}\n`);
@@ -195,4 +196,5 @@ async function down(): Promise<void> {
 }
 
 const arg = process.argv[2];
-await (arg === "--serve" ? serve() : arg === "--down" ? down() : up());
+const virtualNode = process.argv.includes("--virtual-node");
+await (arg === "--serve" ? serve(virtualNode) : arg === "--down" ? down() : up(virtualNode));
