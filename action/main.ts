@@ -1,50 +1,13 @@
-// The action's main step: inputs -> request, then (action/cluster.ts) start the build, follow it in log
-// groups, outputs and a job summary. The runner cancels with SIGINT (then SIGTERM 7.5 s later): the build
-// is deleted at once.
-import * as core from "@actions/core";
-import { context } from "@actions/github";
-import { readFileSync } from "node:fs";
-import { githubContext, requestFromInputs } from "./inputs.js";
-import { kubeconfigSecrets, writeKubeconfig } from "./kubeconfig.js";
-import { clusterPart } from "./load.js";
+// The action's main step. Its first line goes out before the libraries load (action/commands.ts says why),
+// once the kubeconfig input's credentials are masked: nothing is printed before that. Then action/step.ts:
+// inputs -> request, the build followed in log groups, outputs and a job summary.
+import { input, maskCommand, print } from "./commands.js";
+import { kubeconfigSecrets } from "./kubeconfig.js";
+import { importPart } from "../core/lazy.js";
+import { VERSION } from "../core/version.js";
 
-async function run(abort: AbortController): Promise<void> {
-  // Credentials first: nothing is printed before they are masked.
-  const kubeconfig = core.getInput("kubeconfig");
-  for (const secret of kubeconfig ? kubeconfigSecrets(kubeconfig) : []) core.setSecret(secret);
-
-  const env = process.env;
-  const { req, raw } = requestFromInputs(core.getInput, githubContext(context), env, (p) => readFileSync(p, "utf8"));
-  core.info(`buildpod: building ${req.output.image} with the ${req.strategy.type} strategy`);
-  const file = kubeconfig ? writeKubeconfig(kubeconfig, env) : undefined;
-  try {
-    const { buildStep } = await clusterPart();
-    await buildStep(req, raw.namespace !== undefined, { kubeconfig: file?.path, context: core.getInput("kube-context") || undefined }, {
-      signal: abort.signal, preflight: core.getInput("preflight") !== "false",
-    });
-  } finally {
-    file?.remove();
-  }
-}
-
-const abort = new AbortController();
-let signals = 0;
-const onSignal = (sig: NodeJS.Signals) => {
-  if (++signals === 1) {
-    core.info(`buildpod: ${sig}: cancelling the build`);
-    abort.abort();
-  } else {
-    // Out of time: post deletes what is left.
-    core.info(`buildpod: ${sig} again: leaving now`);
-    process.exit(1);
-  }
-};
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-
-try {
-  await run(abort);
-} catch (err) {
-  core.setFailed((err as Error).message);
-}
-process.exit(process.exitCode ?? 0);
+const kubeconfig = input("kubeconfig");
+const image = input("image") || (input("file") ? `the image ${input("file")} names` : "");
+await print(`${(kubeconfig ? kubeconfigSecrets(kubeconfig) : []).map(maskCommand).join("")}buildpod ${VERSION}${image ? `: building ${image}` : ""}\n`);
+const { main } = await importPart<typeof import("./step.js")>(import.meta.url, "/main/index.js", "../step/index.js", "./step.js");
+await main();

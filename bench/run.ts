@@ -39,7 +39,7 @@ async function startup(): Promise<Row[]> {
     actionLoaded.push(await toExit(node, [main], actionEnv));
   }
   const size = (p: string) => statSync(join(ROOT, p)).size / 1e6;
-  const [mainMb, postMb, clusterMb] = ["main", "post", "cluster"].map((b) => size(`dist/action/${b}/index.js`));
+  const [mainMb, stepMb, postMb, clusterMb] = ["main", "step", "post", "cluster"].map((b) => size(`dist/action/${b}/index.js`));
   return [
     {
       figure: "start-up: buildpod --version, to first output (median, cold)",
@@ -58,8 +58,8 @@ async function startup(): Promise<Row[]> {
     },
     {
       figure: "bundle sizes (what a build loads)",
-      buildpod: `action: main ${mainMb.toFixed(2)} MB + cluster part ${clusterMb.toFixed(1)} MB (post ${postMb.toFixed(2)} MB); cli ${size("dist/cli/index.js").toFixed(2)} MB + cluster part ${size("dist/cli-cluster/index.js").toFixed(1)} MB; for auth-provider and proxy-url kubeconfigs only, client-node's KubeConfig ${size("dist/action/cluster/auth/index.js").toFixed(1)} MB more`,
-      anchor: "-", ratio: "-", target: "action bundle < 3 MB (main and the part it loads)", met: mainMb + clusterMb < 3,
+      buildpod: `action: main ${mainMb.toFixed(2)} MB + step ${stepMb.toFixed(2)} MB + cluster part ${clusterMb.toFixed(1)} MB (post ${postMb.toFixed(2)} MB); cli ${size("dist/cli/index.js").toFixed(2)} MB + cluster part ${size("dist/cli-cluster/index.js").toFixed(1)} MB; for auth-provider and proxy-url kubeconfigs only, client-node's KubeConfig ${size("dist/action/cluster/auth/index.js").toFixed(1)} MB more`,
+      anchor: "-", ratio: "-", target: "action bundle < 3 MB (main and the parts it loads)", met: mainMb + stepMb + clusterMb < 3,
     },
   ];
 }
@@ -85,7 +85,7 @@ const kc = chosen.some((r) => r.cluster)
 try {
   for (const r of chosen) {
     process.stderr.write(`bench: ${r.name}\n`);
-    rows.push(...(await r.measure({ ...kc!, kubeconfig: kc!.kubeconfigs.bench })));
+    rows.push(...(await r.measure(kc ? { ...kc, kubeconfig: kc.kubeconfigs.bench } : (undefined as never))));
   }
 } finally {
   await kc?.stop();
