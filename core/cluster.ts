@@ -187,17 +187,25 @@ export class Cluster {
     return streamContainerLog(this.kc, this.transport, namespace, pod, container, opts, onChunk);
   }
 
-  /** Runs a command in a container, piping stdin; resolves with the exit status. */
-  run(namespace: string, pod: string, container: string, command: string[], io: { stdin?: Readable; stdout?: Writable; stderr?: Writable }): Promise<V1Status> {
+  /**
+   * Runs a command in a container, piping stdin; resolves with the exit status, whose message ends with
+   * the command's last 2000 bytes of stderr when it failed. The session always asks for stderr: one with
+   * no stream at all is refused by the kubelet ("Unexpected server response: 400").
+   */
+  run(namespace: string, pod: string, container: string, command: string[], io: { stdin?: Readable; stdout?: Writable } = {}): Promise<V1Status> {
     return new Promise((resolve, reject) => {
       let settled = false;
       // client-node is given a stand-in that never sends: it makes the session ask for stdin, and sendStdin
       // sends the real one with back-pressure.
       const stdin = io.stdin ? new PassThrough() : null;
+      let errText = "";
+      const stderr = new PassThrough();
+      stderr.on("data", (d: Buffer) => (errText = (errText + d.toString()).slice(-2000)));
       this.exec
-        .exec(namespace, pod, container, command, io.stdout ?? null, io.stderr ?? null, stdin, false, (status) => {
+        .exec(namespace, pod, container, command, io.stdout ?? null, stderr, stdin, false, (status) => {
           settled = true;
-          resolve(status);
+          const said = errText.trim();
+          resolve(status.status !== "Success" && said ? { ...status, message: status.message ? `${status.message}: ${said}` : said } : status);
         })
         .then((ws) => {
           ws.on("close", () => {

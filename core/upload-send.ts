@@ -1,6 +1,6 @@
 // Sends the packed binary input into the build pod's waiting source container over exec, retrying a failed
 // upload, and marks it done so that the container goes on.
-import { PassThrough, pipeline, Transform } from "node:stream";
+import { pipeline, Transform } from "node:stream";
 import { sleep } from "./api-call.js";
 import type { Cluster } from "./cluster.js";
 import { PATHS } from "./scripts.js";
@@ -35,6 +35,7 @@ if [ "$1" = unpack ]; then tar -xzf - -C "${PATHS.source}"; fi
 shift
 while [ "$#" -ge 2 ]; do chmod "$1" "${PATHS.source}/$2"; shift 2; done
 touch "${PATHS.uploadDone}"`;
+const CLEAR = ["sh", "-c", `rm -rf "${PATHS.source}" && mkdir -p "${PATHS.source}"`];
 const finish = (unpack: boolean, modes: [string, string][]) => ["sh", "-c", FINISH_SCRIPT, "sh", unpack ? "unpack" : "", ...modes.flat()];
 
 /**
@@ -59,7 +60,7 @@ async function attempt(cluster: Cluster, ns: string, pod: string, input: PackedI
       if (directories) await sendParts(cluster, ns, pod, [directories], UNPACK, onSent, stopAll);
       if (!failure) await sendParts(cluster, ns, pod, parts, UNPACK, onSent, stopAll);
       if (!failure) {
-        const done = await cluster.run(ns, pod, "source", finish(false, modes), {});
+        const done = await cluster.run(ns, pod, "source", finish(false, modes));
         if (done.status !== "Success") throw new Error(done.message ?? "could not finish the upload");
       }
     }
@@ -79,12 +80,9 @@ async function sendParts(cluster: Cluster, ns: string, pod: string, parts: Packe
     });
     // pipeline: a part that fails or is stopped ends its session's input with an error, not a clean end.
     pipeline(part.stream, counter, () => undefined);
-    let errText = "";
-    const stderr = new PassThrough();
-    stderr.on("data", (d: Buffer) => (errText = (errText + d.toString()).slice(-2000)));
     try {
-      const status = await cluster.run(ns, pod, "source", command, { stdin: counter, stderr });
-      if (status.status !== "Success") stopAll(new Error(errText.trim() || status.message || "tar failed"));
+      const status = await cluster.run(ns, pod, "source", command, { stdin: counter });
+      if (status.status !== "Success") stopAll(new Error(status.message || "tar failed"));
     } catch (err) {
       stopAll(err as Error);
     }
@@ -122,8 +120,9 @@ export async function sendInput(cluster: Cluster, ns: string, pod: string, make:
     }
     if (n < 3 && !signal.aborted) {
       progress(`upload failed (${lastError.split("\n")[0]}); retrying`);
-      await cluster.run(ns, pod, "source", ["rm", "-rf", PATHS.source], {}).catch(() => undefined);
-      await cluster.run(ns, pod, "source", ["mkdir", "-p", PATHS.source], {}).catch(() => undefined);
+      // The next attempt starts from an empty directory, or not at all.
+      const cleared = await cluster.run(ns, pod, "source", CLEAR).catch((err: Error) => ({ status: "Failure", message: err.message }));
+      if (cleared.status !== "Success") throw new Error(`${lastError}; and clearing the partial upload for another attempt failed: ${cleared.message ?? "no reason given"}`);
       await sleep(500 * n, signal);
     }
   }

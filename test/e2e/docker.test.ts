@@ -1,10 +1,11 @@
 // docker strategy with buildah, on the test cluster, pushing to the real loopback registry.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { run } from "../cluster/infra/proc.js";
+import type { UploadReport } from "../../core/index.js";
 import { build, image, registryDigest, repo, tc } from "./kit.js";
 
 let app: Awaited<ReturnType<typeof repo>>;
@@ -144,6 +145,24 @@ describe("docker strategy, buildah, from binary input", () => {
     expect(progress.join("\n")).toMatch(/uploaded 3 files/);
     expect(await registryDigest(image("upload:dir"))).toBe(result.digest);
     expect(result.source.commit).toBeUndefined();
+  });
+
+  it("uploads a big directory as two archives side by side, then restores a read-only directory's mode", async () => {
+    // 4,500 files cost over 64 MB at 16 kB each (core/upload.ts): two parts, then the finishing session.
+    const dir = mkdtempSync(join(tmpdir(), "buildpod-big-"));
+    for (let d = 0; d < 45; d++) {
+      mkdirSync(join(dir, `d${d}`));
+      for (let f = 0; f < 100; f++) writeFileSync(join(dir, `d${d}`, `f${f}`), `${d}/${f}\n`);
+    }
+    mkdirSync(join(dir, "ro"));
+    writeFileSync(join(dir, "ro", "kept"), "kept\n");
+    chmodSync(join(dir, "ro"), 0o555);
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${from()}\nCOPY . /src\nRUN test "$(find /src -type f | wc -l)" = 4502 && test "$(stat -c %a /src/ro)" = 555 && grep -q 44/99 /src/d44/f99\n`);
+    let report: UploadReport | undefined;
+    const { result } = await build({ source: { binary: { dir } }, output: { image: image("upload:big") } }, { onUpload: (r) => (report = r) });
+    chmodSync(join(dir, "ro"), 0o755);
+    expect(result.status, `${result.message}\n${result.logTail?.join("\n")}`).toBe("Complete");
+    expect(report).toMatchObject({ files: 4502, parts: 2, attempts: 1 });
   });
 
   it("uploads an archive", async () => {
