@@ -80,7 +80,13 @@ const rows: Row[] = [];
 // whose requests the API server counts (its audit log).
 // The fan-out rows also need the virtual node.
 const kc = chosen.some((r) => r.cluster)
-  ? await startKubeCluster({ log: (l) => process.stderr.write(`test cluster: ${l}\n`), virtualNode: chosen.some((r) => r.name === "fanout") ? {} : undefined })
+  ? await startKubeCluster({
+    log: (l) => process.stderr.write(`test cluster: ${l}\n`),
+    virtualNode: chosen.some((r) => r.name === "fanout") ? {} : undefined,
+    // The log relay's 100 MB log in one file: at the kubelet's default 10Mi the kubelet rotates it, and a
+    // finished pod's log is its newest file only, 3.4 MB of it, for every reader alike (kubectl's too).
+    logMaxSize: "256Mi",
+  })
   : undefined;
 try {
   for (const r of chosen) {

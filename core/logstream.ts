@@ -70,9 +70,13 @@ async function readStream(cluster: Cluster, t: LogTarget, cursor: LogCursor, opt
     if (read === "" || read?.endsWith("\n")) tail = read;
     closeIfComplete();
   })();
+  // A container already ended has a final log: read as a plain GET, not followed. The kubelet then sends it
+  // in large writes, where a follow sends each line on its own: 1M lines of a finished pod came at 127k
+  // lines/s with 2.3 s of CPU read plainly, at 46k lines/s with 13.8 s followed (over HTTP/2).
+  const follow = !opts.terminated();
   let error: unknown;
   try {
-    await cluster.streamLog(t.namespace, t.pod, t.container, { follow: true, sinceTime, signal }, (chunk) => {
+    await cluster.streamLog(t.namespace, t.pod, t.container, { follow, sinceTime, signal }, (chunk) => {
       deliver(cursor.push(decoder.write(chunk)));
       closeIfComplete();
       return opts.afterChunk?.();

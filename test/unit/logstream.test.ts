@@ -10,9 +10,11 @@ interface Entry { ts: string; text: string }
 function logServer(entries: Entry[], cuts: { afterBytes: number; error: boolean }[], lastUnterminated = false, linger = 0) {
   let calls = 0;
   let closed = 0;
+  const follows: boolean[] = [];
   const fake = {
-    async streamLog(_ns: string, _pod: string, _c: string, opts: { sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (b: Buffer) => void) {
+    async streamLog(_ns: string, _pod: string, _c: string, opts: { follow?: boolean; sinceTime?: string; tailLines?: number; signal?: AbortSignal }, onChunk: (b: Buffer) => void) {
       calls++;
+      if (opts.tailLines === undefined) follows.push(opts.follow === true);
       const since = opts.sinceTime ? Date.parse(opts.sinceTime) : -Infinity;
       const picked = entries.filter((e) => Date.parse(e.ts) >= since).slice(opts.tailLines === undefined ? 0 : -opts.tailLines);
       let text = picked.map((e) => `${e.ts} ${e.text}\n`).join("");
@@ -30,7 +32,7 @@ function logServer(entries: Entry[], cuts: { afterBytes: number; error: boolean 
       }
     },
   };
-  return { cluster: fake as unknown as Cluster, calls: () => calls, closed: () => closed };
+  return { cluster: fake as unknown as Cluster, calls: () => calls, closed: () => closed, follows };
 }
 
 function burstLog(n: number): Entry[] {
@@ -51,12 +53,30 @@ async function follow(entries: Entry[], cuts: { afterBytes: number; error: boole
     onLine: (l) => got.push(l.text),
     signal: new AbortController().signal,
   });
-  return { got, calls: server.calls(), closed: server.closed() };
+  return { got, calls: server.calls(), closed: server.closed(), follows: server.follows };
 }
 
 describe("followLog", () => {
   const log = burstLog(3000);
   const all = log.map((e) => e.text);
+
+  it("reads an ended container's log plainly, a running one's followed", async () => {
+    const ended = await follow(log, []);
+    expect(ended.got).toEqual(all);
+    expect(ended.follows).toEqual([false]);
+    // Running until the first stream has been cut short, ended after.
+    const server = logServer(log, [{ afterBytes: 40_000, error: false }]);
+    const got: string[] = [];
+    await followLog(server.cluster, { namespace: "ns", pod: "p", container: "build" }, {
+      terminated: () => server.calls() > 0,
+      changed: () => new Promise((r) => setTimeout(r, 1)),
+      onLine: (l) => got.push(l.text),
+      signal: new AbortController().signal,
+    });
+    const live = { got, follows: server.follows };
+    expect(live.got).toEqual(all);
+    expect(live.follows).toEqual([true, false]);
+  });
 
   it("reads a finished container's log with one confirming read", async () => {
     const { got, calls } = await follow(log, []);
