@@ -45,6 +45,20 @@ describe("PodTracker", () => {
     expect(t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)]), T0 + 9500)).toEqual([]);
   });
 
+  it("is done once every container has exited 0, before the kubelet reports the pod's phase", () => {
+    const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    t.observe(pod("Running", [cs("source", ok)], [cs("build", running)]), T0 + 1000);
+    expect(done(t.observe(pod("Running", [cs("source", ok)], [cs("build", ok)]), T0 + 4000))?.outcome.status).toBe("Complete");
+    // A failure waits for the pod's phase: the pod's conditions then say whether it was disrupted.
+    const f = new PodTracker({ createdAt: T0, startTimeout: 60 });
+    expect(done(f.observe(pod("Running", [cs("source", ok)], [cs("build", failed(1))]), T0 + 4000))).toBeUndefined();
+    expect(done(f.observe(pod("Failed", [cs("source", ok)], [cs("build", failed(1))]), T0 + 5000))?.outcome.reason).toBe("BuildFailed");
+    // A container that restarts (restartPolicy Always) is never final while the pod runs.
+    const always = pod("Running", [cs("source", ok)], [cs("build", ok)]);
+    always.spec!.restartPolicy = "Always";
+    expect(done(new PodTracker({ createdAt: T0, startTimeout: 60 }).observe(always, T0 + 4000))).toBeUndefined();
+  });
+
   it("handles a pod first seen after it finished", () => {
     const t = new PodTracker({ createdAt: T0, startTimeout: 60 });
     const events = t.observe(pod("Succeeded", [cs("source", ok)], [cs("build", ok)]), T0 + 100);
