@@ -7,7 +7,6 @@ import { importPart } from "../core/lazy.js";
 import { VERSION } from "../core/version.js";
 
 const kubeconfig = input("kubeconfig");
-const image = input("image") || (input("file") ? `the image ${input("file")} names` : "");
-await print(`${(kubeconfig ? kubeconfigSecrets(kubeconfig) : []).map(maskCommand).join("")}buildpod ${VERSION}${image ? `: building ${image}` : ""}\n`);
+await print(`${(kubeconfig ? kubeconfigSecrets(kubeconfig) : []).map(maskCommand).join("")}buildpod ${VERSION}\n`);
 const { main } = await importPart<typeof import("./step.js")>(import.meta.url, "/main/index.js", "../step/index.js", "./step.js");
 await main();
