@@ -189,8 +189,8 @@ export class Cluster {
 
   /**
    * Runs a command in a container, piping stdin; resolves with the exit status, whose message ends with
-   * the command's last 2000 bytes of stderr when it failed. The session always asks for stderr: one with
-   * no stream at all is refused by the kubelet ("Unexpected server response: 400").
+   * the command's last 2000 bytes of stderr when it failed. The session always asks for stderr: the test
+   * cluster's real API server and kubelet refuse one with no stream at all ("Unexpected server response: 400").
    */
   run(namespace: string, pod: string, container: string, command: string[], io: { stdin?: Readable; stdout?: Writable } = {}): Promise<V1Status> {
     return new Promise((resolve, reject) => {
