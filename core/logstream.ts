@@ -1,7 +1,8 @@
 // Reading one container's log to its end, across streams that end early or drop, each line once.
 import { StringDecoder } from "node:string_decoder";
 import { httpStatus, sleep } from "./api-call.js";
-import { ClusterError, type Cluster } from "./cluster.js";
+import type { Cluster } from "./cluster.js";
+import { ClusterError } from "./errors.js";
 import { LogCursor, type LogGap, type LogLine } from "./logs.js";
 
 export interface LogTarget {

@@ -3,7 +3,8 @@
 // platform, where the cluster has one, and runs natively there. Elsewhere it can run under QEMU on any node
 // whose kernel has a binfmt_misc handler for the platform's binaries (--emulate): slower, often 5 to 20
 // times for compiling steps, but needing no such node.
-import { ClusterError, type Cluster } from "./cluster.js";
+import type { Cluster } from "./cluster.js";
+import { ClusterError } from "./errors.js";
 
 export const OS_LABEL = "kubernetes.io/os";
 export const ARCH_LABEL = "kubernetes.io/arch";

@@ -2,7 +2,8 @@
 // instead of leaving a pod stuck or half a build behind.
 import type { V1Job, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { BUILDERS, buildersWhere, DEFAULT_BUILDER } from "./builders/index.js";
-import { ClusterError, type Cluster } from "./cluster.js";
+import type { Cluster } from "./cluster.js";
+import { ClusterError } from "./errors.js";
 import { INDEX_LABEL } from "./multi-platform.js";
 import { nodePlatforms, placement } from "./platform.js";
 import { podRefusal } from "./refusal.js";

@@ -1,7 +1,8 @@
 // Starting a build on the cluster, finding one by its name, and cancelling one.
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
-import { ClusterError, type Cluster } from "./cluster.js";
+import type { Cluster } from "./cluster.js";
+import { ClusterError } from "./errors.js";
 import { INDEX_LABEL } from "./multi-platform.js";
 import { dryRunPod, preflight } from "./preflight.js";
 import { ANNOTATIONS, LABELS, newRunId, render } from "./render.js";

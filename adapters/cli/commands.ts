@@ -7,7 +7,7 @@ import {
   type BuildResult, type BuildStatus, type LogLine,
 } from "../../core/index.js";
 import { EXIT } from "./exit.js";
-import { requestFromFlags } from "./options.js";
+import { requestFromFlags } from "./flags.js";
 
 export interface IO {
   out(s: string): void;

@@ -1,5 +1,5 @@
 // How any failure reaches the user: one line, the right exit code, no stack trace.
-import { ClusterError, InputError } from "../../core/model.js";
+import { ClusterError, InputError } from "../../core/errors.js";
 import { EXIT } from "./exit.js";
 
 export function reportError(err: unknown, write: (s: string) => void): number {

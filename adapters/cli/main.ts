@@ -1,23 +1,24 @@
 // The `buildpod` command line: what Jenkins stages, Tekton steps and people call.
 import { once } from "node:events";
 import { Command, CommanderError, Option } from "commander";
-import { stringify as toYaml } from "yaml";
-import { InputError, newRunId, renderAll, VERSION } from "../../core/model.js";
+import { VERSION } from "../../core/version.js";
 import { importPart } from "../../core/lazy.js";
 import type { IO } from "./commands.js";
 import type { runClusterCommand } from "./cluster.js";
 import { reportError } from "./errors.js";
+import { EXIT } from "./exit.js";
+import { addRequestOptions } from "./options.js";
 
 /**
- * The cluster commands live in their own bundle (dist/cli-cluster), loaded on first use: render, help
- * and --version then start without parsing the cluster client. Run from compiled sources, they are a sibling.
+ * This module declares the commands; what they do is loaded when one runs. The cluster commands live in
+ * their own bundle (dist/cli-cluster): render, help and --version start without parsing the cluster
+ * client. Run from compiled sources, they are a sibling. `render` (the renderer, YAML) is a chunk of this
+ * bundle, loaded by its action.
  */
 async function clusterCommand(...a: Parameters<typeof runClusterCommand>): Promise<number> {
   const mod = await importPart<typeof import("./cluster.js")>(import.meta.url, "/dist/cli/index.js", "../cli-cluster/index.js", "./cluster.js");
   return mod.runClusterCommand(...a);
 }
-import { EXIT } from "./exit.js";
-import { addRequestOptions, requestFromFlags } from "./options.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -52,16 +53,7 @@ Examples:
     --git https://github.com/org/app -t registry.example.com/org/app:latest
   buildpod render -f buildpod.yaml --tag latest --build-arg VERSION=1.2.3 | kubectl apply -f -`)
     .exitOverride()
-    .action((opts: Record<string, unknown>) => {
-      const { req } = requestFromFlags(opts);
-      const id = (opts.id as string | undefined) ?? newRunId();
-      if (!/^[a-z0-9]{1,12}$/.test(id)) throw new InputError("--id", `"${id}" must be 1 to 12 lower-case letters or digits`);
-      // A build for several platforms is several Jobs: a List in JSON, documents in YAML.
-      const objs = renderAll(req, id);
-      const obj = objs.length === 1 ? objs[0] : { apiVersion: "v1", kind: "List", items: objs };
-      if (opts.output === "json") out(JSON.stringify(obj, null, 2) + "\n");
-      else out(objs.map((o) => toYaml(o, { lineWidth: 0 })).join("---\n"));
-    });
+    .action(async (opts: Record<string, unknown>) => (await import("./render.js")).renderCommand(opts, io));
   addRequestOptions(renderCmd);
 
   const runCmd = cli

@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { addRequestOptions, requestFromFlags } from "../../adapters/cli/options.js";
+import { addRequestOptions } from "../../adapters/cli/options.js";
+import { requestFromFlags } from "../../adapters/cli/flags.js";
 
 function fromFlags(...args: string[]) {
   const cmd = addRequestOptions(new Command("render").exitOverride());
