@@ -68,11 +68,12 @@ git)
   ;;
 upload)
   printf 'buildpod: waiting up to %ss for the upload\n' "$BUILDPOD_UPLOAD_TIMEOUT"
-  waited=0
+  deadline=$(($(date +%s) + BUILDPOD_UPLOAD_TIMEOUT))
   while [ ! -e /workspace/meta/upload-done ]; do
-    [ "$waited" -lt "$BUILDPOD_UPLOAD_TIMEOUT" ] || fail "no upload arrived within ${BUILDPOD_UPLOAD_TIMEOUT}s; the client that started the build must upload the source"
-    sleep 1
-    waited=$((waited + 1))
+    [ "$(date +%s)" -le "$deadline" ] || fail "no upload arrived within ${BUILDPOD_UPLOAD_TIMEOUT}s; the client that started the build must upload the source"
+    # Looked for every tenth of a second: the build starts as soon as the upload is in, where a whole
+    # second's sleep held it back half a second on average. (A sleep without fractions sleeps a second.)
+    sleep 0.1 2>/dev/null || sleep 1
   done
   printf 'buildpod: upload received\n'
   if [ "${BUILDPOD_INPUT_DIGEST:-}" = true ]; then
