@@ -4,7 +4,8 @@
 // bare HTTPS client. Every reader runs in its own process, piped into a checker process (count-lines),
 // never through the bench process. The CLI runs from the compiled
 // sources (build/), so that the figures are those of the code as it stands, not of the last dist/ bundle.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -47,13 +48,39 @@ interface Read {
   wall: number;
   cpu?: number;
   rssMb?: number;
+  /** CPU seconds the cluster's API servers and kubelet spent meanwhile (serverCpuSeconds). */
+  serverCpu?: number;
   code: string;
   stderr: string;
 }
 
+const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/**
+ * CPU seconds used so far by the processes that serve a log read, the cluster's API servers and kubelet
+ * (those whose command line names the cluster's directory), from /proc: what a reader costs the cluster.
+ */
+function serverCpuSeconds(clusterDir: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (!["kube-apiserver", "kubelet"].includes(args[1] ?? "") || !args.some((a) => a.includes(clusterDir))) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // After the command's name in parentheses: state is field 3, utime 14 and stime 15.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
 /** Runs `cmd args...` piped into count-lines, both children of one shell; `dir` holds the reader's side files. */
-async function counted(dir: string, cmd: string, args: string[]): Promise<Read> {
+async function counted(dir: string, cmd: string, args: string[], clusterDir?: string): Promise<Read> {
   mkdirSync(dir, { recursive: true });
+  const server0 = clusterDir ? serverCpuSeconds(clusterDir) : 0;
   const [err, rc, time] = ["err", "rc", "time"].map((f) => join(dir, f));
   for (const f of [err, rc, time]) rmSync(f, { force: true });
   const script = '{ "$@" 2>"$BENCH_ERR"; echo $? >"$BENCH_RC"; } | "$BENCH_NODE" "$BENCH_COUNT" "$BENCH_LINES"';
@@ -65,7 +92,8 @@ async function counted(dir: string, cmd: string, args: string[]): Promise<Read> 
   const count = JSON.parse(r.stdout.trim().split("\n").pop() || "{}");
   const [user, sys, rssKb] = read(time).trim().split("\n").pop()!.split(" ").map(Number);
   const usage = Number.isFinite(rssKb) ? { cpu: Math.round((user + sys) * 100) / 100, rssMb: Math.round(rssKb / 1024) } : {};
-  return { ...count, ...usage, wall: r.seconds, code: read(rc).trim(), stderr: read(err).slice(-600) };
+  const server = clusterDir ? { serverCpu: Math.round((serverCpuSeconds(clusterDir) - server0) * 100) / 100 } : {};
+  return { ...count, ...usage, ...server, wall: r.seconds, code: read(rc).trim(), stderr: read(err).slice(-600) };
 }
 
 const perSecond = (lines: number, ms: number) => (ms > 0 ? lines / (ms / 1000) : 0);
@@ -180,7 +208,7 @@ async function measure(tc: TestCluster, dir: string, cluster: Cluster, cleanup: 
   for (let i = 0; i < READS; i++) {
     for (let j = 0; j < readers.length; j++) {
       const r = readers[(i + j) % readers.length];
-      reads[r.name].push(await counted(join(dir, "read"), r.cmd, r.args));
+      reads[r.name].push(await counted(join(dir, "read"), r.cmd, r.args, tc.dir));
     }
   }
   // Whole reads are compared on the stream itself, first line to last at the checker: every reader waits
@@ -196,15 +224,19 @@ async function measure(tc: TestCluster, dir: string, cluster: Cluster, cleanup: 
   const repeated = Math.max(worst(reads["buildpod logs -f"], "repeated"), worst(reads["buildpod logs"], "repeated"));
   const slowest = Math.min(ours, plain);
   // CPU seconds of the reader process (start-up included): steadier than rates on a busy machine.
+  // And what each read cost the cluster's API server and kubelet: with timestamps, the kubelet formats a
+  // time for every line.
   const cpuOf = (name: string) => {
     const xs = reads[name].map((x) => x.cpu).filter((x): x is number => x !== undefined);
-    return xs.length ? `, ${median(xs).toFixed(1)} s CPU` : "";
+    const server = reads[name].map((x) => x.serverCpu).filter((x): x is number => x !== undefined);
+    return (xs.length ? `, ${median(xs).toFixed(1)} s CPU` : "") + (server.length ? ` (server ${median(server).toFixed(1)} s)` : "");
   };
   const summary = (rs: Read[]) => ({
     linesPerSecond: rs.map((x) => Math.round(perSecond(x.distinct, x.windowMs))),
     firstLineMs: rs.map((x) => Math.round(x.firstMs ?? -1)),
     wallSeconds: rs.map((x) => Math.round(x.wall * 100) / 100),
     cpuSeconds: rs.map((x) => x.cpu),
+    serverCpuSeconds: rs.map((x) => x.serverCpu),
     peakRssMb: rs.map((x) => x.rssMb),
     bytes: rs[0]?.bytes,
     lost: rs.map((x) => x.lost),
@@ -241,7 +273,7 @@ async function measure(tc: TestCluster, dir: string, cluster: Cluster, cleanup: 
     {
       figure: `${FIGURE}, the finished pod read whole (median of ${READS})`,
       buildpod: `logs -f: ${fmt(ours)}${cpuOf("buildpod logs -f")}; logs: ${fmt(plain)}${cpuOf("buildpod logs")}; lost ${lost}, repeated ${repeated}`,
-      anchor: `kubectl logs -f: ${fmt(theirs)}${cpuOf("kubectl logs -f")}; bare HTTPS: ${fmt(bareTs)}${cpuOf("bare HTTPS, timestamps=true")} with timestamps as buildpod reads, ${fmt(barePlain)} without`,
+      anchor: `kubectl logs -f: ${fmt(theirs)}${cpuOf("kubectl logs -f")}; bare HTTPS: ${fmt(bareTs)}${cpuOf("bare HTTPS, timestamps=true")} with timestamps as buildpod reads, ${fmt(barePlain)}${cpuOf("bare HTTPS")} without`,
       ratio: `${(slowest / theirs).toFixed(2)}x kubectl, ${(slowest / bare).toFixed(2)}x the faster bare read`,
       target: TARGET,
       met: slowest >= theirs && slowest >= 0.95 * bare && lost === 0 && repeated === 0,
