@@ -203,7 +203,8 @@ export class LogCursor {
     if (tail === "") return this.count === 0 && partial === "";
     const terminated = tail.endsWith("\n");
     const last = (terminated ? tail.slice(0, -1) : tail).split("\n").pop()!.replace(/\r$/, "");
-    if (terminated) return partial === "" && last === this.lastRaw;
+    // Compared in place: a stream of a finished container asks this after every chunk.
+    if (terminated) return partial === "" && this.rawSource !== undefined && this.rawEnd - this.rawStart === last.length && this.rawSource.startsWith(last, this.rawStart);
     if (partial === "" || partial === last) return partial === last;
     const [pStamp, pText] = splitStamp(partial);
     const [tStamp, tText] = splitStamp(last);
