@@ -60,7 +60,7 @@ function onSignals(abort: AbortController, io: IO, what = "cancelling the build"
  * Prints progress and log lines. A log can run to millions of lines: the lines that arrive in one turn of
  * the event loop are written together, once it has handled what the connection delivered. A followed log
  * comes a line per chunk (the kubelet writes each line on its own), and a write per chunk was a write per
- * line: 1M lines relayed live took 5.1 s of CPU, most of it in those writes to the pipe.
+ * line: 1M lines relayed live took 5.0-5.1 s of CPU that way, 4.0-4.4 s written once per turn.
  */
 export function printer(io: IO, logsTo: "out" | "err") {
   let width = 6;
